@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from config.api import api
+from vinculo.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("vinculo.accounts.urls")),
+    path("o/<slug:org_slug>/", include("vinculo.accounts.org_urls")),
+    path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),
+    path("api/v1/", api.urls),
+]

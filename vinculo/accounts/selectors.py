@@ -1,0 +1,89 @@
+"""Reads of accounts data."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
+
+TOKEN_PREFIX = "vin_"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token for a raw secret, with its organisation and creator's membership attached.
+
+    Tokens whose creator left the organisation stop working. `last_used_at` is refreshed at most
+    once a minute so that a busy client does not write on every request.
+    """
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.dangerously_unscoped.select_related("organization", "created_by")
+        .filter(token_hash=hash_secret(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    membership = (
+        Membership.objects.select_related("organization", "user")
+        .filter(user_id=token.created_by_id, organization_id=token.organization_id, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.dangerously_unscoped.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    token.membership = membership  # type: ignore[attr-defined]
+    return token
+
+
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+
+
+def member_list(*, organization: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .prefetch_related("teams")
+        .order_by("user__full_name", "id")
+    )
+
+
+def assignable_users(*, organization: Organization) -> QuerySet[User]:
+    """Users who can own records in this organisation."""
+    return User.objects.filter(memberships__organization=organization, is_active=True).order_by("full_name", "id")
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.prefetch_related("members__user").order_by("name", "id")
+
+
+def api_token_list() -> QuerySet[ApiToken]:
+    return ApiToken.objects.select_related("created_by").order_by("-created_at", "-id")
+
+
+def invitation_list() -> QuerySet[Invitation]:
+    return Invitation.objects.select_related("invited_by").order_by("-created_at", "-id")
+
+
+def invitation_by_secret(secret: str) -> Invitation | None:
+    """A pending invitation for the secret from an e-mailed link, in any organisation."""
+    invitation = (
+        Invitation.dangerously_unscoped.select_related("organization", "invited_by")
+        .filter(token_hash=hash_secret(secret))
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation

@@ -1,0 +1,73 @@
+"""Login throttling that slows guessing without letting a stranger lock anyone out.
+
+Three limits, all over a sliding window (settings.LOGIN_THROTTLE):
+- per account and address: after FREE_FAILURES failures, each further attempt must wait
+  2**(n - FREE_FAILURES) seconds (capped) after the last failure: progressive, never permanent;
+- per address: PER_IP_FAILURES failures over any accounts (credential stuffing from one place);
+- per account from everywhere: PER_ACCOUNT_FAILURES failures (a distributed guess), which never
+  applies to an address the account has logged in from successfully before, so the owner of the
+  account keeps access while a stranger hammers it.
+A successful login clears nothing: the window expires on its own, and old rows are pruned.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from vinculo.accounts.models import LoginAttempt
+
+
+def _conf() -> dict[str, int]:
+    return dict(settings.LOGIN_THROTTLE)
+
+
+def retry_after(*, email: str, ip: str) -> int:
+    """Seconds the caller must wait before trying to log in as `email` from `ip` (0: go ahead)."""
+    conf = _conf()
+    now = timezone.now()
+    since = now - timedelta(seconds=conf["WINDOW_SECONDS"])
+    email = email.strip().lower()
+    recent = LoginAttempt.objects.filter(attempted_at__gte=since)
+    waits = [0]
+
+    pair = recent.filter(email=email, ip=ip)
+    last_success = pair.filter(succeeded=True).order_by("-attempted_at").values_list("attempted_at", flat=True).first()
+    pair_failures = pair.filter(succeeded=False)
+    if last_success is not None:
+        pair_failures = pair_failures.filter(attempted_at__gt=last_success)
+    n = pair_failures.count()
+    if n >= conf["FREE_FAILURES"]:
+        last = pair_failures.order_by("-attempted_at").values_list("attempted_at", flat=True).first()
+        delay = min(2 ** (n - conf["FREE_FAILURES"]), conf["MAX_DELAY_SECONDS"])
+        if last is not None:
+            waits.append(math.ceil(delay - (now - last).total_seconds()))
+
+    ip_failures = recent.filter(ip=ip, succeeded=False)
+    if ip_failures.count() >= conf["PER_IP_FAILURES"]:
+        oldest = ip_failures.order_by("attempted_at").values_list("attempted_at", flat=True).first()
+        if oldest is not None:
+            waits.append(math.ceil(conf["WINDOW_SECONDS"] - (now - oldest).total_seconds()))
+
+    known_address = LoginAttempt.objects.filter(email=email, ip=ip, succeeded=True).exists()
+    if not known_address:
+        account_failures = recent.filter(email=email, succeeded=False)
+        if account_failures.count() >= conf["PER_ACCOUNT_FAILURES"]:
+            oldest = account_failures.order_by("attempted_at").values_list("attempted_at", flat=True).first()
+            if oldest is not None:
+                waits.append(math.ceil(conf["WINDOW_SECONDS"] - (now - oldest).total_seconds()))
+    return max(0, *waits)
+
+
+def record_attempt(*, email: str, ip: str, succeeded: bool) -> None:
+    LoginAttempt.objects.create(email=email.strip().lower()[:254], ip=ip, succeeded=succeeded)
+
+
+def prune_attempts(*, older_than_days: int = 30) -> int:
+    """Forget attempts older than the window needs (the successful ones mark known addresses)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = LoginAttempt.objects.filter(attempted_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,84 @@
+"""The audit trail: services call `audit_create/update/delete` in the same transaction as the
+write, so every change through a service says who made it, when, and what it was before."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from vinculo.core.models import AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return sorted(_plain(v) for v in value) if isinstance(value, set) else [_plain(v) for v in value]
+    return value
+
+
+def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The current values of `fields`, as JSON-safe values, for a before/after comparison."""
+    return {name: _plain(getattr(instance, name)) for name in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """`{field: [before, after]}` for the fields whose value changed."""
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+
+
+def _record(
+    *, instance: models.Model, actor: Any, action: str, changes: dict[str, Any], organization: Any
+) -> AuditEntry:
+    return AuditEntry.dangerously_unscoped.create(
+        organization=organization,
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        object_repr=str(instance)[:255],
+        changes=changes,
+    )
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v not in (None, "", [], {})}
+
+
+def audit_create(*, instance: models.Model, actor: Any, values: dict[str, Any], organization: Any) -> AuditEntry:
+    """Record a creation; `values` is the new record's snapshot."""
+    changes = {k: [None, v] for k, v in _present(values).items()}
+    return _record(
+        instance=instance, actor=actor, action=AuditEntry.Action.CREATE, changes=changes, organization=organization
+    )
+
+
+def audit_update(
+    *, instance: models.Model, actor: Any, changes: dict[str, list[Any]], organization: Any
+) -> AuditEntry | None:
+    """Record an update; `changes` is `diff(before, after)`. Nothing is written when empty."""
+    if not changes:
+        return None
+    return _record(
+        instance=instance, actor=actor, action=AuditEntry.Action.UPDATE, changes=changes, organization=organization
+    )
+
+
+def audit_delete(*, instance: models.Model, actor: Any, values: dict[str, Any], organization: Any) -> AuditEntry:
+    """Record a deletion (before it happens); `values` is the record's last snapshot."""
+    changes = {k: [v, None] for k, v in _present(values).items()}
+    return _record(
+        instance=instance, actor=actor, action=AuditEntry.Action.DELETE, changes=changes, organization=organization
+    )
+
+
+def audit_history(*, object_type: str, object_id: int) -> models.QuerySet[AuditEntry]:
+    """The audit entries of one record, newest first (inside the organisation scope)."""
+    return AuditEntry.objects.filter(object_type=object_type, object_id=object_id).select_related("actor")

@@ -1,0 +1,32 @@
+"""Request-level guards that apply before any view runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+
+class BodySizeLimitMiddleware:
+    """Refuse oversized bodies with 413 before they are read (API: JSON error shape)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit and length > limit:
+            message = _("The request body is too large (%(size)s bytes; the limit is %(limit)s).") % {
+                "size": length,
+                "limit": limit,
+            }
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "errors": []}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
