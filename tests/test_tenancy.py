@@ -1,0 +1,245 @@
+"""Tenancy is sacred: every route, with another organisation's ids, answers 404 and changes nothing.
+
+The walker enumerates every URL pattern (pages and API operations alike). A route with an id in its
+path must be mapped to the kind of record it takes (ROUTE_OBJECTS or the naming rule in
+`object_kind`), and a route that is neither organisation-scoped nor in PUBLIC_ROUTES fails the
+suite, so a new route cannot go untested.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_scopes import scope
+
+from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, Team
+from vinculo.accounts.services import api_token_create, invitation_create, team_create
+from vinculo.accounts.testing import api_client_for, login_client, make_member
+from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
+from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
+from vinculo.core.models import AuditEntry, Event
+
+MARKER = "Forastero"  # in every name of the other organisation's data; must never show up
+
+# Routes that take no organisation data (or find it by an unguessable secret).
+PUBLIC_ROUTES = {
+    "home",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:signup",
+    "accounts:organization_create",
+    "accounts:profile",
+    "accounts:language",
+    "accounts:password_change",
+    "accounts:invitation_accept",  # by secret; a wrong secret is 404 (tested in accounts)
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:api-root",
+    "api:not-found",
+}
+
+# Exceptions to the naming rule: url name -> {path kwarg: kind}
+ROUTE_OBJECTS: dict[str, dict[str, str]] = {
+    "org:member_role": {"pk": "membership"},
+    "org:member_remove": {"pk": "membership"},
+}
+
+KIND_BY_PREFIX = [
+    ("contact", "contact"),
+    ("company", "company"),
+    ("note", "note"),
+    ("tag", "tag"),
+    ("team", "team"),
+    ("invitation", "invitation"),
+    ("api_token", "api_token"),
+    ("member", "membership"),
+]
+
+
+def object_kind(url_name: str, kwarg: str) -> str:
+    if url_name in ROUTE_OBJECTS and kwarg in ROUTE_OBJECTS[url_name]:
+        return ROUTE_OBJECTS[url_name][kwarg]
+    if kwarg.endswith("_id"):  # API: contact_id, company_id, note_id, tag_id, …
+        return kwarg.removesuffix("_id")
+    if kwarg == "pk":
+        short = url_name.split(":")[-1]
+        for prefix, kind in KIND_BY_PREFIX:
+            if short.startswith(prefix):
+                return kind
+    raise AssertionError(f"route {url_name}: cannot tell which record <{kwarg}> is; add it to ROUTE_OBJECTS")
+
+
+def all_routes() -> list[tuple[str, str, list[str]]]:
+    """(url name, regex-free route template, path kwargs) of every pattern."""
+    found: list[tuple[str, str, list[str]]] = []
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}:{p.namespace}" if namespace and p.namespace else (p.namespace or namespace)
+                walk(p, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern):
+                name = f"{namespace}:{p.name}" if namespace else (p.name or "")
+                route = prefix + str(p.pattern)
+                kwargs = re.findall(r"<(?:\w+:)?(\w+)>", route)
+                found.append((name, route, kwargs))
+
+    walk(get_resolver(), "/", "")
+    return found
+
+
+def fill(route: str, values: dict[str, Any]) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m[1]]), route).replace("^.*$", "x")
+
+
+def _other_org_data(other: Membership) -> dict[str, Any]:
+    org = other.organization
+    teammate = make_member(org, Role.SALES, full_name=f"{MARKER} Teammate")
+    with scope(organization=org):
+        company = company_create(actor=other, data={"name": f"{MARKER} S.L.", "domain": "forastero.example"})
+        contact = contact_create(
+            actor=other,
+            data={"first_name": MARKER, "last_name": "Uno", "emails": ["forastero@example.com"], "company": company.pk},
+        )
+        note = note_create(actor=other, contact=contact, body=f"{MARKER} note")
+        tag = tag_create(actor=other, data={"name": f"{MARKER}-tag"})
+        team = team_create(actor=other, name=f"{MARKER} team", member_ids=[teammate.pk])
+        token = api_token_create(actor=other, name=f"{MARKER} token", scope="read_write").token
+        invitation = invitation_create(actor=other, email="forastero-invite@example.com", role="sales").invitation
+    return {
+        "org_slug": org.slug,
+        "contact": contact.pk,
+        "company": company.pk,
+        "note": note.pk,
+        "tag": tag.pk,
+        "team": team.pk,
+        "api_token": token.pk,
+        "invitation": invitation.pk,
+        "membership": teammate.pk,
+    }
+
+
+def _state_of(org: Organization) -> str:
+    """Everything the organisation owns, with change stamps, to prove nothing changed."""
+    rows: dict[str, Any] = {}
+    for model in (Contact, Company, Note, Tag, Team, ApiToken, Invitation, ContactEmail, Event, AuditEntry):
+        rows[model.__name__] = sorted(
+            (obj["id"], str(obj.get("updated_at")), str(obj.get("revoked_at", "")))
+            for obj in model.dangerously_unscoped.filter(organization=org).values()
+        )
+    rows["members"] = sorted(Membership.objects.filter(organization=org).values_list("id", "role"))
+    rows["tags_of_contacts"] = sorted(Contact.tags.through.objects.filter(contact__organization=org).values_list("contact_id", "tag_id"))
+    return json.dumps(rows, default=str)
+
+
+def _request(client: Client, method: str, url: str) -> int:
+    """A request with a body that would be valid for the route, so that only existence decides."""
+    body = json.dumps({"body": "x"} if "/notes" in url else {})
+    kwargs: dict[str, Any] = {}
+    if method in ("post", "patch", "put"):
+        if url.startswith("/api/"):
+            kwargs = {"data": body, "content_type": "application/json"}
+        else:
+            kwargs = {"data": {"name": "x", "first_name": "x", "body": "x", "role": "admin", "action": "delete", "ids": ["1"], "confirm": "1"}}
+    response = getattr(client, method)(url, **kwargs)
+    return response.status_code
+
+
+@pytest.mark.django_db
+def test_every_route_is_covered_by_the_tenancy_walker():
+    unknown = []
+    for name, route, kwargs in all_routes():
+        if name in PUBLIC_ROUTES:
+            continue
+        if not (route.startswith("/o/") or route.startswith("/api/")):
+            unknown.append(name or route)
+            continue
+        for kwarg in kwargs:
+            if kwarg != "org_slug":
+                object_kind(name, kwarg)  # raises for an unmapped id
+    assert unknown == [], f"routes outside /o/ and /api/ must be listed in PUBLIC_ROUTES: {unknown}"
+
+
+@pytest.mark.django_db
+def test_other_organisations_ids_answer_404_everywhere_and_change_nothing(actor, other_actor):
+    other = _other_org_data(other_actor)
+    before = _state_of(other_actor.organization)
+    page_client = login_client(actor)
+    api_client = api_client_for(actor)
+    checked = 0
+    for name, route, kwargs in all_routes():
+        object_kwargs = [k for k in kwargs if k != "org_slug"]
+        if name in PUBLIC_ROUTES or not object_kwargs:
+            continue
+        values = {k: other[object_kind(name, k)] for k in object_kwargs}
+        values["org_slug"] = actor.organization.slug  # my organisation, their record
+        url = fill(route, values)
+        client = api_client if url.startswith("/api/") else page_client
+        statuses = {m: _request(client, m, url) for m in ("get", "post", "patch", "put", "delete")}
+        assert set(statuses.values()) <= {404, 405}, f"{name} {url}: {statuses}"
+        assert 404 in statuses.values(), f"{name} {url}: {statuses}"
+        missing_url = fill(route, {**dict.fromkeys(object_kwargs, 987654321), "org_slug": actor.organization.slug})
+        missing = {m: _request(client, m, missing_url) for m in ("get", "post", "patch", "put", "delete")}
+        assert statuses == missing, f"{name}: another organisation's id must answer exactly like a missing one"
+        checked += 1
+    assert checked >= 30
+    assert _state_of(other_actor.organization) == before
+
+
+@pytest.mark.django_db
+def test_another_organisations_slug_answers_404_on_every_page(actor, other_actor):
+    other = _other_org_data(other_actor)
+    before = _state_of(other_actor.organization)
+    client = login_client(actor)
+    checked = 0
+    for name, route, kwargs in all_routes():
+        if not route.startswith("/o/"):
+            continue
+        values = {k: other[object_kind(name, k)] for k in kwargs if k != "org_slug"}
+        values["org_slug"] = other["org_slug"]
+        url = fill(route, values)
+        for method in ("get", "post"):
+            status = _request(client, method, url)
+            assert status == 404, f"{name} {method.upper()} {url}: {status}"
+        checked += 1
+    assert checked >= 20
+    assert _state_of(other_actor.organization) == before
+
+
+@pytest.mark.django_db
+def test_no_list_or_search_shows_another_organisations_data(actor, other_actor):
+    _other_org_data(other_actor)
+    with scope(organization=actor.organization):
+        contact_create(actor=actor, data={"first_name": "Propio", "last_name": "Uno"})
+    page_client = login_client(actor)
+    api_client = api_client_for(actor)
+    checked = 0
+    for name, route, kwargs in all_routes():
+        if name in PUBLIC_ROUTES or [k for k in kwargs if k != "org_slug"]:
+            continue
+        url = fill(route, {"org_slug": actor.organization.slug})
+        client = api_client if url.startswith("/api/") else page_client
+        for query in ("", "?q=forast", "?q=uno", "?q=teammate"):  # parts of the marked names
+            response = client.get(url + query)
+            assert response.status_code in (200, 302, 405), f"{name} {url}{query}: {response.status_code}"
+            assert MARKER.lower() not in response.content.decode().lower(), f"{name} {url}{query} shows another organisation's data"
+        checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.django_db
+def test_a_token_only_reaches_its_own_organisation(actor, other_actor):
+    other = _other_org_data(other_actor)
+    with scope(organization=actor.organization):
+        mine = contact_create(actor=actor, data={"first_name": "Propio"})
+    client = api_client_for(actor)
+    assert client.get(f"/api/v1/contacts/{mine.pk}").status_code == 200
+    assert client.get(f"/api/v1/contacts/{other['contact']}").status_code == 404
+    # a header naming another organisation does not switch a token's organisation
+    response = client.get(f"/api/v1/contacts/{other['contact']}", headers={"X-Organization": other["org_slug"]})
+    assert response.status_code == 404
