@@ -1,32 +1,91 @@
-"""Every API error is `{"detail": …, "errors": [{"field": …, "message": …}]}` with the right status."""
+"""Every API error is `{"detail": …, "errors": [{"field": …, "message": …}]}` with the right status.
+
+`field` is the plain name of the offending input (`emails`, `emails.0`, `phones.1.kind`, `page`):
+ninja's location prefixes (`body`, the body parameter's name, `query`, `path`) are removed.
+Pydantic's English messages are replaced by translated ones for the common error types.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+logger = logging.getLogger("vinculo.api")
 
-def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload", "filters")]
-    # ninja puts the parameter name first for body schemas (e.g. ["body", "payload", "email"])
-    return ".".join(parts) or "__all__"
+PARAM_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
+# ninja raises HttpError(400, "Cannot parse request body …") when the body is not JSON
+UNPARSABLE_BODY = "Cannot parse request body"
 
 
-def _clean_message(message: str) -> str:
-    return message.removeprefix("Value error, ")
+def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
 
 
 def error_response(
     api: NinjaAPI, request: HttpRequest, *, status: int, detail: str, errors: list[dict[str, str]] | None = None
 ) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+    return api.create_response(request, error_body(detail, errors), status=status)
+
+
+def field_of(loc: Sequence[Any]) -> str:
+    """`("body", "payload", "emails", 0)` → `"emails.0"`; `("query", "page")` → `"page"`."""
+    parts = list(loc)
+    source = parts.pop(0) if parts and parts[0] in PARAM_SOURCES else None
+    if source == "body" and parts:
+        parts.pop(0)  # ninja wraps a body schema in the name of the view's parameter
+    if parts:
+        return ".".join(str(p) for p in parts)
+    return "body" if source == "body" else "__all__"
+
+
+def pydantic_message(error: dict[str, Any]) -> str:
+    """A translated message for the error types a client meets; pydantic's own text otherwise."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    simple = {
+        "missing": _("This field is required."),
+        "extra_forbidden": _("Unknown field."),
+        "string_type": _("Enter text."),
+        "int_type": _("Enter a whole number."),
+        "int_parsing": _("Enter a whole number."),
+        "int_from_float": _("Enter a whole number."),
+        "bool_type": _("Enter true or false."),
+        "bool_parsing": _("Enter true or false."),
+        "list_type": _("Give a list."),
+        "dict_type": _("Give an object."),
+        "model_type": _("Give an object."),
+        "model_attributes_type": _("Give an object."),
+        "date_parsing": _("Enter a date as YYYY-MM-DD."),
+        "date_from_datetime_parsing": _("Enter a date as YYYY-MM-DD."),
+        "string_pattern_mismatch": _("Enter a valid value."),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "string_too_long":
+        return _("At most %(n)s characters.") % {"n": ctx.get("max_length")}
+    if kind == "string_too_short":
+        return _("At least %(n)s characters.") % {"n": ctx.get("min_length")}
+    if kind == "too_long":
+        return _("At most %(n)s items.") % {"n": ctx.get("max_length")}
+    if kind == "too_short":
+        return _("At least %(n)s items.") % {"n": ctx.get("min_length")}
+    if kind in ("enum", "literal_error"):
+        return _("Choose one of %(expected)s.") % {"expected": ctx.get("expected", "")}
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must be at least %(n)s.") % {"n": ctx.get("ge", ctx.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return _("Must be at most %(n)s.") % {"n": ctx.get("le", ctx.get("lt"))}
+    return str(error.get("msg", "")).removeprefix("Value error, ")
 
 
 def django_validation_errors(exc: DjangoValidationError) -> list[dict[str, str]]:
@@ -38,21 +97,7 @@ def django_validation_errors(exc: DjangoValidationError) -> list[dict[str, str]]
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaValidationError)
     def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        errors = []
-        for err in exc.errors:
-            if err.get("type") == "json_invalid" or (
-                "JSON" in str(err.get("msg", ""))
-                and err.get("loc", [None])[0] == "body"
-                and len(err.get("loc", [])) <= 1
-            ):
-                return error_response(
-                    api,
-                    request,
-                    status=400,
-                    detail=_("The body is not valid JSON."),
-                    errors=[{"field": "body", "message": _clean_message(str(err.get("msg", "")))}],
-                )
-            errors.append({"field": _field_of(err.get("loc", [])), "message": _clean_message(str(err.get("msg", "")))})
+        errors = [{"field": field_of(err.get("loc", ())), "message": pydantic_message(err)} for err in exc.errors]
         return error_response(api, request, status=422, detail=_("Some fields are not valid."), errors=errors)
 
     @api.exception_handler(DjangoValidationError)
@@ -79,4 +124,23 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400 and str(exc).startswith(UNPARSABLE_BODY):
+            message = _("The body is not valid JSON.")
+            return error_response(
+                api, request, status=400, detail=message, errors=[{"field": "body", "message": message}]
+            )
         return error_response(api, request, status=exc.status_code, detail=str(exc))
+
+    @api.exception_handler(IntegrityError)
+    def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        # services turn the conflicts they expect into field errors; this is a race they did not see
+        logger.warning("API write conflict on %s %s: %s", request.method, request.path, exc)
+        return error_response(
+            api, request, status=409, detail=_("This conflicts with a change made at the same time. Try again.")
+        )
+
+    @api.exception_handler(Exception)
+    def on_server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # never a stack trace in a response, even with DEBUG on (ninja's default shows one)
+        logger.exception("API error on %s %s", request.method, request.path)
+        return error_response(api, request, status=500, detail=_("Something went wrong on our side."))

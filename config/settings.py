@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves Swagger UI for /api/v1/docs from its own static files, not a CDN
     "vinculo.core",
     "vinculo.accounts",
     "vinculo.contacts",
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vinculo.core.context_processors.vinculo",
+                "vinculo.accounts.context_processors.memberships",
             ],
         },
     },
@@ -152,6 +154,8 @@ LOGIN_THROTTLE = {
     "PER_IP_FAILURES": 50,
     "PER_ACCOUNT_FAILURES": 100,
 }
+# Reverse proxies in front of Vínculo that append to X-Forwarded-For (0: clients connect directly).
+TRUSTED_PROXY_COUNT = int(os.environ.get("VINCULO_TRUSTED_PROXIES", 0))
 
 # --- HTTPS / production hardening (`manage.py check --deploy` passes with VINCULO_HTTPS=1) -----
 if env_bool("VINCULO_HTTPS", False):
@@ -181,6 +185,7 @@ USE_TZ = True
 # --- Static --------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "vinculo" / "static"]  # project-wide assets (vendor kit, vinculo.css)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -211,6 +216,15 @@ TASKS = {
         "BACKEND": os.environ.get("VINCULO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
+}
+
+# --- Periodic jobs -------------------------------------------------------------------------
+# `manage.py scheduler` (run exactly ONE per install) enqueues these tasks on their cron schedule
+# (minute hour day month day-of-week, in UTC); the task workers (`manage.py db_worker`) run them.
+PERIODIC_TASKS: dict[str, dict[str, object]] = {
+    "prune-login-attempts": {"task": "vinculo.accounts.tasks.prune_login_attempts", "cron": "17 3 * * *"},
+    "prune-task-results": {"task": "vinculo.core.tasks.prune_task_results", "cron": "27 3 * * *"},
+    "analyze-database": {"task": "vinculo.core.tasks.analyze_database", "cron": "37 3 * * *"},
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------

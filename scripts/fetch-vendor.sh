@@ -14,6 +14,8 @@ fetch() {  # package version file-in-package target-name
   mkdir -p "$tmp/x" && tar -xzf "$tgz" -C "$tmp/x"
   mkdir -p "$(dirname "$dest/$out")"
   cp "$tmp/x/package/$src" "$dest/$out"
+  # the .map files are not vendored: drop the reference, or collectstatic (manifest storage) fails
+  sed -i -e '/^\/[/*]# sourceMappingURL=/d' "$dest/$out"
   rm -rf "$tmp/x" "$tgz"
 }
 fetch bootstrap 5.3.9 dist/css/bootstrap.min.css bootstrap/bootstrap.min.css

@@ -133,7 +133,9 @@ def _state_of(org: Organization) -> str:
             for obj in model.dangerously_unscoped.filter(organization=org).values()
         )
     rows["members"] = sorted(Membership.objects.filter(organization=org).values_list("id", "role"))
-    rows["tags_of_contacts"] = sorted(Contact.tags.through.objects.filter(contact__organization=org).values_list("contact_id", "tag_id"))
+    rows["tags_of_contacts"] = sorted(
+        Contact.tags.through.objects.filter(contact__organization=org).values_list("contact_id", "tag_id")
+    )
     return json.dumps(rows, default=str)
 
 
@@ -145,7 +147,17 @@ def _request(client: Client, method: str, url: str) -> int:
         if url.startswith("/api/"):
             kwargs = {"data": body, "content_type": "application/json"}
         else:
-            kwargs = {"data": {"name": "x", "first_name": "x", "body": "x", "role": "admin", "action": "delete", "ids": ["1"], "confirm": "1"}}
+            kwargs = {
+                "data": {
+                    "name": "x",
+                    "first_name": "x",
+                    "body": "x",
+                    "role": "admin",
+                    "action": "delete",
+                    "ids": ["1"],
+                    "confirm": "1",
+                }
+            }
     response = getattr(client, method)(url, **kwargs)
     return response.status_code
 
@@ -156,7 +168,7 @@ def test_every_route_is_covered_by_the_tenancy_walker():
     for name, route, kwargs in all_routes():
         if name in PUBLIC_ROUTES:
             continue
-        if not (route.startswith("/o/") or route.startswith("/api/")):
+        if not (route.startswith(("/o/", "/api/"))):
             unknown.append(name or route)
             continue
         for kwarg in kwargs:
@@ -227,7 +239,9 @@ def test_no_list_or_search_shows_another_organisations_data(actor, other_actor):
         for query in ("", "?q=forast", "?q=uno", "?q=teammate"):  # parts of the marked names
             response = client.get(url + query)
             assert response.status_code in (200, 302, 405), f"{name} {url}{query}: {response.status_code}"
-            assert MARKER.lower() not in response.content.decode().lower(), f"{name} {url}{query} shows another organisation's data"
+            assert MARKER.lower() not in response.content.decode().lower(), (
+                f"{name} {url}{query} shows another organisation's data"
+            )
         checked += 1
     assert checked >= 10
 

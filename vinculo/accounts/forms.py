@@ -1,14 +1,72 @@
+"""Forms of the accounts pages. They parse and check the shape of the input; the services decide
+what is allowed and have the last word on validity."""
+
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.accounts.models import User
+from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
+from vinculo.accounts.selectors import member_list
 from vinculo.core.forms import StyledFormMixin
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to the field it names, or on top."""
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+            if field in form.fields:  # StyledFormMixin marks invalid fields only in full_clean()
+                attrs = form.fields[field].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+                attrs["aria-invalid"] = "true"
+    else:
+        form.add_error(None, exc.messages)
+
+
+@functools.cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class CheckboxList(forms.CheckboxSelectMultiple):
+    """Checkboxes in Bootstrap's `form-check` layout."""
+
+    template_name = "accounts/widgets/choices.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__({"class": "form-check-input", **(attrs or {})}, choices)
+
+
+class RadioList(forms.RadioSelect):
+    """Radio buttons in Bootstrap's `form-check` layout."""
+
+    template_name = "accounts/widgets/choices.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__({"class": "form-check-input", **(attrs or {})}, choices)
+
+
+class CurrencyField(forms.CharField):
+    """An ISO 4217 code, upper-cased; the service checks it is a real currency."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Base currency"))
+        kwargs.setdefault("help_text", _("ISO 4217 code, e.g. EUR or USD."))
+        super().__init__(max_length=3, **kwargs)
+        self.widget.attrs.update({"autocapitalize": "characters", "spellcheck": "false", "class": "text-uppercase"})
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).upper()
 
 
 class LoginForm(StyledFormMixin, forms.Form):
@@ -21,7 +79,9 @@ class LoginForm(StyledFormMixin, forms.Form):
 
 
 class SignUpForm(StyledFormMixin, forms.Form):
-    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    """Sign up. With an invitation, the e-mail is the invited one and no organisation is created."""
+
+    full_name = forms.CharField(label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
     email = forms.EmailField(
         label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
@@ -34,8 +94,17 @@ class SignUpForm(StyledFormMixin, forms.Form):
     organization_name = forms.CharField(label=_("Company name"), max_length=150)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="en")
 
+    def __init__(self, *args: Any, invitation: Invitation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invitation = invitation
+        if invitation is not None:
+            del self.fields["organization_name"]
+            self.fields["email"].disabled = True
+            self.fields["email"].initial = invitation.email
+            self.fields["email"].help_text = _("The address the invitation was sent to.")
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = str(self.cleaned_data["email"]).strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(_("An account with this e-mail already exists. Log in instead."))
         return email
@@ -53,25 +122,88 @@ class SignUpForm(StyledFormMixin, forms.Form):
 
 class OrganizationForm(StyledFormMixin, forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=150)
-    base_currency = forms.RegexField(
-        label=_("Base currency"),
-        regex=r"^[A-Z]{3}$",
-        initial="EUR",
-        max_length=3,
-        help_text=_("ISO 4217 code, e.g. EUR or USD."),
-        error_messages={"invalid": _("Use a three-letter ISO 4217 code such as EUR.")},
+    base_currency = CurrencyField(initial="EUR")
+
+
+class OrganizationSettingsForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=150)
+    base_currency = CurrencyField()
+    language = forms.ChoiceField(
+        label=_("Default language"),
+        choices=settings.LANGUAGES,
+        help_text=_("For e-mails the organisation sends, such as invitations."),
     )
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    @classmethod
+    def for_organization(
+        cls, org: Organization, data: Any = None, *, read_only: bool = False
+    ) -> OrganizationSettingsForm:
+        form = cls(
+            data,
+            initial={
+                "name": org.name,
+                "base_currency": org.base_currency,
+                "language": org.language,
+                "time_zone": org.time_zone,
+            },
+        )
+        if read_only:
+            for field in form.fields.values():
+                field.disabled = True
+        return form
 
 
 class ProfileForm(StyledFormMixin, forms.Form):
     full_name = forms.CharField(label=_("Your name"), max_length=150)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.CharField(label=_("Time zone"), max_length=64, help_text=_("e.g. Europe/Madrid"))
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
 
-    def clean_time_zone(self) -> str:
-        import zoneinfo
 
-        tz = self.cleaned_data["time_zone"].strip()
-        if tz not in zoneinfo.available_timezones():
-            raise forms.ValidationError(_("Unknown time zone."))
-        return tz
+class StyledPasswordChangeForm(StyledFormMixin, PasswordChangeForm):
+    pass
+
+
+def role_choices(actor: Membership) -> list[tuple[str, Any]]:
+    """The roles `actor` may hand out: only owners make owners."""
+    return [(value, label) for value, label in Role.choices if value != Role.OWNER or actor.role == Role.OWNER]
+
+
+class MemberRoleForm(StyledFormMixin, forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class InvitationForm(StyledFormMixin, forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.SALES)
+
+    def __init__(self, *args: Any, actor: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices(actor)  # type: ignore[attr-defined]
+
+
+class MemberChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.user.full_name} ({obj.user.email})"
+
+
+class TeamForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=100)
+    members = MemberChoiceField(
+        label=_("Members"), queryset=Membership.objects.none(), required=False, widget=CheckboxList
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = member_list(organization=organization)  # type: ignore[attr-defined]
+
+
+class ApiTokenForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. “Website forms” or “Shop integration”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ, widget=RadioList
+    )

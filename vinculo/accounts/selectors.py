@@ -77,6 +77,11 @@ def invitation_list() -> QuerySet[Invitation]:
     return Invitation.objects.select_related("invited_by").order_by("-created_at", "-id")
 
 
+def invitation_pending_list() -> QuerySet[Invitation]:
+    """Invitations that can still be accepted, newest first (inside the organisation scope)."""
+    return invitation_list().filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 def invitation_by_secret(secret: str) -> Invitation | None:
     """A pending invitation for the secret from an e-mailed link, in any organisation."""
     invitation = (

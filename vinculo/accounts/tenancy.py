@@ -75,9 +75,14 @@ class TenancyMiddleware:
             request.user = token.membership.user  # type: ignore[attr-defined]
             return None
         if request.user.is_authenticated:
-            slug = request.META.get("HTTP_X_ORGANIZATION") or request.session.get(ACTIVE_ORG_SESSION_KEY)
             memberships = Membership.objects.select_related("organization", "user").filter(user=request.user)
-            membership = memberships.filter(organization__slug=slug).first() if slug else memberships.first()
+            if asked := request.META.get("HTTP_X_ORGANIZATION"):
+                membership = memberships.filter(organization__slug=asked).first()
+                if membership is None:  # not a member: the same answer as no such organisation
+                    return JsonResponse({"detail": _("No such organisation."), "errors": []}, status=404)
+            else:
+                slug = request.session.get(ACTIVE_ORG_SESSION_KEY)
+                membership = (memberships.filter(organization__slug=slug).first() if slug else None) or memberships.first()
             if membership is not None:
                 request.org = membership.organization  # type: ignore[attr-defined]
                 request.membership = membership  # type: ignore[attr-defined]

@@ -12,10 +12,12 @@ A successful login clears nothing: the window expires on its own, and old rows a
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import timedelta
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 
 from vinculo.accounts.models import LoginAttempt
@@ -23,6 +25,26 @@ from vinculo.accounts.models import LoginAttempt
 
 def _conf() -> dict[str, int]:
     return dict(settings.LOGIN_THROTTLE)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address the request came from.
+
+    Behind N reverse proxies (settings.TRUSTED_PROXY_COUNT, env VINCULO_TRUSTED_PROXIES) it is
+    the N-th address from the right of X-Forwarded-For: the ones further left were written by
+    the client and can be forged. Without proxies, REMOTE_ADDR. Throttling by a proxy's own
+    address would put every user behind one counter.
+    """
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= proxies:
+            candidate = hops[-proxies]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - an address, not a bind
 
 
 def retry_after(*, email: str, ip: str) -> int:

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from vinculo.accounts import services, throttle
-from vinculo.accounts.forms import LoginForm, OrganizationForm, ProfileForm, SignUpForm
+from vinculo.accounts.forms import (
+    LoginForm,
+    OrganizationForm,
+    ProfileForm,
+    SignUpForm,
+    StyledPasswordChangeForm,
+    add_service_errors,
+)
 from vinculo.accounts.http import AuthedRequest
-from vinculo.accounts.models import User
+from vinculo.accounts.models import Invitation, User
 from vinculo.accounts.selectors import invitation_by_secret, membership_list_for_user
 from vinculo.accounts.tenancy import ACTIVE_ORG_SESSION_KEY
 
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - an address, not a bind
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -36,9 +44,17 @@ def _safe_next(request: HttpRequest) -> str | None:
     return None
 
 
-def _apply_form_errors(form: object, exc: ValidationError) -> None:
-    for field, messages_ in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)  # type: ignore[attr-defined]
+def _invitation_in(next_url: str | None) -> Invitation | None:
+    """The pending invitation a `next` link leads to, if it leads to one."""
+    if not next_url:
+        return None
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return None
+    if match.view_name != "accounts:invitation_accept":
+        return None
+    return invitation_by_secret(match.kwargs["secret"])
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -54,63 +70,93 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
-    """Log in by e-mail, throttled per account and address (429 with Retry-After)."""
+    """Log in by e-mail, throttled per account and address (429 with Retry-After).
+
+    A wrong password and an unknown e-mail look the same from outside: same status, same
+    message, same throttling, and a password hash computed either way.
+    """
+    next_url = _safe_next(request)
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request) or "home")
+        return redirect(next_url or "home")
     form = LoginForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        email = (request.POST.get("email") or "").strip().lower()[:254]
-        ip = _client_ip(request)
-        wait = throttle.retry_after(email=email, ip=ip)
-        if wait > 0:
-            form = LoginForm(initial={"email": email})
-            form.add_error(None, _("Too many failed attempts. Try again in %(seconds)s seconds.") % {"seconds": wait})
-            response = render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=429)
-            response["Retry-After"] = str(wait)
-            return response
-        if form.is_valid():
-            user = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
-            if user is not None and user.check_password(form.cleaned_data["password"]):
-                throttle.record_attempt(email=email, ip=ip, succeeded=True)
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # rotates the session id
-                translation.activate(user.language)
-                return redirect(_safe_next(request) or "home")
-            if user is None:
-                User().set_password(form.cleaned_data["password"])  # same work as a real check: no timing oracle
-        throttle.record_attempt(email=email, ip=ip, succeeded=False)
-        form.add_error(None, _("That e-mail and password do not match an account."))
-        status = 422
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+    context = {"form": form, "next": next_url}
+    if request.method != "POST":
+        return render(request, "accounts/login.html", context)
+    email = (request.POST.get("email") or "").strip().lower()[:254]
+    ip = throttle.client_ip(request)
+    wait = throttle.retry_after(email=email, ip=ip)
+    if wait > 0:
+        alert = ngettext(
+            "Too many failed attempts. Try again in %(seconds)s second.",
+            "Too many failed attempts. Try again in %(seconds)s seconds.",
+            wait,
+        ) % {"seconds": wait}
+        form = LoginForm(initial={"email": email})
+        response = render(request, "accounts/login.html", {**context, "form": form, "alert": alert}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    if form.is_valid():
+        user = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
+        if user is not None and user.check_password(form.cleaned_data["password"]):
+            throttle.record_attempt(email=email, ip=ip, succeeded=True)
+            login(request, user, backend=MODEL_BACKEND)  # a new session id: no session fixation
+            translation.activate(user.language)
+            return redirect(next_url or "home")
+        if user is None:
+            User().set_password(form.cleaned_data["password"])  # same work as a real check: no timing oracle
+    throttle.record_attempt(email=email, ip=ip, succeeded=False)
+    form.add_error(None, _("That e-mail and password do not match an account."))
+    return render(request, "accounts/login.html", context, status=422)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
     logout(request)  # flushes the session: the old session id no longer works
+    if next_url:
+        return redirect(reverse("accounts:login") + "?" + urlencode({"next": next_url}))
     return redirect("accounts:login")
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
+    """Create an account and an organisation; when coming from an invitation, only the account
+    (for the invited address), and back to the invitation to accept it."""
+    next_url = _safe_next(request)
     if request.user.is_authenticated:
-        return redirect("home")
-    form = SignUpForm(request.POST or None, initial={"language": translation.get_language() or "en"})
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                membership = services.user_sign_up(**form.cleaned_data)
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
-            else:
-                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-                translation.activate(membership.user.language)
-                messages.success(
-                    request,
-                    _("Welcome to Vínculo! Your organisation %(org)s is ready.")
-                    % {"org": membership.organization.name},
+        return redirect(next_url or "home")
+    invitation = _invitation_in(next_url)
+    form = SignUpForm(
+        request.POST or None, invitation=invitation, initial={"language": translation.get_language() or "en"}
+    )
+    context = {"form": form, "next": next_url, "invitation": invitation}
+    if request.method != "POST":
+        return render(request, "accounts/signup.html", context)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if invitation is not None:
+                user = services.user_register(
+                    email=data["email"],
+                    password=data["password"],
+                    full_name=data["full_name"],
+                    language=data["language"],
                 )
-                return redirect("contacts:contact_list", membership.organization.slug)
-        return render(request, "accounts/signup.html", {"form": form}, status=422)
-    return render(request, "accounts/signup.html", {"form": form})
+            else:
+                membership = services.user_sign_up(**data)
+                user = membership.user
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            translation.activate(user.language)
+            if invitation is not None:
+                return redirect(next_url or "home")
+            messages.success(
+                request,
+                _("Welcome to Vínculo! Your organisation %(org)s is ready.") % {"org": membership.organization.name},
+            )
+            return redirect(next_url or reverse("contacts:contact_list", args=[membership.organization.slug]))
+    return render(request, "accounts/signup.html", context, status=422)
 
 
 @login_required
@@ -123,7 +169,7 @@ def organization_create_view(request: AuthedRequest) -> HttpResponse:
                     owner=request.user, name=form.cleaned_data["name"], base_currency=form.cleaned_data["base_currency"]
                 )
             except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Organisation %(org)s created.") % {"org": membership.organization.name})
                 return redirect("contacts:contact_list", membership.organization.slug)
@@ -140,10 +186,14 @@ def profile_view(request: AuthedRequest) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid():
-            services.user_update_preferences(user=user, **form.cleaned_data)
-            translation.activate(user.language)
-            messages.success(request, _("Your profile was saved."))
-            return redirect(_safe_next(request) or "accounts:profile")
+            try:
+                services.user_update_preferences(user=user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                translation.activate(user.language)
+                messages.success(request, _("Your profile was saved."))
+                return redirect(_safe_next(request) or "accounts:profile")
         return render(request, "accounts/profile.html", {"form": form}, status=422)
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -154,26 +204,36 @@ def language_view(request: HttpRequest) -> HttpResponse:
     pages seen before logging in."""
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
-        return HttpResponse(_("Unknown language."), status=400)
+        return HttpResponse(_("Unknown language."), status=400, content_type="text/plain; charset=utf-8")
     if request.user.is_authenticated:
-        services.user_update_preferences(user=request.user, language=language)
+        services.user_update_preferences(user=request.user, language=language)  # type: ignore[arg-type]
     translation.activate(language)
     response = redirect(_safe_next(request) or "home")
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+    )
     return response
 
 
 @login_required
 def password_change_view(request: AuthedRequest) -> HttpResponse:
     """Change password; other sessions of this user stop working, this one stays logged in."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = StyledPasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            user = form.save()
-            update_session_auth_hash(request, user)
-            request.session.cycle_key()
-            messages.success(request, _("Your password was changed. Other sessions were logged out."))
-            return redirect("accounts:profile")
+            try:
+                user = services.user_set_password(user=request.user, password=form.cleaned_data["new_password1"])
+            except ValidationError as exc:
+                form.add_error("new_password1", exc.messages)
+            else:
+                update_session_auth_hash(request, user)  # keeps this session (and gives it a new id)
+                messages.success(request, _("Your password was changed. Other sessions were logged out."))
+                return redirect("accounts:profile")
         return render(request, "accounts/password_change.html", {"form": form}, status=422)
     return render(request, "accounts/password_change.html", {"form": form})
 
@@ -183,15 +243,17 @@ def invitation_accept_view(request: HttpRequest, secret: str) -> HttpResponse:
     invitation = invitation_by_secret(secret)
     if invitation is None:
         return render(request, "accounts/invitation_invalid.html", status=404)
+    context = {"invitation": invitation, "next": request.get_full_path()}
     if not request.user.is_authenticated:
-        return render(
-            request, "accounts/invitation_login.html", {"invitation": invitation, "next": request.get_full_path()}
-        )
+        return render(request, "accounts/invitation_login.html", context)
+    user: User = request.user  # type: ignore[assignment]
+    if invitation.email.lower() != user.email.lower():
+        return render(request, "accounts/invitation_accept.html", {**context, "wrong_user": True}, status=403)
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(invitation=invitation, user=request.user)
+            membership = services.invitation_accept(invitation=invitation, user=user)
         except ValidationError:
             return render(request, "accounts/invitation_invalid.html", status=404)
         messages.success(request, _("You joined %(org)s.") % {"org": membership.organization.name})
         return redirect("contacts:contact_list", membership.organization.slug)
-    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+    return render(request, "accounts/invitation_accept.html", context)

@@ -35,6 +35,8 @@ COMPANY_SORTS: dict[str, tuple[str, ...]] = {
 }
 PAGING_PARAMS = frozenset({"page", "per_page"})
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
+MAX_ID = 2**63 - 1  # a larger number overflows the database driver (a 500 instead of an error)
 
 
 @dataclass
@@ -71,7 +73,7 @@ class ListFilters:
         return urlencode({k: v for k, v in values.items() if v and k not in names})
 
 
-def _int(value: str, name: str, errors: dict[str, str], minimum: int = 1) -> int | None:
+def _int(value: str, name: str, errors: dict[str, str], minimum: int = 1, maximum: int = MAX_ID) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -79,6 +81,9 @@ def _int(value: str, name: str, errors: dict[str, str], minimum: int = 1) -> int
         return None
     if number < minimum:
         errors[name] = _("Must be at least %(n)s.") % {"n": minimum}
+        return None
+    if number > maximum:
+        errors[name] = _("Must be at most %(n)s.") % {"n": maximum}
         return None
     return number
 
@@ -107,7 +112,8 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
     get = {k: (params.get(k) or "").strip() for k in allowed}
     f.q = get["q"][:200]
     if get.get("owner"):
-        if get["owner"] in ("me", "none") or get["owner"].isdigit():
+        owner = get["owner"]
+        if owner in ("me", "none") or (owner.isascii() and owner.isdigit() and int(owner) <= MAX_ID):
             f.owner = get["owner"]
         else:
             errors["owner"] = _("Use a user id, “me” or “none”.")
@@ -136,7 +142,7 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
         else:
             errors["sort"] = _("Unknown sort. Allowed: %(names)s.") % {"names": ", ".join(sorts)}
     if get.get("page"):
-        f.page = _int(get["page"], "page", errors) or 1
+        f.page = _int(get["page"], "page", errors, maximum=MAX_PAGE) or 1
     if get.get("per_page"):
         per_page = _int(get["per_page"], "per_page", errors)
         if per_page is not None and per_page > MAX_PER_PAGE:

@@ -80,6 +80,15 @@ def note_get(*, actor: Membership, pk: Any) -> Note:
     return note
 
 
+def note_list(*, contact: Contact | None = None, company: Company | None = None) -> QuerySet[Note]:
+    """The notes written on one contact or on one company (not its contacts'), newest first.
+
+    The caller has already checked that the actor can see the record (`contact_get`/`company_get`).
+    """
+    notes = Note.objects.filter(contact=contact) if contact is not None else Note.objects.filter(company=company)
+    return notes.select_related("author", "contact", "company").order_by("-created_at", "-id")
+
+
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name", "id")
 
@@ -158,7 +167,8 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
         for key in ("e", "n"):
             if state.get(key):
                 dt.datetime.fromisoformat(state[key][0])
-                int(state[key][1])
+                if not 0 <= int(state[key][1]) < 2**63:  # a larger id overflows the database driver
+                    raise ValueError("id out of range")
         return state
     except (ValueError, TypeError, KeyError, IndexError, AssertionError, binascii.Error, json.JSONDecodeError) as exc:
         raise ValueError("bad cursor") from exc

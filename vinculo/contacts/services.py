@@ -79,13 +79,20 @@ def _owner(actor: Membership, value: Any, errors: dict[str, list[str]]) -> User 
         return None
 
 
-def _company(value: Any, errors: dict[str, list[str]]) -> Company | None:
+def _company(actor: Membership, value: Any, errors: dict[str, list[str]], current_id: int | None = None) -> Company | None:
+    """A company the actor can see (a sales rep cannot link to a company hidden from them);
+    keeping the contact's current company is always allowed."""
+    from vinculo.contacts.selectors import company_queryset
+
     if value in (None, ""):
         return None
     if isinstance(value, Company):
         value = value.pk
     try:
-        return Company.objects.get(pk=int(value))
+        pk = int(value)
+        if pk == current_id:
+            return Company.objects.get(pk=pk)
+        return company_queryset(actor=actor).get(pk=pk)
     except (Company.DoesNotExist, ValueError, TypeError, OverflowError):
         errors.setdefault("company", []).append(_("No such company."))
         return None
@@ -290,7 +297,7 @@ def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any])
     changed = _set_scalars(contact, data, CONTACT_FIELDS, errors)
     relations: dict[str, Any] = {}
     if "company" in data:
-        contact.company = _company(data["company"], errors)
+        contact.company = _company(actor, data["company"], errors, current_id=contact.company_id)
         changed.append("company")
     if "owner" in data:
         contact.owner = _owner(actor, data["owner"], errors)
@@ -351,7 +358,8 @@ def contact_create(*, actor: Membership, data: Mapping[str, Any]) -> Contact:
 @transaction.atomic
 def contact_update(*, actor: Membership, contact: Contact, data: Mapping[str, Any]) -> Contact:
     """Change the given fields only (PATCH semantics); lists given replace the old ones."""
-    contact = Contact.objects.select_for_update().select_related("company", "owner").get(pk=contact.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("company", "owner").get(pk=contact.pk)
     require_change(actor, contact)
     before = _contact_snapshot(contact)
     _changed, relations = _apply_contact(actor, contact, data)
@@ -390,13 +398,21 @@ def contact_delete(*, actor: Membership, contact: Contact) -> None:
     )
 
 
+def _bulk_id(value: Any) -> int:
+    """A record id as a positive 64-bit integer (a larger one would overflow the database driver)."""
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError(value)
+    return number
+
+
 def _bulk(actor: Membership, ids: Iterable[Any]) -> list[Contact]:
     from vinculo.contacts.selectors import contact_queryset
 
     clean_ids = []
     for value in ids:
         try:
-            clean_ids.append(int(value))
+            clean_ids.append(_bulk_id(value))
         except (TypeError, ValueError):
             raise ValidationError({"ids": [_("Contact ids must be whole numbers.")]}) from None
     if not clean_ids:
@@ -510,7 +526,7 @@ def company_create(*, actor: Membership, data: Mapping[str, Any]) -> Company:
 
 @transaction.atomic
 def company_update(*, actor: Membership, company: Company, data: Mapping[str, Any]) -> Company:
-    company = Company.objects.select_for_update().select_related("owner").get(pk=company.pk)
+    company = Company.objects.select_for_update(of=("self",)).select_related("owner").get(pk=company.pk)
     require_change(actor, company)
     before = _company_snapshot(company)
     _changed, relations = _apply_company(actor, company, data)
@@ -543,6 +559,50 @@ def company_delete(*, actor: Membership, company: Company) -> None:
         actor=actor.user,
         properties={"company_id": pk, "name": name},
     )
+
+
+def _bulk_companies(actor: Membership, ids: Iterable[Any]) -> list[Company]:
+    from vinculo.contacts.selectors import company_queryset
+
+    clean_ids = []
+    for value in ids:
+        try:
+            clean_ids.append(_bulk_id(value))
+        except (TypeError, ValueError):
+            raise ValidationError({"ids": [_("Company ids must be whole numbers.")]}) from None
+    if not clean_ids:
+        raise ValidationError({"ids": [_("Select at least one company.")]})
+    if len(clean_ids) > 500:
+        raise ValidationError({"ids": [_("At most 500 companies at once.")]})
+    return list(company_queryset(actor=actor).filter(pk__in=clean_ids).select_related("owner").prefetch_related("tags"))
+
+
+@transaction.atomic
+def company_bulk_assign_owner(*, actor: Membership, ids: Iterable[Any], owner: Any) -> int:
+    companies = _bulk_companies(actor, ids)
+    for company in companies:
+        company_update(actor=actor, company=company, data={"owner": owner})
+    return len(companies)
+
+
+@transaction.atomic
+def company_bulk_tag(*, actor: Membership, ids: Iterable[Any], tag: str, remove: bool = False) -> int:
+    companies = _bulk_companies(actor, ids)
+    for company in companies:
+        names = [t.name for t in company.tags.all()]
+        new = [n for n in names if n.lower() != tag.strip().lower()] if remove else [*names, tag]
+        company_update(actor=actor, company=company, data={"tags": new})
+    return len(companies)
+
+
+@transaction.atomic
+def company_bulk_delete(*, actor: Membership, ids: Iterable[Any]) -> int:
+    companies = _bulk_companies(actor, ids)
+    for company in companies:
+        require_delete(actor, company)
+    for company in companies:
+        company_delete(actor=actor, company=company)
+    return len(companies)
 
 
 # --- notes ----------------------------------------------------------------------------------------

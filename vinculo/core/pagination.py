@@ -48,5 +48,6 @@ def paginate(queryset: QuerySet[Any], *, page: int, per_page: int, count_cap: in
         total = queryset.order_by()[: count_cap + 1].count()
         capped = total > count_cap
         total = min(total, count_cap)
-        total = max(total, offset + len(items))
+        if capped:  # past the cap the count is a lower bound: at least what this page reaches
+            total = max(total, offset + len(items))
     return Page(items=items, number=page, per_page=per_page, total=total, total_capped=capped)

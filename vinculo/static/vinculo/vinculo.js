@@ -1,10 +1,84 @@
 // Small behaviours shared by every page; no build step.
+
+// htmx swaps 422 answers too: they carry a form with its errors next to the fields.
+if (window.htmx) {
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "422", swap: true },
+    { code: "[45]..", swap: false, error: true },
+  ];
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const body = document.body;
+
   // "select all" checkbox of bulk-action tables
-  document.body.addEventListener("change", (e) => {
+  body.addEventListener("change", (e) => {
     const t = e.target;
     if (t.matches("[data-select-all]")) {
       document.querySelectorAll(t.dataset.selectAll).forEach((box) => { box.checked = t.checked; });
     }
+    if (t.matches("[data-bulk-action]")) showBulkInputs(t);
+  });
+
+  // bulk bar: show the owner select or the tag input only for the actions that use them
+  function showBulkInputs(select) {
+    const form = select.closest("form");
+    form.querySelectorAll("[data-bulk-for]").forEach((el) => {
+      el.hidden = !el.dataset.bulkFor.split(" ").includes(select.value);
+    });
+  }
+  document.querySelectorAll("[data-bulk-action]").forEach(showBulkInputs);
+
+  // "add another" under repeated inputs (e-mails, phones): copy the last row, emptied
+  body.addEventListener("click", (e) => {
+    const button = e.target.closest("[data-repeat-add]");
+    if (!button) return;
+    const rows = button.closest("[data-repeat]").querySelectorAll("[data-repeat-row]");
+    const last = rows[rows.length - 1];
+    const copy = last.cloneNode(true);
+    copy.querySelectorAll("input").forEach((input) => {
+      input.value = "";
+      input.removeAttribute("id");
+      input.classList.remove("is-invalid");
+      input.removeAttribute("aria-invalid");
+    });
+    copy.querySelectorAll("select").forEach((select) => { select.selectedIndex = 0; });
+    last.after(copy);
+    copy.querySelector("input")?.focus();
+  });
+
+  // Enter in a helper search box (e.g. the company search of a form) must not submit the form
+  body.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.target.matches("[data-no-submit]")) e.preventDefault();
+  });
+
+  // filter forms send only the filters that are set, so that pushed URLs stay short
+  body.addEventListener("htmx:configRequest", (e) => {
+    const source = e.detail.elt;
+    if (!source.closest("[data-drop-empty]") && !source.matches("[hx-include='#filters']")) return;
+    const params = e.detail.parameters;
+    for (const key of Array.from(params.keys ? params.keys() : Object.keys(params))) {
+      if (params.get ? params.get(key) === "" : params[key] === "") {
+        params.delete ? params.delete(key) : delete params[key];
+      }
+    }
+  });
+
+  // an htmx request refused (403) or failed: say so above the page instead of doing nothing
+  body.addEventListener("htmx:responseError", (e) => {
+    const xhr = e.detail.xhr;
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    const text = type.startsWith("text/plain") ? xhr.responseText : "";
+    const main = document.querySelector("main");
+    if (!main || !text) return;
+    const alert = document.createElement("div");
+    alert.className = "alert alert-danger";
+    alert.setAttribute("role", "alert");
+    alert.textContent = text;
+    alert.addEventListener("click", () => alert.remove());
+    setTimeout(() => alert.remove(), 10000);
+    main.prepend(alert);
   });
 });

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the production settings with test-friendly defaults.
+
+Environment variables still win (DATABASE_URL selects PostgreSQL for `make test-pg`).
+"""
+
+import os
+
+os.environ.setdefault("VINCULO_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("VINCULO_MANIFEST_STATIC", "0")
+
+from config.settings import *  # noqa: F403

@@ -1,0 +1,320 @@
+"""The accounts API (/api/v1/me, /api/v1/members) and what every API request shares: authentication
+by token or session, the error shape for unknown paths and methods, the OpenAPI document and docs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scope
+
+from vinculo.accounts.models import ApiToken, Membership, Role, User
+from vinculo.accounts.services import api_token_revoke
+from vinculo.accounts.testing import PASSWORD, api_client_for, login_client, make_member
+
+API = "/api/v1"
+
+
+def me_of(membership: Membership, token: dict[str, str] | None) -> dict[str, object]:
+    user, org = membership.user, membership.organization
+    return {
+        "user": {
+            "id": user.pk,
+            "name": user.full_name,
+            "email": user.email,
+            "language": user.language,
+            "time_zone": user.time_zone,
+        },
+        "organization": {
+            "id": org.pk,
+            "name": org.name,
+            "slug": org.slug,
+            "base_currency": "EUR",
+            "language": "en",
+            "time_zone": "UTC",
+        },
+        "role": membership.role,
+        "can_write": membership.role != Role.READ_ONLY and (token is None or token["scope"] == "read_write"),
+        "can_manage_organization": membership.role in (Role.OWNER, Role.ADMIN),
+        "token": token,
+    }
+
+
+# --- /me ------------------------------------------------------------------------------------------------
+
+
+def test_me_with_a_token_shows_the_user_organisation_role_and_token(api_client, actor):
+    token = ApiToken.dangerously_unscoped.get()
+
+    response = api_client.get(f"{API}/me")
+
+    assert response.status_code == 200
+    assert response.json() == me_of(actor, {"name": "tests", "prefix": token.prefix, "scope": "read_write"})
+
+
+def test_me_with_a_read_only_token_cannot_write(actor):
+    client = api_client_for(actor, "read")
+
+    body = client.get(f"{API}/me").json()
+
+    assert (body["can_write"], body["token"]["scope"]) == (False, "read")
+
+
+def test_a_session_uses_the_chosen_or_the_last_opened_organisation(member):
+    manager = member(Role.MANAGER)
+    elsewhere = make_member(role=Role.READ_ONLY).organization
+    Membership.objects.create(user=manager.user, organization=elsewhere, role=Role.SALES)
+    client = login_client(manager)
+
+    for org, role in ((manager.organization, "manager"), (elsewhere, "sales"), (manager.organization, "manager")):
+        chosen = client.get(f"{API}/me", headers={"X-Organization": org.slug}).json()
+        assert (chosen["organization"]["id"], chosen["role"], chosen["token"]) == (org.pk, role, None)
+        session = client.session
+        session["vinculo_active_org"] = org.slug  # what opening a page of that organisation stores
+        session.save()
+        assert client.get(f"{API}/me").json()["organization"]["id"] == org.pk
+
+
+def test_me_as_read_only_member(member):
+    read_only = member(Role.READ_ONLY)
+
+    response = login_client(read_only).get(f"{API}/me")
+
+    assert response.json() == me_of(read_only, None)
+
+
+# --- /members -------------------------------------------------------------------------------------------
+
+
+def test_members_lists_the_organisations_members_by_name(api_client, actor, member, other_actor):
+    ana = member(Role.SALES, full_name="Ana Alonso", email="ana@example.com")
+    zoe = member(Role.READ_ONLY, full_name="Zoe Zapata", email="zoe@example.com")
+
+    response = api_client.get(f"{API}/members")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "items": [
+            {
+                "id": m.pk,
+                "user": {"id": m.user_id, "name": m.user.full_name, "email": m.user.email},
+                "role": m.role,
+                "teams": [],
+                "joined_at": DjangoJSONEncoder().default(m.created_at),
+            }
+            for m in (ana, actor, zoe)  # "User N" sorts between Ana and Zoe
+        ],
+        "page": 1,
+        "per_page": 50,
+        "total": 3,
+        "total_capped": False,
+        "next": None,
+    }
+
+
+def test_members_pages(api_client, member):
+    for i in range(4):
+        member(full_name=f"Member {i}")
+
+    first = api_client.get(f"{API}/members?per_page=2").json()
+
+    assert (len(first["items"]), first["total"], first["next"]) == (
+        2,
+        5,
+        "http://testserver/api/v1/members?per_page=2&page=2",
+    )
+    assert api_client.get(f"{API}/members?per_page=0").json() == {
+        "detail": "Some fields are not valid.",
+        "errors": [{"field": "per_page", "message": "Must be at least 1."}],
+    }
+
+
+def test_members_list_uses_the_same_queries_for_5_and_50_members(api_client, actor, member):
+    def queries() -> int:
+        assert api_client.get(f"{API}/members?per_page=4").status_code == 200
+        with CaptureQueriesContext(connection) as captured:
+            assert api_client.get(f"{API}/members?per_page=4").status_code == 200
+        return len(captured.captured_queries)
+
+    for _ in range(4):
+        member()
+    small = queries()
+    for _ in range(45):
+        member()
+
+    assert queries() == small
+    assert small <= 6
+
+
+# --- authentication -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/me", "/members"])
+def test_no_credentials_answer_401(db, path):
+    response = Client().get(f"{API}{path}")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication required: send a Bearer token or log in.", "errors": []}
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_revoked_token_answers_401(actor):
+    client = api_client_for(actor)
+    with scope(organization=actor.organization):
+        api_token_revoke(actor=actor, token=ApiToken.dangerously_unscoped.get())
+
+    response = client.get(f"{API}/me")
+
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid or revoked API token.", "errors": []})
+
+
+def test_a_token_stops_working_when_its_creator_leaves(actor, member):
+    admin = member(Role.ADMIN)
+    client = api_client_for(admin)
+    admin.delete()
+
+    assert client.get(f"{API}/me").status_code == 401
+
+
+def test_a_logged_in_user_without_an_organisation_answers_401(db):
+    user = User.objects.create_user(email="lonely@example.com", password=PASSWORD, full_name="Lonely")
+    client = Client()
+    client.force_login(user)
+
+    assert client.get(f"{API}/me").status_code == 401
+
+
+def test_a_session_cannot_pick_an_organisation_it_does_not_belong_to(actor, other_org):
+    client = login_client(actor)
+
+    response = client.get(f"{API}/members", headers={"X-Organization": other_org.slug})
+    missing = client.get(f"{API}/members", headers={"X-Organization": "no-such-organisation"})
+
+    assert (response.status_code, response.json()) == (404, {"detail": "No such organisation.", "errors": []})
+    assert (missing.status_code, missing.json()) == (response.status_code, response.json())
+
+
+# --- errors shared by every endpoint ----------------------------------------------------------------------
+
+
+def test_an_unknown_path_answers_a_json_404(api_client):
+    response = api_client.get(f"{API}/no-such-thing")
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found.", "errors": []})
+
+
+def test_an_unsupported_method_answers_a_json_405(api_client):
+    response = api_client.put(f"{API}/me", "{}", content_type="application/json")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method PUT is not allowed here.", "errors": []}
+    assert response["Allow"] == "GET"
+
+
+# --- OpenAPI and the interactive docs ---------------------------------------------------------------------
+
+
+def test_openapi_document_describes_every_operation_with_bearer_security(db):
+    response = Client().get(f"{API}/openapi.json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["OrgAuth"]["type"] == "http"
+    assert schema["components"]["securitySchemes"]["OrgAuth"]["scheme"] == "bearer"
+    operations = {
+        (method.upper(), path.removeprefix(API)): op["operationId"]
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+    }
+    assert operations == {
+        ("GET", "/me"): "me",
+        ("GET", "/members"): "member_list",
+        ("GET", "/contacts"): "contact_list",
+        ("POST", "/contacts"): "contact_create",
+        ("GET", "/contacts/{contact_id}"): "contact_get",
+        ("PATCH", "/contacts/{contact_id}"): "contact_update",
+        ("DELETE", "/contacts/{contact_id}"): "contact_delete",
+        ("GET", "/contacts/{contact_id}/notes"): "contact_note_list",
+        ("POST", "/contacts/{contact_id}/notes"): "contact_note_create",
+        ("GET", "/contacts/{contact_id}/timeline"): "contact_timeline",
+        ("GET", "/companies"): "company_list",
+        ("POST", "/companies"): "company_create",
+        ("GET", "/companies/{company_id}"): "company_get",
+        ("PATCH", "/companies/{company_id}"): "company_update",
+        ("DELETE", "/companies/{company_id}"): "company_delete",
+        ("GET", "/companies/{company_id}/notes"): "company_note_list",
+        ("POST", "/companies/{company_id}/notes"): "company_note_create",
+        ("GET", "/companies/{company_id}/timeline"): "company_timeline",
+        ("GET", "/notes/{note_id}"): "note_get",
+        ("PATCH", "/notes/{note_id}"): "note_update",
+        ("DELETE", "/notes/{note_id}"): "note_delete",
+        ("GET", "/tags"): "tag_list",
+        ("POST", "/tags"): "tag_create",
+        ("GET", "/tags/{tag_id}"): "tag_get",
+        ("PATCH", "/tags/{tag_id}"): "tag_update",
+        ("DELETE", "/tags/{tag_id}"): "tag_delete",
+        ("GET", "/search"): "search",
+    }
+    for item in schema["paths"].values():
+        for op in item.values():
+            assert op["security"] == [{"OrgAuth": []}]
+            assert "422" in op["responses"]
+    contact_in = schema["components"]["schemas"]["ContactIn"]
+    assert contact_in["additionalProperties"] is False
+    assert contact_in["properties"]["first_name"]["maxLength"] == 100
+    contact_list = schema["paths"][f"{API}/contacts"]["get"]
+    assert [p["name"] for p in contact_list["parameters"]] == [
+        "q",
+        "owner",
+        "tag",
+        "country",
+        "created_after",
+        "created_before",
+        "stage",
+        "company",
+        "sort",
+        "page",
+        "per_page",
+    ]
+
+
+@pytest.fixture
+def plain_static_files(settings):
+    """Static URLs without a collectstatic manifest, as in development."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def test_docs_page_serves_swagger_ui_from_our_own_static_files(db, plain_static_files):
+    response = Client().get(f"{API}/docs")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets == [
+        "/static/ninja/swagger-ui.css",
+        "/static/ninja/favicon.svg",
+        "/static/ninja/favicon.png",
+        "/static/ninja/swagger-ui-bundle.js",
+        "/static/ninja/swagger-ui-init.js",
+    ]
+    assert "cdn" not in html
+    assert '"url": "/api/v1/openapi.json"' in html
+    assert '"validatorUrl": null' in html  # Swagger UI would otherwise call validator.swagger.io
+    for asset in assets:
+        served = Client().get(asset)
+        assert served.status_code == 200, asset
+        assert b"".join(served.streaming_content)
+
+
+def test_docs_page_sends_the_csrf_token_for_a_logged_in_session(actor, plain_static_files):
+    html = login_client(actor).get(f"{API}/docs").content.decode()
+
+    assert re.search(r'data-csrf-token="[A-Za-z0-9]{64}"', html)
+    assert 'data-api-csrf="true"' in html

@@ -1,0 +1,179 @@
+"""Login throttling: progressive per account and address, a ceiling per address, and a ceiling
+per account that a stranger cannot use to lock the owner out. Time moves by ageing the stored
+attempts, never by sleeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.db.models import F
+from django.test import Client
+from django.urls import reverse
+
+from vinculo.accounts.models import LoginAttempt
+from vinculo.accounts.testing import PASSWORD
+
+WRONG = "not the password at all"
+HOME = "10.0.0.1"
+
+
+@pytest.fixture
+def limits(settings):
+    def set_limits(**overrides: int) -> None:
+        settings.LOGIN_THROTTLE = {
+            "WINDOW_SECONDS": 900,
+            "FREE_FAILURES": 1000,
+            "MAX_DELAY_SECONDS": 900,
+            "PER_IP_FAILURES": 1000,
+            "PER_ACCOUNT_FAILURES": 1000,
+            **overrides,
+        }
+
+    return set_limits
+
+
+def attempt(email: str, password: str = WRONG, ip: str = HOME, client: Client | None = None):
+    client = client or Client()
+    response = client.post(reverse("accounts:login"), {"email": email, "password": password}, REMOTE_ADDR=ip)
+    return response, client
+
+
+def outcome(response) -> tuple[int, str | None]:
+    return response.status_code, response.headers.get("Retry-After")
+
+
+def retry_after(response) -> int:
+    """Seconds to wait, for the window ceilings: the attempts before took some (hashing) time."""
+    assert response.status_code == 429
+    return int(response["Retry-After"])
+
+
+def age(seconds: float) -> None:
+    """Everything that happened so far happened `seconds` earlier."""
+    LoginAttempt.objects.update(attempted_at=F("attempted_at") - timedelta(seconds=seconds))
+
+
+def test_progressive_delay_per_account_and_address(actor, limits):
+    limits(FREE_FAILURES=3, MAX_DELAY_SECONDS=4)
+    email = actor.user.email
+
+    assert [outcome(attempt(email)[0]) for _ in range(3)] == [(422, None)] * 3
+    blocked, client = attempt(email, PASSWORD)  # even the right password waits
+    assert outcome(blocked) == (429, "1")
+    assert "Try again in 1 second." in blocked.content.decode()
+    assert SESSION_KEY not in client.session
+
+    age(1)
+    assert outcome(attempt(email)[0]) == (422, None)  # the 4th failure is let through…
+    assert outcome(attempt(email)[0]) == (429, "2")  # …and doubles the wait
+    age(2)
+    assert outcome(attempt(email)[0]) == (422, None)
+    assert outcome(attempt(email)[0]) == (429, "4")
+    age(4)
+    assert outcome(attempt(email)[0]) == (422, None)
+    assert outcome(attempt(email)[0]) == (429, "4")  # capped at MAX_DELAY_SECONDS
+    # a refused attempt is not counted: waiting is enough, hammering does not make it worse
+    assert LoginAttempt.objects.filter(email=email, succeeded=False).count() == 6
+
+    age(4)
+    ok, client = attempt(email, PASSWORD)
+    assert ok.status_code == 302
+    assert int(client.session[SESSION_KEY]) == actor.user.pk
+    # a success starts the count again for this address
+    assert outcome(attempt(email)[0]) == (422, None)
+
+
+def test_the_delay_is_per_address(actor, limits):
+    limits(FREE_FAILURES=2)
+    email = actor.user.email
+    for _ in range(2):
+        attempt(email, ip="203.0.113.9")
+    assert attempt(email, ip="203.0.113.9")[0].status_code == 429
+
+    assert attempt(email, PASSWORD, ip=HOME)[0].status_code == 302
+
+
+def test_unknown_account_is_throttled_exactly_like_a_real_one(actor, limits):
+    limits(FREE_FAILURES=2, MAX_DELAY_SECONDS=60)
+
+    def run(email: str) -> list[tuple[int, str | None, str]]:
+        LoginAttempt.objects.all().delete()
+        seen = []
+        for wait_before in (0, 0, 0, 1, 0, 2, 0):
+            age(wait_before)
+            response = attempt(email)[0]
+            text = response.content.decode()
+            said = [m for m in ("do not match an account", "Too many failed attempts") if m in text]
+            seen.append((*outcome(response), ",".join(said)))
+        return seen
+
+    real = run(actor.user.email)
+    ghost = run("nobody-here@example.com")
+
+    assert real == ghost
+    assert [(status, retry) for status, retry, _said in real] == [
+        (422, None),
+        (422, None),
+        (429, "1"),
+        (422, None),
+        (429, "2"),
+        (422, None),
+        (429, "4"),
+    ]
+
+
+def test_per_address_ceiling_over_all_accounts(actor, limits):
+    limits(PER_IP_FAILURES=5)
+    for n in range(5):
+        assert attempt(f"guess{n}@example.com", ip="198.51.100.7")[0].status_code == 422
+
+    blocked = attempt(actor.user.email, PASSWORD, ip="198.51.100.7")[0]
+    assert 890 <= retry_after(blocked) <= 900
+    age(300)
+    assert 590 <= retry_after(attempt(actor.user.email, PASSWORD, ip="198.51.100.7")[0]) <= 600
+    # elsewhere nothing changed
+    assert attempt(actor.user.email, PASSWORD, ip=HOME)[0].status_code == 302
+    # and once the window has passed, the address may try again
+    age(601)
+    assert attempt(actor.user.email, PASSWORD, ip="198.51.100.7")[0].status_code == 302
+
+
+def test_per_account_ceiling_never_locks_out_a_known_address(actor, limits):
+    limits(PER_ACCOUNT_FAILURES=5)
+    email = actor.user.email
+    assert attempt(email, PASSWORD, ip=HOME)[0].status_code == 302  # the owner logs in from home
+    age(60)
+    for n in range(5):  # a distributed guess from five strangers
+        assert attempt(email, ip=f"192.0.2.{n + 10}")[0].status_code == 422
+
+    # a new address is held back, whatever it sends…
+    assert 890 <= retry_after(attempt(email, PASSWORD, ip="192.0.2.99")[0]) <= 900
+    # …but the owner at home is not: the wrong password is just wrong, the right one works
+    assert attempt(email, ip=HOME)[0].status_code == 422
+    ok, client = attempt(email, PASSWORD, ip=HOME)
+    assert ok.status_code == 302
+    assert int(client.session[SESSION_KEY]) == actor.user.pk
+
+
+def test_unknown_account_reaches_the_account_ceiling_too(db, limits):
+    limits(PER_ACCOUNT_FAILURES=3)
+    for n in range(3):
+        attempt("ghost@example.com", ip=f"192.0.2.{n + 10}")
+    assert 890 <= retry_after(attempt("ghost@example.com", ip="192.0.2.50")[0]) <= 900
+
+
+def test_address_behind_trusted_proxy(actor, limits, settings):
+    """Behind one proxy, the client is the last X-Forwarded-For hop, not the proxy itself."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    limits(FREE_FAILURES=1)
+    client = Client()
+    login = reverse("accounts:login")
+    forwarded = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.5"}
+    client.post(login, {"email": actor.user.email, "password": WRONG}, **forwarded)
+    assert client.post(login, {"email": actor.user.email, "password": WRONG}, **forwarded).status_code == 429
+    assert LoginAttempt.objects.get().ip == "203.0.113.5"
+    # another user behind the same proxy is not affected
+    other = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.77"}
+    assert client.post(login, {"email": actor.user.email, "password": PASSWORD}, **other).status_code == 302

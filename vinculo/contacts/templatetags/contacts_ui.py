@@ -1,0 +1,233 @@
+"""Template helpers of the contact and company pages: badges, timeline icons and labels, audit values."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import Country
+
+from vinculo.accounts.models import Membership
+from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
+from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
+from vinculo.core.pagination import Page
+
+register = template.Library()
+
+STAGE_CLASSES = {
+    LifecycleStage.LEAD: "text-bg-secondary",
+    LifecycleStage.PROSPECT: "text-bg-info",
+    LifecycleStage.CUSTOMER: "text-bg-success",
+    LifecycleStage.CHURNED: "text-bg-danger",
+}
+
+# Event types the timeline knows: (Bootstrap icon, label). Others fall back on their prefix's icon.
+EVENT_TYPES: dict[str, tuple[str, Any]] = {
+    "contact.created": ("person-plus", _("Contact created")),
+    "contact.updated": ("pencil", _("Contact updated")),
+    "contact.deleted": ("person-x", _("Contact deleted")),
+    "contact.merged": ("union", _("Contacts merged")),
+    "company.created": ("building-add", _("Company created")),
+    "company.updated": ("pencil", _("Company updated")),
+    "company.deleted": ("building-x", _("Company deleted")),
+    "note.added": ("sticky", _("Note added")),
+    "email.sent": ("envelope-arrow-up", _("E-mail sent")),
+    "email.received": ("envelope-arrow-down", _("E-mail received")),
+    "email.opened": ("envelope-open", _("E-mail opened")),
+    "email.clicked": ("cursor", _("Link clicked in an e-mail")),
+    "page.viewed": ("globe", _("Page viewed")),
+    "form.submitted": ("ui-checks", _("Form submitted")),
+    "order.placed": ("bag-check", _("Order placed")),
+    "deal.created": ("briefcase", _("Deal created")),
+    "deal.stage_changed": ("arrow-right-square", _("Deal moved")),
+    "ticket.opened": ("life-preserver", _("Ticket opened")),
+    "survey.answered": ("star", _("Survey answered")),
+}
+PREFIX_ICONS = {
+    "contact.": "person",
+    "company.": "building",
+    "email.": "envelope",
+    "page.": "globe",
+    "web.": "globe",
+    "session.": "globe",
+    "form.": "ui-checks",
+    "order.": "bag",
+    "deal.": "briefcase",
+    "quote.": "file-earmark-text",
+    "activity.": "calendar-event",
+    "ticket.": "life-preserver",
+    "survey.": "star",
+    "chat.": "chat-dots",
+}
+RELATION_LABELS: dict[str, Any] = {
+    "emails": _("e-mail addresses"),
+    "phones": _("phones"),
+    "tags": _("tags"),
+    "body": _("note"),
+    "color": _("colour"),
+}
+TIMELINE_KIND_LABELS: dict[str, Any] = {
+    "note": _("Notes"),
+    "email": _("E-mail"),
+    "web": _("Website"),
+    "sales": _("Sales"),
+    "service": _("Service"),
+    "record": _("Record changes"),
+}
+
+
+@register.filter
+def stage_class(stage: str) -> str:
+    return STAGE_CLASSES.get(stage, "text-bg-secondary")  # type: ignore[call-overload]
+
+
+@register.filter
+def stage_label(stage: str) -> str:
+    return str(dict(LifecycleStage.choices).get(stage, stage))
+
+
+@register.filter
+def source_label(source: str) -> str:
+    return str(dict(SourceChannel.choices).get(source, source))
+
+
+@register.filter
+def tag_color(color: str) -> str:
+    """The colour for a style attribute: only a #rrggbb value gets through."""
+    return color if isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "#6c757d"
+
+
+@register.filter
+def tag_text_class(color: str) -> str:
+    """Dark text on light tag colours, white on dark ones (relative luminance)."""
+    try:
+        red, green, blue = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except (ValueError, TypeError, IndexError):
+        return "text-white"
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "text-dark" if luminance > 0.6 else "text-white"
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """The translated name of a contact or company field, as stored in audit entries and events."""
+    if name in RELATION_LABELS:
+        return str(RELATION_LABELS[name])
+    for model in (Contact, Company):
+        try:
+            return str(getattr(model._meta.get_field(name), "verbose_name", name))
+        except FieldDoesNotExist:
+            continue
+    return name.replace("_", " ")
+
+
+@register.filter
+def audit_value(value: Any) -> str:
+    """A before/after value, readable: lists joined, objects as name = value, empty as a dash."""
+    if value is None or value in ("", [], {}):
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list | tuple):
+        return ", ".join(audit_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} = {audit_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+CHOICE_LABELS: dict[str, Any] = {
+    "lifecycle_stage": LifecycleStage,
+    "source": SourceChannel,
+    "size": CompanySize,
+}
+
+
+@register.filter
+def field_value(value: Any, field: str) -> str:
+    """A before/after value of `field`, with choices, countries and languages by their names."""
+    if isinstance(value, str) and value:
+        if field in CHOICE_LABELS:
+            return str(dict(CHOICE_LABELS[field].choices).get(value, value))
+        if field == "country":
+            return str(Country(value).name or value)
+        if field == "language":
+            return language_name(value)
+    return audit_value(value)
+
+
+@register.filter
+def sorted_items(value: Any) -> list[tuple[str, Any]]:
+    """The pairs of a dict (safe when a key is called "items", unlike `.items` in a template)."""
+    if not isinstance(value, Mapping):
+        return []
+    return sorted(value.items(), key=lambda kv: str(kv[0]))
+
+
+@register.filter
+def event_icon(event_type: str) -> str:
+    if event_type in EVENT_TYPES:
+        return EVENT_TYPES[event_type][0]
+    for prefix, icon in PREFIX_ICONS.items():
+        if event_type.startswith(prefix):
+            return icon
+    return "lightning"
+
+
+@register.filter
+def event_label(event_type: str) -> str:
+    if event_type in EVENT_TYPES:
+        return str(EVENT_TYPES[event_type][1])
+    return event_type
+
+
+@register.filter
+def is_known_event(event_type: str) -> bool:
+    return event_type in EVENT_TYPES
+
+
+@register.filter
+def property_value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return audit_value(value)
+
+
+@register.filter
+def timeline_kind_label(kind: str) -> str:
+    return str(TIMELINE_KIND_LABELS.get(kind, kind))
+
+
+@register.filter
+def language_name(code: str) -> str:
+    if not code:
+        return ""
+    try:
+        return str(get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+
+
+@register.filter
+def can_edit_note(note: Note, membership: Membership | None) -> bool:
+    """Mirrors the note services: a writer who wrote it, or a manager."""
+    if membership is None or not can_write(membership):
+        return False
+    return note.author_id == membership.user_id or membership.role in MANAGE_ALL_ROLES
+
+
+@register.filter
+def dict_get(mapping: Any, key: str) -> Any:
+    return mapping.get(key, "") if isinstance(mapping, Mapping) else ""
+
+
+@register.filter
+def page_total(page: Page) -> str:
+    """The number of rows, localised; "10,000+" when the count stopped at its cap."""
+    return f"{intcomma(page.total)}+" if page.total_capped else str(intcomma(page.total))
