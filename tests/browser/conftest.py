@@ -42,6 +42,9 @@ def browser() -> Iterator[Any]:
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop in this thread for the whole session; the ORM
+    # calls of the tests are still plain synchronous calls, which Django would otherwise refuse.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield launched
@@ -49,11 +52,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def browser_page(browser: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser tab (own cookies) pointed at the live test server."""
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are
-    # still plain synchronous calls, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
