@@ -36,14 +36,22 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	find vinculo/locale -name '*.po' -exec touch {} +  # compilemessages skips a .mo newer than its .po
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null && git diff --exit-code --stat -- '*.mo' || (echo "compiled translations are stale: run make messages" && exit 1)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every translatable string of vinculo/ and config/ (Python, templates, e-mail .txt) goes to
+# vinculo/locale/<lang>/LC_MESSAGES/django.po; vinculo/core/tests/test_translations.py reads
+# MAKEMESSAGES_FLAGS from here to check the committed catalogue is not stale. The
+# POT-Creation-Date header is dropped so that re-running the target changes nothing.
+MAKEMESSAGES_FLAGS := --no-obsolete --add-location=file --ignore=.venv --ignore=var --ignore=node_modules --ignore=vinculo/static/vendor --ignore=bench --ignore=tests --ignore=scripts --ignore=docs --ignore=test-results --ignore=build --ignore=dist --ignore='*.egg-info' --ignore=conftest.py
+
 messages: $(STAMP)
-	cd vinculo && ../$(PY) ../manage.py makemessages -l es --no-obsolete --ignore 'static/vendor/*'
+	$(PY) manage.py makemessages -l es $(MAKEMESSAGES_FLAGS)
+	$(PY) -c "import pathlib, re; [p.write_text(re.sub(r'(?m)^\"POT-Creation-Date: .*\n', '', p.read_text())) for p in pathlib.Path('vinculo/locale').glob('*/LC_MESSAGES/*.po')]"
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP)

@@ -121,7 +121,7 @@ def test_older_timeline_entries_load_as_you_scroll(browser_page: Page):
     for _ in range(10):
         if entries.count() == 71:
             break
-        page.locator("#timeline-list > li").last.scroll_into_view_if_needed()
+        page.mouse.wheel(0, 20_000)  # the user scrolls down
         page.wait_for_timeout(300)
     expect(entries).to_have_count(71)
     expect(entries.nth(69)).to_contain_text("Note number 01")
