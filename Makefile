@@ -57,9 +57,10 @@ messages: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# a bigger demo organisation beside the one `make run` loads: make demo CONTACTS=1000000 [ORG=big]
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo --contacts $${CONTACTS:-100000}
+	$(PY) manage.py demo --contacts $${CONTACTS:-100000} --org-slug $${ORG:-demo-large}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

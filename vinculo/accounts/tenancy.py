@@ -82,7 +82,9 @@ class TenancyMiddleware:
                     return JsonResponse({"detail": _("No such organisation."), "errors": []}, status=404)
             else:
                 slug = request.session.get(ACTIVE_ORG_SESSION_KEY)
-                membership = (memberships.filter(organization__slug=slug).first() if slug else None) or memberships.first()
+                membership = (
+                    memberships.filter(organization__slug=slug).first() if slug else None
+                ) or memberships.first()
             if membership is not None:
                 request.org = membership.organization  # type: ignore[attr-defined]
                 request.membership = membership  # type: ignore[attr-defined]

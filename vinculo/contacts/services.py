@@ -79,7 +79,9 @@ def _owner(actor: Membership, value: Any, errors: dict[str, list[str]]) -> User 
         return None
 
 
-def _company(actor: Membership, value: Any, errors: dict[str, list[str]], current_id: int | None = None) -> Company | None:
+def _company(
+    actor: Membership, value: Any, errors: dict[str, list[str]], current_id: int | None = None
+) -> Company | None:
     """A company the actor can see (a sales rep cannot link to a company hidden from them);
     keeping the contact's current company is always allowed."""
     from vinculo.contacts.selectors import company_queryset

@@ -1284,6 +1284,14 @@ def fuzz(headers: dict[str, str], path_regex: str, max_examples: int, known_ids:
         response_schema_conformance,
         negative_data_rejection,
     ]
+    # The real WSGI handler closes "old" connections around each request, and on PostgreSQL the
+    # test's connection (inside its transaction) counts as one: detach that, as Django's test
+    # Client does, until the end.
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
     def fuzz_operation(operation: Any, mode: schemathesis.GenerationMode, path_parameters: dict[str, int]) -> None:
@@ -1300,16 +1308,20 @@ def fuzz(headers: dict[str, str], path_regex: str, max_examples: int, known_ids:
 
         run()
 
-    for result in schema.include(path_regex=path_regex).get_all_operations():
-        operation = result.ok()
-        ids = {name: pk for name, pk in known_ids.items() if f"{{{name}}}" in operation.path}
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            fuzz_operation(operation, mode, {})
-            if ids and operation.method.upper() != "DELETE":
-                try:
-                    fuzz_operation(operation, mode, ids)
-                except Unsatisfiable:  # negative mode, and nothing but the fixed ids to make invalid
-                    assert mode is schemathesis.GenerationMode.NEGATIVE
+    try:
+        for result in schema.include(path_regex=path_regex).get_all_operations():
+            operation = result.ok()
+            ids = {name: pk for name, pk in known_ids.items() if f"{{{name}}}" in operation.path}
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+                fuzz_operation(operation, mode, {})
+                if ids and operation.method.upper() != "DELETE":
+                    try:
+                        fuzz_operation(operation, mode, ids)
+                    except Unsatisfiable:  # negative mode, and nothing but the fixed ids to make invalid
+                        assert mode is schemathesis.GenerationMode.NEGATIVE
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def test_fuzzing_the_contacts_api_finds_no_server_error_and_no_schema_violation(actor, lucia, acme):

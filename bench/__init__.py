@@ -1,0 +1,7 @@
+"""Benchmarks: `make bench` (= `python -m bench`) prints one line per figure, `BENCH <name> <value> <unit>`.
+
+Each module of this package with a `run(ctx: bench.harness.Context) -> None` function is a
+benchmark; `python -m bench` runs them all (or those named: `python -m bench contacts`) against the
+data set of bench/dataset.py. They print figures and never fail on time. BENCH_SCALE=small runs
+everything on small data in under two minutes; the default is the scale the issues name.
+"""

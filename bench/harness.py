@@ -1,0 +1,123 @@
+"""What every benchmark module uses: timing, percentiles, the raw SQL floor, and the output format."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+
+
+def emit(name: str, value: float, unit: str) -> None:
+    """Print one figure, exactly `BENCH <name> <value> <unit>`."""
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".") or "0"
+    print(f"BENCH {name} {text} {unit}", flush=True)
+
+
+def note(message: str) -> None:
+    print(f"# {message}", flush=True)
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Context:
+    contacts: int
+    runs: int = int(os.environ.get("BENCH_RUNS", 30))
+    warmup: int = 3
+
+    def time_ms(self, fn: Callable[[], Any], cpu: list[float] | None = None) -> list[float]:
+        """Wall-clock milliseconds of each run; the CPU time of this process too, into `cpu`
+        (on a busy machine the wall time includes waiting for a core, the CPU time does not)."""
+        for _ in range(self.warmup):
+            fn()
+        samples = []
+        for _ in range(self.runs):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+            if cpu is not None:
+                cpu.append((time.process_time() - started_cpu) * 1000)
+        return samples
+
+    def report_ms(self, name: str, samples: list[float]) -> None:
+        emit(f"{name}.p50", statistics.median(samples), "ms")
+        emit(f"{name}.p95", percentile(samples, 95), "ms")
+
+    def request(
+        self,
+        name: str,
+        client: Client,
+        url: str,
+        *,
+        main_query: Callable[[str], bool] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
+        """Time GET `url` through the whole Django stack (middleware, view, template), and beside it
+        the raw SQL of its main query (the first one `main_query` accepts) run on a cursor.
+        Returns the status; only a 200 is timed."""
+        queries: list[tuple[str, Any, float]] = []
+
+        def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                queries.append((sql, params, (time.perf_counter() - started) * 1000))
+
+        with connection.execute_wrapper(record):
+            response = client.get(url, headers=headers or {})
+        if response.status_code != 200:
+            note(f"{name} skipped: GET {url} answered {response.status_code}")
+            return response.status_code
+        cpu: list[float] = []
+        self.report_ms(name, self.time_ms(lambda: client.get(url, headers=headers or {}), cpu))
+        emit(f"{name}.cpu.p50", statistics.median(cpu), "ms")
+        emit(f"{name}.queries", len(queries), "queries")
+        if os.environ.get("BENCH_VERBOSE"):
+            for sql, params, ms in queries:
+                note(f"  {ms:7.2f} ms  {sql[:300]} {params!r:.120}")
+        if main_query is not None:
+            found = next(((sql, params) for sql, params, _ms in queries if main_query(sql)), None)
+            if found is None:
+                note(f"{name}: no query matched the main-query test; raw SQL not measured")
+            else:
+                self.report_ms(f"{name}.raw_sql", self.time_ms(lambda: raw_sql(*found)))
+        return 200
+
+
+def raw_sql(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    """Run an SQL statement with its parameters on a plain cursor and fetch every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def query_plan(sql: str, params: Any = None) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN of a statement, to see why a figure is slow."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return [str(row[-1]) for row in cursor.fetchall()]
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; else the peak from getrusage)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
