@@ -147,9 +147,10 @@ class TagNamesField(forms.CharField):
 
 def custom_to_text(custom: Mapping[str, Any]) -> str:
     """Custom properties as `name = value` lines; values that would read back as another type are
-    written as JSON (quoted text, numbers, true/false), so that saving unchanged changes nothing."""
+    written as JSON (quoted text, numbers, true/false), so that saving unchanged changes nothing.
+    Sorted by name: PostgreSQL's jsonb does not keep the order the keys were written in."""
     lines = []
-    for key, value in custom.items():
+    for key, value in sorted(custom.items()):
         if isinstance(value, str):
             plain = value and not _SCALAR.match(value) and not value.startswith('"') and "\n" not in value
             shown = value if plain and value == value.strip() else json.dumps(value, ensure_ascii=False)

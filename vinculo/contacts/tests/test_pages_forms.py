@@ -155,7 +155,7 @@ def test_editing_a_contact_without_changes_records_nothing(client_in, actor, org
     assert '<input type="tel" name="phones" value="+34600111222"' in body
     assert '<option value="home" selected>Home</option>' in body
     assert (
-        ">\nn = 5\nf = 1.5\nflag = true\nempty = null\ntext = &quot;5&quot;\nspaced = &quot; x &quot;\nplain = hello</textarea>"
+        ">\nempty = null\nf = 1.5\nflag = true\nn = 5\nplain = hello\nspaced = &quot; x &quot;\ntext = &quot;5&quot;</textarea>"
         in body
     )
 
