@@ -36,6 +36,10 @@ PUBLIC_ROUTES = {
     "accounts:profile",
     "accounts:language",
     "accounts:password_change",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",  # by signed token; tested in accounts
+    "accounts:password_reset_complete",
     "accounts:invitation_accept",  # by secret; a wrong secret is 404 (tested in accounts)
     "api:openapi-json",
     "api:openapi-view",

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -162,6 +162,20 @@ class ProfileForm(StyledFormMixin, forms.Form):
 
 class StyledPasswordChangeForm(StyledFormMixin, PasswordChangeForm):
     pass
+
+
+class StyledPasswordResetForm(StyledFormMixin, PasswordResetForm):
+    """Asks for the e-mail; Django sends the link only to an active account and says the same
+    either way, so the form does not reveal who has an account."""
+
+
+class ResetPasswordForm(StyledFormMixin, SetPasswordForm):
+    """The new password from a reset link, saved through the accounts service."""
+
+    def save(self, commit: bool = True) -> Any:
+        from vinculo.accounts.services import user_set_password
+
+        return user_set_password(user=self.user, password=self.cleaned_data["new_password1"])
 
 
 def role_choices(actor: Membership) -> list[tuple[str, Any]]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -257,3 +259,20 @@ def invitation_accept_view(request: HttpRequest, secret: str) -> HttpResponse:
         messages.success(request, _("You joined %(org)s.") % {"org": membership.organization.name})
         return redirect("contacts:contact_list", membership.organization.slug)
     return render(request, "accounts/invitation_accept.html", context)
+
+
+class _InvalidIs422:
+    """Django's form views answer 200 to invalid input; Vínculo's forms answer 422."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)  # type: ignore[misc]
+        response.status_code = 422
+        return response
+
+
+class PasswordResetView(_InvalidIs422, auth_views.PasswordResetView):
+    """Ask for a reset link by e-mail (Django's view: no account enumeration, one-time tokens)."""
+
+
+class PasswordResetConfirmView(_InvalidIs422, auth_views.PasswordResetConfirmView):
+    """Choose the new password from the e-mailed link."""

@@ -1,0 +1,87 @@
+"""Forgotten password: an e-mailed one-time link sets a new password and ends old sessions."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import mail
+from django.test import Client
+
+from vinculo.accounts.models import User
+from vinculo.accounts.testing import PASSWORD, login_client
+
+
+def _reset_link(email: str) -> str:
+    client = Client()
+    response = client.post("/accounts/password/reset/", {"email": email})
+    assert (response.status_code, response["Location"]) == (302, "/accounts/password/reset/sent/")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert (message.to, message.subject) == ([email], "Reset your Vínculo password")
+    match = re.search(r"http://testserver(/accounts/password/reset/[^/\s]+/[^/\s]+/)", message.body)
+    assert match is not None, message.body
+    return match[1]
+
+
+def test_a_reset_link_sets_a_new_password_and_logs_out_old_sessions(actor):
+    old_session = login_client(actor)
+    assert old_session.get(f"/o/{actor.organization.slug}/contacts/").status_code == 200
+    link = _reset_link(actor.user.email)
+
+    client = Client()
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    assert "Choose a new password" in form_page.content.decode()
+    response = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a brand new secret 77", "new_password2": "a brand new secret 77"},
+    )
+
+    assert (response.status_code, response["Location"]) == (302, "/accounts/password/reset/done/")
+    user = User.objects.get(pk=actor.user_id)
+    assert user.check_password("a brand new secret 77")
+    assert not user.check_password(PASSWORD)
+    assert old_session.get(f"/o/{actor.organization.slug}/contacts/").status_code == 302  # logged out
+    # the link works once
+    assert "This link is not valid" in Client().get(link, follow=True).content.decode()
+
+
+def test_an_unknown_address_gets_the_same_answer_and_no_mail(db):
+    response = Client().post("/accounts/password/reset/", {"email": "nobody@example.com"})
+
+    assert (response.status_code, response["Location"]) == (302, "/accounts/password/reset/sent/")
+    assert mail.outbox == []
+
+
+def test_a_malformed_address_is_a_field_error(db):
+    response = Client().post("/accounts/password/reset/", {"email": "not-an-address"})
+
+    assert response.status_code == 422
+    assert "Enter a valid email address." in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_a_weak_new_password_is_refused_and_nothing_changes(actor):
+    link = _reset_link(actor.user.email)
+    client = Client()
+    form_page = client.get(link, follow=True)
+
+    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": "12345678", "new_password2": "12345678"})
+
+    assert response.status_code == 422
+    assert "This password is too short." in response.content.decode()
+    assert User.objects.get(pk=actor.user_id).check_password(PASSWORD)
+
+
+def test_a_forged_link_is_not_valid(actor):
+    response = Client().get("/accounts/password/reset/MQ/not-a-token/", follow=True)
+
+    assert response.status_code == 200
+    assert "This link is not valid" in response.content.decode()
+    assert User.objects.get(pk=actor.user_id).check_password(PASSWORD)
+
+
+def test_the_login_page_links_to_the_reset(db):
+    body = Client().get("/accounts/login/").content.decode()
+
+    assert '<a href="/accounts/password/reset/">Forgot your password?</a>' in body
