@@ -10,3 +10,6 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 os.environ.setdefault("VINCULO_MANIFEST_STATIC", "0")
 
 from config.settings import *  # noqa: F403
+
+# whitenoise serves from STATIC_ROOT and the finders; tests never run collectstatic
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
