@@ -1335,3 +1335,26 @@ def test_fuzzing_the_contacts_api_finds_no_server_error_and_no_schema_violation(
     }
 
     fuzz(headers, r"^/api/v1/(contacts|companies|notes|tags|search)", max_examples=8, known_ids=known_ids)
+
+
+def test_a_write_race_the_services_did_not_foresee_answers_409_and_saves_nothing(api_client, org, monkeypatch):
+    # given a unique constraint that fires after the service's own checks passed (a concurrent write)
+    from django.db import IntegrityError, transaction
+
+    @transaction.atomic  # like every service
+    def racing_create(**kwargs: Any) -> Contact:
+        Contact.dangerously_unscoped.create(organization=org, first_name="Half-saved")
+        raise IntegrityError("UNIQUE constraint failed: contacts_contactemail.organization_id, email")
+
+    monkeypatch.setattr(services, "contact_create", racing_create)
+
+    # when
+    response = api_client.post(f"{API}/contacts", {"first_name": "Ana"}, content_type="application/json")
+
+    # then: a clear 409 in the error shape, no stack trace, and the service's writes rolled back
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This conflicts with a change made at the same time. Try again.",
+        "errors": [],
+    }
+    assert Contact.dangerously_unscoped.filter(organization=org).count() == 0
