@@ -119,7 +119,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+def _serve_env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "VINCULO_VAR_DIR": str(tmp_path),
@@ -128,6 +128,20 @@ def _serve(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
         "SECRET_KEY": "serve-test",
     }
     env.pop("VINCULO_TASKS_BACKEND", None)
+    return env
+
+
+def _migrate(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
+        cwd=ROOT,
+        env=_serve_env(tmp_path),
+        check=True,
+    )
+
+
+def _serve(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+    env = _serve_env(tmp_path)
     command = [sys.executable, "manage.py", "serve", f"--bind=127.0.0.1:{port}", "--workers=1", "--threads=2", *extra]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -160,6 +174,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and ps")
 def test_serve_runs_web_worker_and_scheduler_and_sigterm_stops_them_all(tmp_path):
+    _migrate(tmp_path)
     port = _free_port()
     process = _serve(tmp_path, port)
     try:
@@ -177,7 +192,15 @@ def test_serve_runs_web_worker_and_scheduler_and_sigterm_stops_them_all(tmp_path
     assert not any(_alive(pid) for pid in children)
 
 
+def test_serve_refuses_an_unmigrated_database_with_the_fix(tmp_path):
+    process = _serve(tmp_path, _free_port())
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    assert output.strip() == "CommandError: the database has unapplied migrations; run `vinculo migrate` first."
+
+
 def test_serve_exits_non_zero_when_a_child_dies(tmp_path):
+    _migrate(tmp_path)
     port = _free_port()
     with socket.socket() as taken:  # the web server cannot bind: gunicorn exits, serve stops the rest
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)

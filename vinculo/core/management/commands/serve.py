@@ -30,7 +30,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.finders import get_finders
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from vinculo.core.management.demo_login import DEMO_EMAIL, DEMO_PASSWORD
@@ -125,7 +125,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] < 1 or options["threads"] < 1:
             raise CommandError("--workers and --threads must be at least 1.")
-        self._warn_unapplied_migrations()
+        self._refuse_unapplied_migrations()
         collect_static_if_stale(self.stdout.write)
         connections.close_all()  # the children open their own
 
@@ -193,18 +193,16 @@ class Command(BaseCommand):
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
 
-    def _warn_unapplied_migrations(self) -> None:
+    def _refuse_unapplied_migrations(self) -> None:
+        """The worker and the pages need every table: stop here with the fix, not with a traceback."""
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            self.stderr.write("Warning: there are unapplied migrations; run `manage.py migrate` first.")
+            raise CommandError("the database has unapplied migrations; run `vinculo migrate` first.")
 
     def _print_banner(self, bind: str, parts: list[str]) -> None:
         url = _url_of(bind)
         lines = [f"Vínculo is running at {url} ({', '.join(parts)}). Press Ctrl-C to stop."]
-        try:
-            demo = get_user_model().objects.filter(email=DEMO_EMAIL).first()
-        except DatabaseError:  # not migrated: the warning above said so
-            demo = None
+        demo = get_user_model().objects.filter(email=DEMO_EMAIL).first()
         if demo is not None and demo.check_password(DEMO_PASSWORD):
             lines.append(f"Demo login: {DEMO_EMAIL} / password: {DEMO_PASSWORD}")
         connections.close_all()
