@@ -21,6 +21,7 @@ from config.api_errors import error_body, install_error_handlers
 from vinculo.accounts.api import router as accounts_router
 from vinculo.contacts.api import router as contacts_router
 from vinculo.core.api_auth import OrgAuth
+from vinculo.sales.api import router as sales_router
 
 
 def _json_method_not_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,3 +75,4 @@ api = VinculoAPI(
 install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", contacts_router)
+api.add_router("", sales_router)

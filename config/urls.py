@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("vinculo.accounts.urls")),
     path("o/<slug:org_slug>/", include("vinculo.accounts.org_urls")),
     path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),
+    path("o/<slug:org_slug>/", include("vinculo.sales.urls")),
     path("api/v1/", api.urls),
 ]

@@ -23,6 +23,8 @@ from vinculo.accounts.testing import api_client_for, login_client, make_member
 from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
 from vinculo.core.models import AuditEntry, Event
+from vinculo.sales import models as sales
+from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 MARKER = "Forastero"  # in every name of the other organisation's data; must never show up
 
@@ -62,6 +64,23 @@ KIND_BY_PREFIX = [
     ("invitation", "invitation"),
     ("api_token", "api_token"),
     ("member", "membership"),
+    ("pipeline", "pipeline"),
+    ("stage", "stage"),
+    ("deal", "deal"),
+    ("lead", "contact"),
+    ("lost_reason", "lost_reason"),
+    ("exchange_rate", "exchange_rate"),
+    ("zone", "zone"),
+    ("product", "product"),
+    ("price_list_item", "price_list_item"),
+    ("price_list", "price_list"),
+    ("quote", "quote"),
+    ("order", "order"),
+    ("activity", "activity"),
+    ("follow_up_rule", "follow_up_rule"),
+    ("assignment_rule", "assignment_rule"),
+    ("out_of_office", "out_of_office"),
+    ("quota", "quota"),
 ]
 
 
@@ -115,7 +134,9 @@ def _other_org_data(other: Membership) -> dict[str, Any]:
         team = team_create(actor=other, name=f"{MARKER} team", member_ids=[teammate.pk])
         token = api_token_create(actor=other, name=f"{MARKER} token", scope="read_write").token
         invitation = invitation_create(actor=other, email="forastero-invite@example.com", role="sales").invitation
+    sales_records = _other_org_sales(other, contact, company)
     return {
+        **sales_records,
         "org_slug": org.slug,
         "contact": contact.pk,
         "company": company.pk,
@@ -128,10 +149,85 @@ def _other_org_data(other: Membership) -> dict[str, Any]:
     }
 
 
+def _other_org_sales(other: Membership, contact: Contact, company: Company) -> dict[str, int]:
+    """One record of every sales kind, all named with the MARKER."""
+    org = other.organization
+    pipeline = make_pipeline(org, f"{MARKER} pipeline")
+    stage = pipeline.stages.first()
+    deal = make_deal(other, title=f"{MARKER} deal", contact=contact.pk, company=company.pk, amount="100")
+    product = make_product(org, f"{MARKER} product")
+    price_list_item = sales.PriceListItem.dangerously_unscoped.get(product=product)
+    create = {
+        "lost_reason": (sales.LostReason, {"name": f"{MARKER} reason"}),
+        "exchange_rate": (sales.ExchangeRate, {"currency": "USD", "rate": "0.9", "valid_from": "2026-01-01"}),
+        "zone": (sales.Zone, {"name": f"{MARKER} zone", "countries": ["ES"]}),
+        "quote": (
+            sales.Quote,
+            {"number": "Q-FORASTERO", "contact": contact, "currency": "EUR", "notes": MARKER, "deal": deal},
+        ),
+        "order": (
+            sales.Order,
+            {
+                "number": "O-FORASTERO",
+                "contact": contact,
+                "currency": "EUR",
+                "notes": MARKER,
+                "placed_at": deal.created_at,
+            },
+        ),
+        "activity": (
+            sales.Activity,
+            {
+                "subject": f"{MARKER} call",
+                "due_at": deal.created_at,
+                "assignee": other.user,
+                "deal": deal,
+                "contact": contact,
+            },
+        ),
+        "follow_up_rule": (sales.FollowUpRule, {"stage": stage, "subject": f"{MARKER} follow-up"}),
+        "assignment_rule": (sales.AssignmentRule, {"name": f"{MARKER} rule", "user": other.user}),
+        "out_of_office": (sales.OutOfOffice, {"user": other.user, "starts_on": "2026-01-01", "ends_on": "2026-01-02"}),
+        "quota": (sales.Quota, {"user": other.user, "starts_on": "2026-01-01", "amount": "1000"}),
+    }
+    records = {
+        kind: model.dangerously_unscoped.create(organization=org, **fields).pk
+        for kind, (model, fields) in create.items()
+    }
+    return {
+        **records,
+        "pipeline": pipeline.pk,
+        "stage": stage.pk,
+        "deal": deal.pk,
+        "product": product.pk,
+        "price_list": price_list_item.price_list_id,
+        "price_list_item": price_list_item.pk,
+    }
+
+
+SALES_MODELS = [
+    model
+    for model in vars(sales).values()
+    if isinstance(model, type) and issubclass(model, sales.OrgScopedModel) and not model._meta.abstract
+]
+
+
 def _state_of(org: Organization) -> str:
     """Everything the organisation owns, with change stamps, to prove nothing changed."""
     rows: dict[str, Any] = {}
-    for model in (Contact, Company, Note, Tag, Team, ApiToken, Invitation, ContactEmail, Event, AuditEntry):
+    for model in (
+        Contact,
+        Company,
+        Note,
+        Tag,
+        Team,
+        ApiToken,
+        Invitation,
+        ContactEmail,
+        Event,
+        AuditEntry,
+        *SALES_MODELS,
+    ):
         rows[model.__name__] = sorted(
             (obj["id"], str(obj.get("updated_at")), str(obj.get("revoked_at", "")))
             for obj in model.dangerously_unscoped.filter(organization=org).values()

@@ -4,14 +4,13 @@ page, or only the named partial when HTMX asks (`template.html#partial`)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -38,6 +37,8 @@ from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, Sour
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.core.audit import audit_history
 from vinculo.core.pagination import Page
+from vinculo.core.views import bad_request, is_htmx, org_view
+from vinculo.core.views import render_page as _render
 
 HISTORY_PER_PAGE = 25
 TIMELINE_PER_PAGE = 30
@@ -72,55 +73,8 @@ FILTER_FIELDS = {
     "companies": ("q", "owner", "tag", "country", "industry", "created_after", "created_before"),
 }
 
-View = Callable[..., HttpResponse]
-
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    """An HTMX request that wants a fragment (a history restore wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
-def _render(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    partial: str | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    """The page, or only `partial` of it for HTMX. Varies on HX-Request so caches keep both apart."""
-    name = f"{template}#{partial}" if partial and is_htmx(request) else template
-    response = render(request, name, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    message = str(exc) or _("You are not allowed to do this.")
-    if is_htmx(request):
-        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
-    return render(request, "contacts/forbidden.html", {"message": message}, status=403)
-
-
-def _bad_request(message: str) -> HttpResponse:
-    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
-
-
-def org_view(view: View) -> View:
-    """A page under /o/<org>/: a role that may not do something gets the 403 page."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return _forbidden(request, exc)
-
-    return wrapper
 
 
 def _owners(request: OrgRequest) -> list[Any]:
@@ -380,7 +334,7 @@ def _timeline_response(
     try:
         context = _timeline_context(request, contact=contact, company=company)
     except ValueError:
-        return _bad_request(_("This link to older entries is not valid."))
+        return bad_request(_("This link to older entries is not valid."))
     if not is_htmx(request) and not request.GET.get("before"):
         query = f"?kind={context['timeline_kind']}" if context["timeline_kind"] else ""
         return redirect(context["detail_url"] + query)
@@ -535,7 +489,7 @@ def contact_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
     try:
         return _contact_detail(request, contact)
     except ValueError:
-        return _bad_request(_("This link to older entries is not valid."))
+        return bad_request(_("This link to older entries is not valid."))
 
 
 @org_view
@@ -678,7 +632,7 @@ def company_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
     try:
         return _company_detail(request, company)
     except ValueError:
-        return _bad_request(_("This link to older entries is not valid."))
+        return bad_request(_("This link to older entries is not valid."))
 
 
 @org_view

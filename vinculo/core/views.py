@@ -1,0 +1,64 @@
+"""What every organisation page shares: HTMX-aware rendering and the 403 page for a refused role.
+
+Views parse the request, call a selector or a service and render the page, or only the named
+partial when HTMX asks (`template.html#partial`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+
+View = Callable[..., HttpResponse]
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An HTMX request that wants a fragment (a history restore wants the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The page, or only `partial` of it for HTMX. Varies on HX-Request so caches keep both apart."""
+    name = f"{template}#{partial}" if partial and is_htmx(request) else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    message = str(exc) or _("You are not allowed to do this.")
+    if is_htmx(request):
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "forbidden.html", {"message": message}, status=403)
+
+
+def bad_request(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def org_view(view: View) -> View:
+    """A page under /o/<org>/: a role that may not do something gets the 403 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return forbidden(request, exc)
+
+    return wrapper

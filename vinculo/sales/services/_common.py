@@ -1,0 +1,147 @@
+"""Validation pieces the sales services share (money, currency, percentages, dates, records by id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.currencies import is_currency
+
+Errors = dict[str, list[str]]
+M = TypeVar("M", bound=Model)
+MAX_MONEY = Decimal("999999999999.99")
+
+
+def add_error(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
+    """A money amount with at most two decimals; floats are refused (they cannot be exact)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        add_error(errors, field, _('Enter the amount as a decimal string, e.g. "1250.50".'))
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if not amount.is_finite():
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        add_error(errors, field, _("At most two decimal places."))
+        return None
+    if amount < 0 and not allow_negative:
+        add_error(errors, field, _("Cannot be negative."))
+        return None
+    if abs(amount) > MAX_MONEY:
+        add_error(errors, field, _("Too large."))
+        return None
+    return amount
+
+
+def clean_decimal(
+    value: Any, field: str, errors: Errors, *, places: int, minimum: Decimal, maximum: Decimal
+) -> Decimal | None:
+    """A decimal between `minimum` and `maximum` with at most `places` decimals."""
+    if isinstance(value, bool):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if not number.is_finite():
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        add_error(errors, field, _("At most %(n)s decimal places.") % {"n": places})
+        return None
+    if number < minimum:
+        add_error(errors, field, _("Must be at least %(n)s.") % {"n": minimum})
+        return None
+    if number > maximum:
+        add_error(errors, field, _("Must be at most %(n)s.") % {"n": maximum})
+        return None
+    return number
+
+
+def clean_percent(value: Any, field: str, errors: Errors) -> Decimal | None:
+    """A percentage between 0 and 100 (discounts, tax rates)."""
+    return clean_decimal(value, field, errors, places=2, minimum=Decimal(0), maximum=Decimal(100))
+
+
+def clean_probability(value: Any, field: str, errors: Errors) -> int | None:
+    """A whole percentage between 0 and 100."""
+    if isinstance(value, bool):
+        add_error(errors, field, _("Enter a whole number."))
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        add_error(errors, field, _("Enter a whole number."))
+        return None
+    if not 0 <= number <= 100:
+        add_error(errors, field, _("Enter a probability between 0 and 100."))
+        return None
+    return number
+
+
+def clean_currency(value: Any, field: str, errors: Errors) -> str | None:
+    code = value.strip().upper() if isinstance(value, str) else None
+    if not code or not is_currency(code):
+        add_error(errors, field, _("Enter an ISO 4217 currency code, e.g. EUR."))
+        return None
+    return code
+
+
+def clean_date(value: Any, field: str, errors: Errors) -> dt.date | None:
+    """A date given as a date or as YYYY-MM-DD text; empty means none."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    add_error(errors, field, _("Enter a date as YYYY-MM-DD."))
+    return None
+
+
+def clean_text(value: Any, field: str, errors: Errors, *, max_length: int, required: bool = False) -> str | None:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        add_error(errors, field, _("Enter text."))
+        return None
+    value = value.strip()
+    if required and not value:
+        add_error(errors, field, _("This field is required."))
+        return None
+    if len(value) > max_length:
+        add_error(errors, field, _("At most %(n)s characters.") % {"n": max_length})
+        return None
+    return value
+
+
+def record_by_id(queryset: QuerySet[M], value: Any, field: str, errors: Errors, message: str) -> M | None:
+    """The record `value` names inside `queryset` (already scoped and visible), or an error."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Model):
+        value = value.pk
+    try:
+        return queryset.get(pk=int(value))
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+        add_error(errors, field, message)
+        return None

@@ -1,0 +1,460 @@
+"""Writes of deals: create, update (PATCH semantics), move on the board, delete.
+
+Every stage change, amount change and owner change is an event on the customer's timeline
+(`deal.stage_changed`, `deal.amount_changed`, `deal.owner_changed`), written in the same
+transaction as the change. The deal row is locked (`select_for_update`) for every change, so two
+people moving the same deal at once are applied one after the other: no lost update, and both
+moves are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.models import Membership, User
+from vinculo.accounts.permissions import require_change, require_delete, require_write
+from vinculo.contacts.selectors import company_queryset, contact_queryset
+from vinculo.contacts.services import _owner
+from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.events import emit
+from vinculo.sales.models import (
+    Deal,
+    DealStatus,
+    ForecastCategory,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageKind,
+    Zone,
+)
+from vinculo.sales.services._common import (
+    Errors,
+    add_error,
+    clean_currency,
+    clean_date,
+    clean_money,
+    clean_probability,
+    clean_text,
+    record_by_id,
+)
+
+TEXT_FIELDS = {
+    "title": 200,
+    "probability_reason": 200,
+    "next_step": 200,
+    "source": 32,
+    "campaign": 100,
+    "product_line": 100,
+    "lost_note": 500,
+}
+DEAL_FIELDS = (
+    *TEXT_FIELDS,
+    "amount",
+    "currency",
+    "expected_close_date",
+    "probability",
+    "forecast_category",
+    "pipeline",
+    "stage",
+    "contact",
+    "company",
+    "owner",
+    "zone",
+    "lost_reason",
+)
+AUDITED = (
+    "title",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "probability",
+    "probability_reason",
+    "forecast_category",
+    "next_step",
+    "source",
+    "campaign",
+    "product_line",
+    "lost_note",
+    "pipeline",
+    "stage",
+    "status",
+    "contact",
+    "company",
+    "owner",
+    "zone",
+    "lost_reason",
+)
+STATUS_OF_KIND = {StageKind.OPEN: DealStatus.OPEN, StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}
+
+
+def _snapshot(deal: Deal) -> dict[str, Any]:
+    return snapshot(deal, list(AUDITED))
+
+
+def _default_pipeline() -> Pipeline | None:
+    return Pipeline.objects.order_by("-is_default", "position", "id").first()
+
+
+def _apply(actor: Membership, deal: Deal, data: Mapping[str, Any], errors: Errors) -> set[str]:
+    """Validate `data` onto the unsaved `deal`; returns the names of the fields given."""
+    given = set(data)
+    for key in given - set(DEAL_FIELDS):
+        add_error(errors, key, _("Unknown field."))
+    for name, max_length in TEXT_FIELDS.items():
+        if name in data:
+            value = clean_text(data[name], name, errors, max_length=max_length, required=name == "title")
+            if value is not None:
+                setattr(deal, name, value)
+    if "amount" in data:
+        amount = clean_money(data["amount"], "amount", errors)
+        if amount is not None:
+            deal.amount = amount
+    if "currency" in data:
+        currency = clean_currency(data["currency"], "currency", errors)
+        if currency is not None:
+            deal.currency = currency
+    if "expected_close_date" in data:
+        close = clean_date(data["expected_close_date"], "expected_close_date", errors)
+        if close is not None or data["expected_close_date"] in (None, ""):
+            deal.expected_close_date = close
+    if "probability" in data and data["probability"] not in (None, ""):
+        probability = clean_probability(data["probability"], "probability", errors)
+        if probability is not None:
+            deal.probability = probability
+    if "forecast_category" in data:
+        if data["forecast_category"] in ForecastCategory.values:
+            deal.forecast_category = data["forecast_category"]
+        else:
+            add_error(
+                errors,
+                "forecast_category",
+                _("Choose one of %(expected)s.") % {"expected": ", ".join(ForecastCategory.values)},
+            )
+    if "pipeline" in data:
+        pipeline = record_by_id(Pipeline.objects.all(), data["pipeline"], "pipeline", errors, _("No such pipeline."))
+        if pipeline is not None:
+            deal.pipeline = pipeline
+        elif data["pipeline"] in (None, ""):
+            add_error(errors, "pipeline", _("This field is required."))
+    if "contact" in data:
+        deal.contact = record_by_id(
+            _keep_current(contact_queryset(actor=actor), deal.contact_id, data["contact"]),
+            data["contact"],
+            "contact",
+            errors,
+            _("No such contact."),
+        )
+    if "company" in data:
+        deal.company = record_by_id(
+            _keep_current(company_queryset(actor=actor), deal.company_id, data["company"]),
+            data["company"],
+            "company",
+            errors,
+            _("No such company."),
+        )
+    if "owner" in data:
+        deal.owner = _owner(actor, data["owner"], errors)  # type: ignore[arg-type]
+    if "zone" in data:
+        deal.zone = record_by_id(Zone.objects.all(), data["zone"], "zone", errors, _("No such zone."))
+    if "lost_reason" in data:
+        deal.lost_reason = record_by_id(
+            LostReason.objects.all(), data["lost_reason"], "lost_reason", errors, _("No such lost reason.")
+        )
+    return given
+
+
+def _keep_current(queryset: Any, current_id: int | None, value: Any) -> Any:
+    """Keeping the record already linked is always allowed, even when the actor no longer sees it."""
+    model = queryset.model
+    if current_id is not None and str(value) == str(current_id):
+        return model.objects.filter(pk=current_id)
+    return queryset
+
+
+def _stage_for(deal: Deal, value: Any, errors: Errors) -> Stage | None:
+    """The stage named by `value`, which must belong to the deal's pipeline."""
+    stage = record_by_id(Stage.objects.select_related("pipeline"), value, "stage", errors, _("No such stage."))
+    if stage is not None and deal.pipeline_id is not None and stage.pipeline_id != deal.pipeline_id:
+        add_error(errors, "stage", _("This stage belongs to another pipeline."))
+        return None
+    return stage
+
+
+def _enter_stage(deal: Deal, stage: Stage, *, keep_probability: bool) -> None:
+    """Set the stage and what follows from it: status, probability, forecast category, closed date."""
+    now = timezone.now()
+    deal.stage = stage
+    deal.stage_entered_at = now
+    deal.status = STATUS_OF_KIND[StageKind(stage.kind)]
+    if not keep_probability:
+        deal.probability = stage.probability
+        deal.probability_reason = ""
+    if stage.kind == StageKind.WON:
+        deal.probability = 100
+        deal.probability_reason = ""
+        deal.forecast_category = ForecastCategory.CLOSED
+        deal.closed_at = deal.closed_at or now
+        deal.lost_reason = None
+    elif stage.kind == StageKind.LOST:
+        deal.probability = 0
+        deal.probability_reason = ""
+        deal.forecast_category = ForecastCategory.OMITTED
+        deal.closed_at = deal.closed_at or now
+    else:
+        if deal.forecast_category in (ForecastCategory.CLOSED, ForecastCategory.OMITTED):
+            deal.forecast_category = ForecastCategory.PIPELINE
+        deal.closed_at = None
+        deal.lost_reason = None
+
+
+def _top_position(stage: Stage) -> int:
+    lowest = Deal.objects.filter(stage=stage).aggregate(m=Min("position"))["m"]
+    return (lowest if lowest is not None else 1) - 1
+
+
+def _emit(deal: Deal, actor: User | None, type: str, properties: dict[str, Any]) -> None:
+    emit(
+        organization=deal.organization,
+        type=type,
+        contact=deal.contact,
+        company=deal.company if deal.contact_id is None else None,
+        actor=actor,
+        properties={"deal_id": deal.pk, "title": deal.title, **properties},
+    )
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+@transaction.atomic
+def deal_create(*, actor: Membership, data: Mapping[str, Any]) -> Deal:
+    """A new deal in the given (or the default) pipeline, in the given (or its first) stage.
+
+    Without an owner in `data`, the assignment rules choose one (services.assignment).
+    """
+    from vinculo.sales.services.assignment import assign_deal
+
+    require_write(actor)
+    organization = actor.organization
+    deal = Deal(organization=organization, currency=organization.base_currency)
+    errors: Errors = {}
+    _apply(actor, deal, data, errors)
+    if "title" not in data:
+        add_error(errors, "title", _("This field is required."))
+    if deal.pipeline_id is None and "pipeline" not in errors:
+        pipeline = _default_pipeline()
+        if pipeline is None:
+            add_error(errors, "pipeline", _("Create a pipeline first."))
+        else:
+            deal.pipeline = pipeline
+    stage: Stage | None = None
+    if deal.pipeline_id is not None:
+        if data.get("stage") not in (None, ""):
+            stage = _stage_for(deal, data["stage"], errors)
+        else:
+            stage = deal.pipeline.stages.order_by("position", "id").first()
+            if stage is None:
+                add_error(errors, "stage", _("This pipeline has no stages."))
+    if errors:
+        raise ValidationError(errors)
+    assert stage is not None
+    keep = "probability" in data and data["probability"] not in (None, "")
+    if keep and deal.probability != stage.probability and not deal.probability_reason:
+        raise ValidationError({"probability_reason": [_("Say why this deal's probability differs from its stage's.")]})
+    _enter_stage(deal, stage, keep_probability=keep)
+    deal.position = _top_position(stage)
+    if "owner" not in data:
+        assign_deal(deal=deal, actor=actor)
+    deal.save()
+    audit_create(instance=deal, actor=actor.user, values=_snapshot(deal), organization=organization)
+    _emit(
+        deal,
+        actor.user,
+        "deal.created",
+        {
+            "amount": _money(deal.amount),
+            "currency": deal.currency,
+            "pipeline": deal.pipeline.name,
+            "stage": stage.name,
+            "owner": str(deal.owner) if deal.owner_id else None,
+        },
+    )
+    return deal
+
+
+def _lock(deal: Deal) -> Deal:
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins
+    return (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("pipeline", "stage", "owner", "contact", "company")
+        .get(pk=deal.pk)
+    )
+
+
+@transaction.atomic
+def deal_update(*, actor: Membership, deal: Deal, data: Mapping[str, Any]) -> Deal:
+    """Change the given fields only. A new stage must belong to the (new) pipeline; changing the
+    pipeline without a stage puts the deal in the new pipeline's first stage."""
+    deal = _lock(deal)
+    require_change(actor, deal)
+    before = _snapshot(deal)
+    old_stage, old_amount, old_owner = deal.stage, deal.amount, deal.owner
+    errors: Errors = {}
+    _apply(actor, deal, data, errors)
+    new_stage: Stage | None = None
+    if data.get("stage") not in (None, ""):
+        new_stage = _stage_for(deal, data["stage"], errors)
+    elif "stage" in data:
+        add_error(errors, "stage", _("This field is required."))
+    elif deal.pipeline_id != old_stage.pipeline_id and "pipeline" not in errors:
+        new_stage = deal.pipeline.stages.order_by("position", "id").first()
+        if new_stage is None:
+            add_error(errors, "stage", _("This pipeline has no stages."))
+    if errors:
+        raise ValidationError(errors)
+    probability_given = "probability" in data and data["probability"] not in (None, "")
+    if new_stage is not None and new_stage.pk != old_stage.pk:
+        _enter_stage(deal, new_stage, keep_probability=probability_given)
+        deal.position = _top_position(new_stage)
+    stage = deal.stage
+    if probability_given and deal.probability != stage.probability and not stage.is_closed:
+        if not deal.probability_reason:
+            raise ValidationError(
+                {"probability_reason": [_("Say why this deal's probability differs from its stage's.")]}
+            )
+    elif probability_given and stage.is_closed and deal.probability != (100 if stage.kind == StageKind.WON else 0):
+        raise ValidationError({"probability": [_("A closed deal's probability follows its stage.")]})
+    elif probability_given and deal.probability == stage.probability:
+        deal.probability_reason = ""
+    deal.save()
+    _record_changes(actor, deal, before, old_stage=old_stage, old_amount=old_amount, old_owner=old_owner)
+    return deal
+
+
+def _record_changes(
+    actor: Membership,
+    deal: Deal,
+    before: dict[str, Any],
+    *,
+    old_stage: Stage,
+    old_amount: Decimal,
+    old_owner: User | None,
+) -> None:
+    changes = diff(before, _snapshot(deal))
+    if not changes:
+        return
+    audit_update(instance=deal, actor=actor.user, changes=changes, organization=deal.organization)
+    if deal.stage_id != old_stage.pk:
+        _emit(
+            deal,
+            actor.user,
+            "deal.stage_changed",
+            {
+                "from_stage_id": old_stage.pk,
+                "from_stage": old_stage.name,
+                "to_stage_id": deal.stage_id,
+                "to_stage": deal.stage.name,
+                "pipeline": deal.pipeline.name,
+                "status": deal.status,
+                "amount": _money(deal.amount),
+                "currency": deal.currency,
+                **({"lost_reason": deal.lost_reason.name} if deal.lost_reason_id else {}),
+            },
+        )
+    if deal.amount != old_amount or "currency" in changes:
+        _emit(
+            deal,
+            actor.user,
+            "deal.amount_changed",
+            {"from": _money(old_amount), "to": _money(deal.amount), "currency": deal.currency},
+        )
+    if deal.owner_id != (old_owner.pk if old_owner else None):
+        _emit(
+            deal,
+            actor.user,
+            "deal.owner_changed",
+            {
+                "from_owner_id": old_owner.pk if old_owner else None,
+                "from": str(old_owner) if old_owner else None,
+                "to_owner_id": deal.owner_id,
+                "to": str(deal.owner) if deal.owner_id else None,
+            },
+        )
+
+
+@transaction.atomic
+def deal_move(
+    *,
+    actor: Membership,
+    deal: Deal,
+    stage: Any,
+    before: Any = None,
+    lost_reason: Any = None,
+) -> Deal:
+    """Move a card on the board: into `stage` (an id of the deal's pipeline), placed above the card
+    `before` (an id in that column) or at the bottom of the column when `before` is empty."""
+    deal = _lock(deal)
+    require_change(actor, deal)
+    snapshot_before = _snapshot(deal)
+    old_stage, old_amount, old_owner = deal.stage, deal.amount, deal.owner
+    errors: Errors = {}
+    target = _stage_for(deal, stage, errors) if stage not in (None, "") else None
+    if target is None and not errors:
+        add_error(errors, "stage", _("This field is required."))
+    reason = None
+    if lost_reason not in (None, ""):
+        reason = record_by_id(LostReason.objects.all(), lost_reason, "lost_reason", errors, _("No such lost reason."))
+    anchor: Deal | None = None
+    if before not in (None, "") and target is not None:
+        anchor = record_by_id(
+            Deal.objects.filter(stage=target).exclude(pk=deal.pk), before, "before", errors, _("No such card here.")
+        )
+    if errors:
+        raise ValidationError(errors)
+    assert target is not None
+    if target.pk != old_stage.pk:
+        _enter_stage(deal, target, keep_probability=False)
+    if reason is not None and target.kind == StageKind.LOST:
+        deal.lost_reason = reason
+    if anchor is not None:
+        Deal.objects.filter(stage=target, position__gte=anchor.position).exclude(pk=deal.pk).update(
+            position=F("position") + 1
+        )
+        deal.position = anchor.position
+    else:
+        highest = Deal.objects.filter(stage=target).exclude(pk=deal.pk).aggregate(m=Max("position"))["m"]
+        deal.position = (highest if highest is not None else -1) + 1
+    deal.save()
+    _record_changes(actor, deal, snapshot_before, old_stage=old_stage, old_amount=old_amount, old_owner=old_owner)
+    return deal
+
+
+@transaction.atomic
+def deal_delete(*, actor: Membership, deal: Deal) -> None:
+    deal = _lock(deal)
+    require_delete(actor, deal)
+    pk, title, contact, company = deal.pk, deal.title, deal.contact, deal.company
+    audit_delete(instance=deal, actor=actor.user, values=_snapshot(deal), organization=deal.organization)
+    deal.delete()
+    emit(
+        organization=actor.organization,
+        type="deal.deleted",
+        contact=contact,
+        company=company if contact is None else None,
+        actor=actor.user,
+        properties={"deal_id": pk, "title": title},
+    )
+
+
+def deal_touch(*, deal_id: int, when: Any = None) -> None:
+    """Note that something happened on a deal (an activity, a quote): it is not going stale."""
+    Deal.objects.filter(pk=deal_id).update(last_activity_at=when or timezone.now())
