@@ -24,4 +24,6 @@ fetch bootstrap-icons 1.13.2 font/bootstrap-icons.min.css bootstrap-icons/bootst
 fetch bootstrap-icons 1.13.2 font/fonts/bootstrap-icons.woff2 bootstrap-icons/fonts/bootstrap-icons.woff2
 fetch bootstrap-icons 1.13.2 font/fonts/bootstrap-icons.woff bootstrap-icons/fonts/bootstrap-icons.woff
 fetch htmx.org 2.0.11 dist/htmx.min.js htmx/htmx.min.js
+fetch sortablejs 1.15.7 Sortable.min.js sortablejs/Sortable.min.js
+fetch chart.js 4.6.1 dist/chart.umd.min.js chartjs/chart.umd.min.js
 echo "vendored into $dest"

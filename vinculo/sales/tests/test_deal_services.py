@@ -105,7 +105,8 @@ def test_moving_records_the_stage_change_and_closing_sets_status(actor, pipeline
         deal_move(actor=actor, deal=deal, stage=stage_named(pipeline, "Lost").pk, lost_reason=lost.pk)
     deal.refresh_from_db()
     assert (deal.status, deal.probability, deal.forecast_category) == (DealStatus.LOST, 0, ForecastCategory.OMITTED)
-    assert deal.lost_reason_id == lost.pk and deal.closed_at is not None
+    assert deal.lost_reason_id == lost.pk
+    assert deal.closed_at is not None
     event = Event.dangerously_unscoped.get(type="deal.stage_changed")
     assert event.properties["from_stage"] == "Qualification"
     assert event.properties["to_stage"] == "Lost"
