@@ -226,6 +226,7 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "prune-login-attempts": {"task": "vinculo.accounts.tasks.prune_login_attempts", "cron": "17 3 * * *"},
     "prune-task-results": {"task": "vinculo.core.tasks.prune_task_results", "cron": "27 3 * * *"},
     "analyze-database": {"task": "vinculo.core.tasks.analyze_database", "cron": "37 3 * * *"},
+    "activity-reminders": {"task": "vinculo.sales.tasks.send_activity_reminders", "cron": "* * * * *"},
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------

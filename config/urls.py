@@ -10,4 +10,5 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),
     path("o/<slug:org_slug>/", include("vinculo.sales.urls")),
     path("api/v1/", api.urls),
+    path("", include("vinculo.sales.ical_urls")),  # /calendar/<token>.ics, by secret
 ]

@@ -47,6 +47,7 @@ PUBLIC_ROUTES = {
     "api:openapi-view",
     "api:api-root",
     "api:not-found",
+    "ical:feed",  # by secret; a wrong or rotated secret is 404 (tested in sales/tests/test_ical.py)
 }
 
 # Exceptions to the naming rule: url name -> {path kwarg: kind}
@@ -87,8 +88,9 @@ KIND_BY_PREFIX = [
 def object_kind(url_name: str, kwarg: str) -> str:
     if url_name in ROUTE_OBJECTS and kwarg in ROUTE_OBJECTS[url_name]:
         return ROUTE_OBJECTS[url_name][kwarg]
-    if kwarg.endswith("_id"):  # API: contact_id, company_id, note_id, tag_id, …
-        return kwarg.removesuffix("_id")
+    if kwarg.endswith("_id"):  # API: contact_id, company_id, note_id, tag_id, … (lead_id: a contact)
+        kind = kwarg.removesuffix("_id")
+        return dict(KIND_BY_PREFIX).get(kind, kind)
     if kwarg == "pk":
         short = url_name.split(":")[-1]
         for prefix, kind in KIND_BY_PREFIX:

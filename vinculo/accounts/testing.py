@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client, override_settings
+from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
 from vinculo.accounts.models import Membership, Organization, Role, User
@@ -32,6 +34,15 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
 def _fast_password_hashing() -> Iterator[None]:
     with override_settings(PASSWORD_HASHERS=["vinculo.accounts.testing.FastArgon2PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request activates its user's language in the
+    thread (LocaleMiddleware, UserPreferencesMiddleware), and in tests the thread outlives it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

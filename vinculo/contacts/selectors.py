@@ -155,7 +155,7 @@ TIMELINE_KINDS: dict[str, tuple[str, ...]] = {
     "note": (),
     "email": ("email.",),
     "web": ("page.", "web.", "session.", "form."),
-    "sales": ("deal.", "order.", "quote.", "activity."),
+    "sales": ("deal.", "lead.", "order.", "quote.", "activity."),
     "service": ("ticket.", "survey."),
     "record": ("contact.", "company."),
 }

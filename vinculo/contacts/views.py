@@ -34,6 +34,7 @@ from vinculo.contacts import selectors, services
 from vinculo.contacts.filters import ListFilters, parse_filters
 from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm, country_choices
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
+from vinculo.contacts.panels import panels_for
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.core.audit import audit_history
 from vinculo.core.pagination import Page
@@ -476,6 +477,7 @@ def _contact_detail(request: OrgRequest, contact: Contact, *, note_form: NoteFor
         "can_delete": can_delete_record(actor, contact),
         "history": _history("contacts.contact", contact.pk),
         "history_url": reverse("contacts:contact_history", args=[request.org.slug, contact.pk]),
+        "panels": panels_for(request, "contact", contact),
         **_timeline_context(request, contact=contact),
         **_note_form_context(request, note_form or NoteForm(), contact, None),
     }
@@ -619,6 +621,7 @@ def _company_detail(request: OrgRequest, company: Company, *, note_form: NoteFor
         "can_delete": can_delete_record(actor, company),
         "history": _history("contacts.company", company.pk),
         "history_url": reverse("contacts:company_history", args=[request.org.slug, company.pk]),
+        "panels": panels_for(request, "company", company),
         **_timeline_context(request, company=company),
         **_note_form_context(request, note_form or NoteForm(), None, company),
     }

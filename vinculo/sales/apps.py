@@ -7,6 +7,8 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
-        from vinculo.sales import timeline
+        from vinculo.sales import panels, subscribers, timeline
 
         timeline.register()
+        panels.register()
+        subscribers.register()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.models import OrgScopedModel
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-RATE = {"max_digits": 18, "decimal_places": 8}
-PERCENT = {"max_digits": 5, "decimal_places": 2}
-QUANTITY = {"max_digits": 12, "decimal_places": 3}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
+RATE: dict[str, Any] = {"max_digits": 18, "decimal_places": 8}
+PERCENT: dict[str, Any] = {"max_digits": 5, "decimal_places": 2}
+QUANTITY: dict[str, Any] = {"max_digits": 12, "decimal_places": 3}
 
 
-def _user_fk(verbose: str, related_name: str = "+") -> models.ForeignKey:
+def _user_fk(verbose: Any, related_name: str = "+") -> Any:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -1,6 +1,12 @@
 """Sales pages under /o/<org_slug>/: each area of vinculo/sales/views/ declares its own patterns."""
 
-from vinculo.sales.views import agenda, deals, documents, reports
+from vinculo.sales.views import agenda, assignment, deals, documents, reports
 
 app_name = "sales"
-urlpatterns = [*deals.urlpatterns, *documents.urlpatterns, *agenda.urlpatterns, *reports.urlpatterns]
+urlpatterns = [
+    *deals.urlpatterns,
+    *documents.urlpatterns,
+    *agenda.urlpatterns,
+    *reports.urlpatterns,
+    *assignment.urlpatterns,
+]

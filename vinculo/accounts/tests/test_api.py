@@ -229,6 +229,8 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         (method.upper(), path.removeprefix(API)): op["operationId"]
         for path, item in schema["paths"].items()
         for method, op in item.items()
+        # the accounts and contacts operations; the sales ones are listed in the sales tests
+        if set(op.get("tags", [])) & {"accounts", "contacts", "companies", "notes", "tags", "timeline", "search"}
     }
     assert operations == {
         ("GET", "/me"): "me",

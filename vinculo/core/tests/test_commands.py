@@ -33,7 +33,9 @@ def test_scheduler_registers_one_cron_job_per_periodic_task():
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
     assert (
-        set(jobs) == set(settings.PERIODIC_TASKS) == {"prune-login-attempts", "prune-task-results", "analyze-database"}
+        set(jobs)
+        == set(settings.PERIODIC_TASKS)
+        == {"prune-login-attempts", "prune-task-results", "analyze-database", "activity-reminders"}
     )
     prune = jobs["prune-login-attempts"]
     assert isinstance(prune.trigger, CronTrigger)
@@ -70,7 +72,12 @@ def test_scheduler_list_prints_the_jobs():
         [sys.executable, "manage.py", "scheduler", "--list"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     lines = result.stdout.strip().splitlines()
-    assert [line.split("\t")[0] for line in lines] == ["prune-login-attempts", "prune-task-results", "analyze-database"]
+    assert [line.split("\t")[0] for line in lines] == [
+        "prune-login-attempts",
+        "prune-task-results",
+        "analyze-database",
+        "activity-reminders",
+    ]
 
 
 # --- the periodic tasks ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from vinculo.sales.api import agenda, deals, documents, reports
+from vinculo.sales.api import agenda, assignment, deals, documents, reports
 
 router = Router(tags=["sales"])
-for area in (deals, documents, agenda, reports):
+for area in (deals, documents, agenda, reports, assignment):
     router.add_router("", area.router)

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
@@ -33,14 +34,14 @@ def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool 
     if not amount.is_finite():
         add_error(errors, field, _("Enter a number."))
         return None
-    if amount != amount.quantize(Decimal("0.01")):
-        add_error(errors, field, _("At most two decimal places."))
-        return None
     if amount < 0 and not allow_negative:
         add_error(errors, field, _("Cannot be negative."))
         return None
-    if abs(amount) > MAX_MONEY:
+    if abs(amount) > MAX_MONEY:  # before rounding: quantize() of 1e308 raises
         add_error(errors, field, _("Too large."))
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        add_error(errors, field, _("At most two decimal places."))
         return None
     return amount
 
@@ -60,14 +61,14 @@ def clean_decimal(
     if not number.is_finite():
         add_error(errors, field, _("Enter a number."))
         return None
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        add_error(errors, field, _("At most %(n)s decimal places.") % {"n": places})
-        return None
     if number < minimum:
         add_error(errors, field, _("Must be at least %(n)s.") % {"n": minimum})
         return None
-    if number > maximum:
+    if number > maximum:  # before rounding: quantize() of 1e308 raises
         add_error(errors, field, _("Must be at most %(n)s.") % {"n": maximum})
+        return None
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        add_error(errors, field, _("At most %(n)s decimal places.") % {"n": places})
         return None
     return number
 
@@ -142,6 +143,6 @@ def record_by_id(queryset: QuerySet[M], value: Any, field: str, errors: Errors, 
         value = value.pk
     try:
         return queryset.get(pk=int(value))
-    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
         add_error(errors, field, message)
         return None

@@ -27,6 +27,7 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.events import emit
 from vinculo.sales.models import (
     Deal,
+    DealLineItem,
     DealStatus,
     ForecastCategory,
     LostReason,
@@ -284,6 +285,7 @@ def deal_create(*, actor: Membership, data: Mapping[str, Any]) -> Deal:
             "amount": _money(deal.amount),
             "currency": deal.currency,
             "pipeline": deal.pipeline.name,
+            "stage_id": stage.pk,
             "stage": stage.name,
             "owner": str(deal.owner) if deal.owner_id else None,
         },
@@ -308,8 +310,15 @@ def deal_update(*, actor: Membership, deal: Deal, data: Mapping[str, Any]) -> De
     require_change(actor, deal)
     before = _snapshot(deal)
     old_stage, old_amount, old_owner = deal.stage, deal.amount, deal.owner
+    old_currency = deal.currency
     errors: Errors = {}
     _apply(actor, deal, data, errors)
+    if deal.currency != old_currency and DealLineItem.objects.filter(deal=deal).exists():
+        add_error(
+            errors,
+            "currency",
+            _("This deal's line items are priced in %(code)s: change or remove them first.") % {"code": old_currency},
+        )
     new_stage: Stage | None = None
     if data.get("stage") not in (None, ""):
         new_stage = _stage_for(deal, data["stage"], errors)
@@ -367,7 +376,7 @@ def _record_changes(
                 "status": deal.status,
                 "amount": _money(deal.amount),
                 "currency": deal.currency,
-                **({"lost_reason": deal.lost_reason.name} if deal.lost_reason_id else {}),
+                **({"lost_reason": deal.lost_reason.name} if deal.lost_reason is not None else {}),
             },
         )
     if deal.amount != old_amount or "currency" in changes:
@@ -458,3 +467,56 @@ def deal_delete(*, actor: Membership, deal: Deal) -> None:
 def deal_touch(*, deal_id: int, when: Any = None) -> None:
     """Note that something happened on a deal (an activity, a quote): it is not going stale."""
     Deal.objects.filter(pk=deal_id).update(last_activity_at=when or timezone.now())
+
+
+# --- bulk actions (the deal list's "with the selected…") -------------------------------------------
+
+MAX_BULK = 500
+
+
+def _bulk(actor: Membership, ids: Any) -> list[Deal]:
+    """The visible deals among `ids` (others are left out, as on the list), in id order."""
+    from vinculo.sales.selectors.deals import deal_queryset
+
+    clean_ids: list[int] = []
+    for value in ids or []:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError({"ids": [_("Deal ids must be whole numbers.")]}) from None
+        if not 0 < number < 2**63:
+            raise ValidationError({"ids": [_("Deal ids must be whole numbers.")]})
+        clean_ids.append(number)
+    if not clean_ids:
+        raise ValidationError({"ids": [_("Select at least one deal.")]})
+    if len(clean_ids) > MAX_BULK:
+        raise ValidationError({"ids": [_("At most %(n)s deals at once.") % {"n": MAX_BULK}]})
+    return list(deal_queryset(actor=actor).filter(pk__in=clean_ids).order_by("id"))
+
+
+@transaction.atomic
+def deal_bulk_assign_owner(*, actor: Membership, ids: Any, owner: Any) -> int:
+    """Give the selected deals to `owner` (a user id; empty for nobody). All or nothing."""
+    deals = _bulk(actor, ids)
+    for deal in deals:
+        deal_update(actor=actor, deal=deal, data={"owner": owner or None})
+    return len(deals)
+
+
+@transaction.atomic
+def deal_bulk_move(*, actor: Membership, ids: Any, stage: Any, lost_reason: Any = None) -> int:
+    """Move the selected deals to the bottom of `stage`; every deal must be in that stage's pipeline."""
+    deals = _bulk(actor, ids)
+    for deal in deals:
+        deal_move(actor=actor, deal=deal, stage=stage, lost_reason=lost_reason)
+    return len(deals)
+
+
+@transaction.atomic
+def deal_bulk_delete(*, actor: Membership, ids: Any) -> int:
+    deals = _bulk(actor, ids)
+    for deal in deals:
+        require_delete(actor, deal)
+    for deal in deals:
+        deal_delete(actor=actor, deal=deal)
+    return len(deals)

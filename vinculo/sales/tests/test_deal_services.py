@@ -40,6 +40,7 @@ def test_a_new_deal_starts_in_the_first_stage_with_its_probability(actor, pipeli
         "amount": "1200.50",
         "currency": "EUR",
         "pipeline": "Sales",
+        "stage_id": deal.stage_id,
         "stage": "Qualification",
         "owner": str(actor.user),
     }
@@ -62,6 +63,8 @@ def test_an_overridden_probability_needs_a_reason(actor, pipeline):
     [
         ({"title": "x", "amount": "-1"}, {"amount": ["Cannot be negative."]}),
         ({"title": "x", "amount": "1.234"}, {"amount": ["At most two decimal places."]}),
+        ({"title": "x", "amount": "1e308"}, {"amount": ["Too large."]}),
+        ({"title": "x", "amount": "NaN"}, {"amount": ["Enter a number."]}),
         (
             {"title": "x", "probability": 101, "probability_reason": "r"},
             {"probability": ["Enter a probability between 0 and 100."]},

@@ -36,7 +36,9 @@ from decimal import Decimal
 from typing import Any, cast
 
 import phonenumbers
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 from django.db.models import Field, Model
@@ -1157,6 +1159,12 @@ class Command(BaseCommand):
             help="Scale of the touchpoint history: about this many events per contact (default: %(default)s).",
         )
         parser.add_argument(
+            "--deals",
+            type=int,
+            default=None,
+            help="Sales deals to add when the sales app is installed (default: one per 3 contacts).",
+        )
+        parser.add_argument(
             "--busy-contact-events",
             type=int,
             default=0,
@@ -1187,6 +1195,9 @@ class Command(BaseCommand):
             progress=self._progress,
         )
         builder.build()
+        if apps.is_installed("vinculo.sales"):  # by name: the contacts app does not import sales
+            deals = options["deals"] if options["deals"] is not None else options["contacts"] // 3
+            call_command("demo_sales", org_slug=slug, deals=deals, seed=options["seed"], stdout=self.stdout)
         with connection.cursor() as cursor:
             # the planner's statistics, which SQLite only has after an ANALYZE (PostgreSQL's
             # autovacuum would get there too, later)

@@ -1,0 +1,81 @@
+"""Reads of quotes and orders: lists (one query per page, whatever the number of rows) and the
+documents with their lines and customers for the detail, print and PDF views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from vinculo.accounts.models import Membership
+from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
+from vinculo.sales.models import Order, OrderLine, Quote, QuoteLine
+
+LIST_RELATED = ("contact", "company", "owner")
+
+
+def _visible(queryset: QuerySet[Any], actor: Membership) -> QuerySet[Any]:
+    """A sales rep sees the documents they or their team own, and unowned ones (as with contacts)."""
+    if sees_only_own_and_team(actor):
+        return queryset.filter(Q(owner__isnull=True) | Q(owner_id__in=team_user_ids(actor)))
+    return queryset
+
+
+def _search(queryset: QuerySet[Any], q: str) -> QuerySet[Any]:
+    if not q:
+        return queryset
+    return queryset.filter(
+        Q(number__icontains=q)
+        | Q(contact__first_name__icontains=q)
+        | Q(contact__last_name__icontains=q)
+        | Q(company__name__icontains=q)
+    )
+
+
+def quote_list(*, actor: Membership, q: str = "", status: str = "") -> QuerySet[Quote]:
+    queryset = _visible(Quote.objects.all(), actor).select_related(*LIST_RELATED)
+    if status:
+        queryset = queryset.filter(status=status)
+    return _search(queryset, q).order_by("-created_at", "-id")
+
+
+def quote_get(*, actor: Membership, pk: Any) -> Quote:
+    """The quote with its lines, or 404 (missing, another organisation's, or hidden from a rep)."""
+    lines = Prefetch("lines", queryset=QuoteLine.objects.select_related("product").order_by("position", "id"))
+    try:
+        return (
+            _visible(Quote.objects.all(), actor)
+            .select_related("organization", "contact", "company", "deal", "owner")
+            .prefetch_related(lines)
+            .get(pk=int(pk))
+        )
+    except (Quote.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def quote_order(*, quote: Quote) -> Order | None:
+    """The order an accepted quote became."""
+    return Order.objects.filter(quote=quote).first()
+
+
+def order_list(*, actor: Membership, q: str = "", status: str = "", contact_id: int | None = None) -> QuerySet[Order]:
+    queryset = _visible(Order.objects.all(), actor).select_related(*LIST_RELATED)
+    if status:
+        queryset = queryset.filter(status=status)
+    if contact_id is not None:
+        queryset = queryset.filter(contact_id=contact_id)
+    return _search(queryset, q).order_by("-placed_at", "-id")
+
+
+def order_get(*, actor: Membership, pk: Any) -> Order:
+    lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("position", "id"))
+    try:
+        return (
+            _visible(Order.objects.all(), actor)
+            .select_related("organization", "contact", "company", "deal", "owner", "quote")
+            .prefetch_related(lines)
+            .get(pk=int(pk))
+        )
+    except (Order.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc

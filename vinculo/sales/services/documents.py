@@ -1,0 +1,748 @@
+"""Writes of sales documents: quotes (draft → sent → accepted/declined) and orders.
+
+Lines are priced, validated and totalled here, the same way for quotes, orders and the form's
+totals preview (`document_preview`). Amounts per line are never rounded; the document's subtotal,
+discount, tax and total are each summed unrounded and rounded once (ROUND_HALF_EVEN to cents).
+
+Numbers come from a per-organisation `DocumentCounter` row, locked and incremented with F() in
+the same transaction as the document, and taken only after every check has passed: a refused
+document consumes no number, and two documents never share one.
+
+Accepting a quote places its order in the same transaction (`quote_accept`); a new order marks its
+contact as a customer (through `contact_update`, so the change is audited) and emits
+`order.placed` on the customer's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.models import Membership, Organization
+from vinculo.accounts.permissions import require_write
+from vinculo.contacts.models import Contact, LifecycleStage
+from vinculo.contacts.selectors import company_queryset, contact_queryset
+from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.events import emit
+from vinculo.sales.models import (
+    Deal,
+    DealStatus,
+    DocumentCounter,
+    Order,
+    OrderChannel,
+    OrderLine,
+    OrderStatus,
+    PriceList,
+    PriceListItem,
+    Product,
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    SalesDocument,
+    StageKind,
+)
+from vinculo.sales.services._common import (
+    Errors,
+    add_error,
+    clean_currency,
+    clean_date,
+    clean_decimal,
+    clean_money,
+    clean_percent,
+    clean_text,
+    record_by_id,
+)
+
+CENT = Decimal("0.01")
+HUGE = Decimal("1e15")
+MAX_LINES = 200
+MAX_QUANTITY = Decimal("999999999.999")
+LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
+QUOTE_FIELDS = ("contact", "company", "deal", "currency", "valid_until", "notes", "lines", "price_list")
+ORDER_FIELDS = ("contact", "company", "deal", "currency", "notes", "lines", "price_list", "external_id")
+DOCUMENT_AUDITED = ["number", "status", "contact", "company", "deal", "currency", "notes", "total"]
+PREFIXES = {"quote": "Q", "order": "O"}
+# what an order may become from each status; cancelled and refunded are final
+ORDER_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    OrderStatus.PLACED: (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.CANCELLED),
+    OrderStatus.PAID: (OrderStatus.FULFILLED, OrderStatus.REFUNDED, OrderStatus.CANCELLED),
+    OrderStatus.FULFILLED: (OrderStatus.REFUNDED,),
+    OrderStatus.CANCELLED: (),
+    OrderStatus.REFUNDED: (),
+}
+
+
+class DocumentConflict(Exception):
+    """The document is not in a state that allows this (the API answers 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- lines and totals -----------------------------------------------------------------------------
+
+
+@dataclass
+class PricedLine:
+    """A validated line; its amounts are exact (unrounded) Decimals."""
+
+    product: Product | None
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal = Decimal(0)
+    tax_rate: Decimal = Decimal(0)
+
+    @property
+    def gross(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+    @property
+    def discount(self) -> Decimal:
+        return self.gross * self.discount_percent / Decimal(100)
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.discount
+
+    @property
+    def tax(self) -> Decimal:
+        return self.net * self.tax_rate / Decimal(100)
+
+
+@dataclass
+class Totals:
+    subtotal: Decimal = Decimal("0.00")
+    discount_total: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+    lines: list[PricedLine] = field(default_factory=list)
+
+
+def _round(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def compute_totals(lines: Sequence[PricedLine]) -> Totals:
+    """Sum the exact line amounts, then round each sum once."""
+    subtotal = sum((line.gross for line in lines), Decimal(0))
+    discount = sum((line.discount for line in lines), Decimal(0))
+    tax = sum((line.tax for line in lines), Decimal(0))
+    return Totals(
+        subtotal=_round(subtotal),
+        discount_total=_round(discount),
+        tax_total=_round(tax),
+        total=_round(subtotal - discount + tax),
+        lines=list(lines),
+    )
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "")
+
+
+def within_range(value: Any, field: str, errors: Errors) -> bool:
+    """False (with an error) for a number too large for any amount, which the shared cleaners
+    could not even round (Decimal.quantize raises beyond its precision)."""
+    if isinstance(value, bool) or value is None:
+        return True
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return True  # not a number: the cleaner says so
+    if number.is_finite() and abs(number) >= HUGE:
+        add_error(errors, field, _("Too large."))
+        return False
+    return True
+
+
+def _record_id(value: Any) -> int | None:
+    """An id as a positive integer that fits a database column, or None (True is not 1)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        pk = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def _clean_quantity(value: Any, name: str, errors: Errors) -> Decimal | None:
+    if not _given(value):
+        return Decimal(1)
+    if not within_range(value, name, errors):
+        return None
+    quantity = clean_decimal(value, name, errors, places=3, minimum=Decimal("-1e12"), maximum=MAX_QUANTITY)
+    if quantity is not None and quantity <= 0:
+        add_error(errors, name, _("Enter a quantity greater than zero."))
+        return None
+    return quantity
+
+
+def _percent(value: Any, field: str, errors: Errors) -> Decimal | None:
+    if not _given(value):
+        return Decimal(0)
+    if not within_range(value, field, errors):
+        return None
+    return clean_percent(value, field, errors)
+
+
+def _price_list_for(currency: str | None, value: Any, errors: Errors) -> PriceList | None:
+    """The price list named in the input (it must be in the document's currency), else the
+    default list of the currency."""
+    if _given(value):
+        price_list = record_by_id(PriceList.objects.all(), value, "price_list", errors, _("No such price list."))
+        if price_list is not None and currency and price_list.currency != currency:
+            add_error(
+                errors,
+                "price_list",
+                _("Mismatched currencies: this price list is in %(list)s and the document in %(document)s.")
+                % {"list": price_list.currency, "document": currency},
+            )
+            return None
+        return price_list
+    if not currency:
+        return None
+    return PriceList.objects.filter(currency=currency, is_default=True).order_by("id").first()
+
+
+def price_lines(*, lines: Any, currency: str | None, price_list: PriceList | None, errors: Errors) -> list[PricedLine]:
+    """Validate the input lines (dicts) and price them; errors go under `lines.<i>.<field>`.
+
+    A product line without a unit price takes the price of `price_list` (the currency's default);
+    its description and tax rate default to the product's.
+    """
+    if not isinstance(lines, list | tuple):
+        add_error(errors, "lines", _("Give a list."))
+        return []
+    if not lines:
+        add_error(errors, "lines", _("Add at least one line."))
+        return []
+    if len(lines) > MAX_LINES:
+        add_error(errors, "lines", _("At most %(n)s lines.") % {"n": MAX_LINES})
+        return []
+    product_ids: set[int] = set()
+    for line in lines:
+        if isinstance(line, Mapping):
+            pk = _record_id(line.get("product"))
+            if pk is not None:
+                product_ids.add(pk)
+    products = Product.objects.in_bulk(list(product_ids)) if product_ids else {}
+    prices: dict[int, Decimal] = {}
+    if price_list is not None and products:
+        prices = dict(
+            PriceListItem.objects.filter(price_list=price_list, product_id__in=list(products)).values_list(
+                "product_id", "unit_price"
+            )
+        )
+    priced: list[PricedLine] = []
+    for index, line in enumerate(lines):
+        prefix = f"lines.{index}"
+        if not isinstance(line, Mapping):
+            add_error(errors, prefix, _("Give an object."))
+            continue
+        for key in set(line) - set(LINE_FIELDS):
+            add_error(errors, f"{prefix}.{key}", _("Unknown field."))
+        product = None
+        if _given(line.get("product")):
+            pk = _record_id(line["product"])
+            product = products.get(pk) if pk is not None else None
+            if product is None:
+                add_error(errors, f"{prefix}.product", _("No such product."))
+        description = clean_text(
+            line.get("description"),
+            f"{prefix}.description",
+            errors,
+            max_length=300,
+            required=not _given(line.get("product")),
+        )
+        if not description and product is not None:
+            description = product.name[:300]
+        quantity = _clean_quantity(line.get("quantity"), f"{prefix}.quantity", errors)
+        unit_price: Decimal | None = None
+        if _given(line.get("unit_price")):
+            if within_range(line["unit_price"], f"{prefix}.unit_price", errors):
+                unit_price = clean_money(line["unit_price"], f"{prefix}.unit_price", errors)
+        elif product is not None:
+            unit_price = prices.get(product.pk)
+            if unit_price is None and currency and "price_list" not in errors:
+                add_error(
+                    errors,
+                    f"{prefix}.product",
+                    _("%(product)s has no price in %(currency)s.") % {"product": product.name, "currency": currency},
+                )
+        elif f"{prefix}.product" not in errors:
+            add_error(errors, f"{prefix}.unit_price", _("This field is required."))
+        discount = _percent(line.get("discount_percent"), f"{prefix}.discount_percent", errors)
+        if _given(line.get("tax_rate")):
+            tax_rate = _percent(line["tax_rate"], f"{prefix}.tax_rate", errors)
+        else:
+            tax_rate = product.tax_rate if product is not None else Decimal(0)
+        if None in (description, quantity, unit_price, discount, tax_rate):
+            continue
+        priced.append(
+            PricedLine(
+                product=product,
+                description=description or "",
+                quantity=quantity,  # type: ignore[arg-type]
+                unit_price=unit_price,  # type: ignore[arg-type]
+                discount_percent=discount,  # type: ignore[arg-type]
+                tax_rate=tax_rate,  # type: ignore[arg-type]
+            )
+        )
+    return priced
+
+
+def document_preview(*, actor: Membership, data: Mapping[str, Any]) -> tuple[Totals, Errors]:
+    """The totals the form would save, with the errors that would refuse it (nothing is written)."""
+    errors: Errors = {}
+    currency = clean_currency(data.get("currency") or actor.organization.base_currency, "currency", errors)
+    price_list = _price_list_for(currency, data.get("price_list"), errors)
+    lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
+    return compute_totals(lines), errors
+
+
+# --- shared document pieces -----------------------------------------------------------------------
+
+
+def _next_number(organization: Organization, kind: str) -> str:
+    """The next number of `kind` ("quote", "order"): the counter row is locked and incremented with
+    F(), inside the caller's transaction, so a rolled-back document gives its number back."""
+    counter, _created = DocumentCounter.objects.select_for_update().get_or_create(organization=organization, kind=kind)
+    DocumentCounter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
+    counter.refresh_from_db(fields=["value"])
+    return f"{PREFIXES[kind]}-{counter.value:05d}"
+
+
+def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors) -> None:
+    """Contact, company and deal; a deal alone brings its contact and company."""
+    if "contact" in data:
+        document.contact = record_by_id(
+            _keep(contact_queryset(actor=actor), document.contact_id, data["contact"]),
+            data["contact"],
+            "contact",
+            errors,
+            _("No such contact."),
+        )
+    if "company" in data:
+        document.company = record_by_id(
+            _keep(company_queryset(actor=actor), document.company_id, data["company"]),
+            data["company"],
+            "company",
+            errors,
+            _("No such company."),
+        )
+    if "deal" in data:
+        deal = record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
+        document.deal = deal
+        if deal is not None:
+            if not _given(data.get("contact")) and document.contact_id is None and deal.contact_id is not None:
+                document.contact_id = deal.contact_id
+            if not _given(data.get("company")) and document.company_id is None and deal.company_id is not None:
+                document.company_id = deal.company_id
+    if document.contact_id is None and document.company_id is None and not {"contact", "company"} & set(errors):
+        add_error(errors, "contact", _("Choose a contact or a company."))
+
+
+def _keep(queryset: Any, current_id: int | None, value: Any) -> Any:
+    """Keeping the record already linked is always allowed, even when the actor no longer sees it."""
+    if current_id is not None and str(value) == str(current_id):
+        return queryset.model.objects.filter(pk=current_id)
+    return queryset
+
+
+def _apply_common(
+    actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors, allowed: tuple[str, ...]
+) -> PriceList | None:
+    for key in set(data) - set(allowed):
+        add_error(errors, key, _("Unknown field."))
+    _apply_customer(actor, document, data, errors)
+    if _given(data.get("currency")):  # empty keeps the document's (new: the base currency)
+        currency = clean_currency(data["currency"], "currency", errors)
+        if currency is not None:
+            document.currency = currency
+    if "notes" in data:
+        notes = clean_text(data["notes"], "notes", errors, max_length=5000)
+        if notes is not None:
+            document.notes = notes
+    currency_ok = "currency" not in errors
+    return _price_list_for(document.currency if currency_ok else None, data.get("price_list"), errors)
+
+
+def _set_totals(document: SalesDocument, totals: Totals) -> None:
+    document.subtotal = totals.subtotal
+    document.discount_total = totals.discount_total
+    document.tax_total = totals.tax_total
+    document.total = totals.total
+
+
+def _line_rows(model: Any, parent: str, document: Any, lines: Iterable[PricedLine]) -> None:
+    model.objects.bulk_create(
+        [
+            model(
+                organization_id=document.organization_id,
+                product=line.product,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_percent=line.discount_percent,
+                tax_rate=line.tax_rate,
+                position=position,
+                **{parent: document},
+            )
+            for position, line in enumerate(lines)
+        ]
+    )
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _emit(document: SalesDocument, actor: Membership | None, type: str, properties: dict[str, Any]) -> None:
+    """An event on the contact's timeline (and the company's: the document's or the contact's)."""
+    emit(
+        organization=document.organization,
+        type=type,
+        contact=document.contact,
+        company=document.company,
+        actor=actor.user if actor is not None else None,
+        properties=properties,
+    )
+
+
+def _quote_properties(quote: Quote) -> dict[str, Any]:
+    return {"quote_id": quote.pk, "number": quote.number, "total": _money(quote.total), "currency": quote.currency}
+
+
+# --- quotes ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quote_create(*, actor: Membership, data: Mapping[str, Any]) -> Quote:
+    """A draft quote with its lines and totals, numbered Q-00001, Q-00002, … per organisation."""
+    require_write(actor)
+    organization = actor.organization
+    quote = Quote(organization=organization, currency=organization.base_currency, owner=actor.user)
+    errors: Errors = {}
+    price_list = _apply_common(actor, quote, data, errors, QUOTE_FIELDS)
+    if "valid_until" in data:
+        quote.valid_until = clean_date(data["valid_until"], "valid_until", errors)
+    currency = None if "currency" in errors else quote.currency
+    lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    totals = compute_totals(lines)
+    _set_totals(quote, totals)
+    quote.number = _next_number(organization, "quote")
+    quote.save()
+    _line_rows(QuoteLine, "quote", quote, lines)
+    audit_create(instance=quote, actor=actor.user, values=snapshot(quote, DOCUMENT_AUDITED), organization=organization)
+    _emit(quote, actor, "quote.created", {**_quote_properties(quote), "lines": len(lines)})
+    return quote
+
+
+def _lock_quote(quote: Quote) -> Quote:
+    return (
+        Quote.objects.select_for_update(of=("self",))
+        .select_related("organization", "contact", "company", "deal")
+        .get(pk=quote.pk)
+    )
+
+
+def _refuse_unless_draft(quote: Quote) -> None:
+    if quote.status != QuoteStatus.DRAFT:
+        raise ValidationError(
+            {
+                "status": [
+                    _("Only draft quotes can be changed; this one is %(status)s.")
+                    % {"status": quote.get_status_display().lower()}
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def quote_update(*, actor: Membership, quote: Quote, data: Mapping[str, Any]) -> Quote:
+    """Change a draft quote (PATCH semantics). Lines given replace all the lines; a new currency
+    needs its lines given again (their prices were in the old one)."""
+    require_write(actor)
+    quote = _lock_quote(quote)
+    _refuse_unless_draft(quote)
+    before = snapshot(quote, DOCUMENT_AUDITED)
+    old_currency = quote.currency
+    errors: Errors = {}
+    price_list = _apply_common(actor, quote, data, errors, QUOTE_FIELDS)
+    if "valid_until" in data:
+        quote.valid_until = clean_date(data["valid_until"], "valid_until", errors)
+    lines: list[PricedLine] | None = None
+    if "lines" in data:
+        currency = None if "currency" in errors else quote.currency
+        lines = price_lines(lines=data["lines"], currency=currency, price_list=price_list, errors=errors)
+    elif quote.currency != old_currency and "currency" not in errors:
+        add_error(errors, "currency", _("Give the lines again when you change the currency."))
+    elif "price_list" in data and not errors:
+        add_error(errors, "price_list", _("A price list prices the lines given with it."))
+    if errors:
+        raise ValidationError(errors)
+    if lines is not None:
+        _set_totals(quote, compute_totals(lines))
+        quote.lines.all().delete()
+        _line_rows(QuoteLine, "quote", quote, lines)
+    quote.save()
+    audit_update(
+        instance=quote,
+        actor=actor.user,
+        changes=diff(before, snapshot(quote, DOCUMENT_AUDITED)),
+        organization=actor.organization,
+    )
+    return quote
+
+
+@transaction.atomic
+def quote_send(*, actor: Membership, quote: Quote) -> Quote:
+    """Mark a draft as sent to the customer (it can no longer be edited)."""
+    require_write(actor)
+    quote = _lock_quote(quote)
+    if quote.status != QuoteStatus.DRAFT:
+        raise DocumentConflict(
+            _("Only a draft can be sent; this quote is %(status)s.") % {"status": quote.get_status_display().lower()}
+        )
+    return _set_quote_status(actor, quote, QuoteStatus.SENT, "quote.sent")
+
+
+def _set_quote_status(actor: Membership, quote: Quote, status: str, event: str) -> Quote:
+    before = snapshot(quote, DOCUMENT_AUDITED)
+    quote.status = status
+    fields = ["status", "updated_at"]
+    if status == QuoteStatus.ACCEPTED:
+        quote.accepted_at = timezone.now()
+        fields.append("accepted_at")
+    quote.save(update_fields=fields)
+    audit_update(
+        instance=quote,
+        actor=actor.user,
+        changes=diff(before, snapshot(quote, DOCUMENT_AUDITED)),
+        organization=actor.organization,
+    )
+    _emit(quote, actor, event, _quote_properties(quote))
+    return quote
+
+
+def _refuse_closed(quote: Quote) -> None:
+    if quote.status == QuoteStatus.ACCEPTED:
+        raise DocumentConflict(_("This quote has already been accepted."))
+    if quote.status == QuoteStatus.DECLINED:
+        raise DocumentConflict(_("This quote was declined."))
+
+
+@transaction.atomic
+def quote_accept(*, actor: Membership, quote: Quote) -> Order:
+    """The customer accepts: the quote is closed and its order placed (channel "quote", the same
+    lines and totals), its deal is won when its pipeline has a won stage; all in one transaction.
+    Accepting twice is refused (the quote row is locked, so two clicks cannot both pass)."""
+    from vinculo.sales.services.deals import deal_update
+
+    require_write(actor)
+    quote = _lock_quote(quote)
+    _refuse_closed(quote)
+    _set_quote_status(actor, quote, QuoteStatus.ACCEPTED, "quote.accepted")
+    lines = [
+        PricedLine(
+            product=line.product,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=line.tax_rate,
+        )
+        for line in quote.lines.select_related("product").order_by("position", "id")
+    ]
+    order = Order(
+        organization=quote.organization,
+        contact=quote.contact,
+        company=quote.company,
+        deal=quote.deal,
+        currency=quote.currency,
+        owner=quote.owner if quote.owner_id else actor.user,
+        notes=quote.notes,
+        channel=OrderChannel.QUOTE,
+        quote=quote,
+    )
+    _set_totals(order, compute_totals(lines))
+    _place(actor, order, lines)
+    deal = quote.deal
+    if deal is not None and deal.status != DealStatus.WON:
+        won = deal.pipeline.stages.filter(kind=StageKind.WON).order_by("position", "id").first()
+        if won is not None:
+            deal_update(actor=actor, deal=deal, data={"stage": won.pk})
+    return order
+
+
+@transaction.atomic
+def quote_decline(*, actor: Membership, quote: Quote) -> Quote:
+    require_write(actor)
+    quote = _lock_quote(quote)
+    _refuse_closed(quote)
+    return _set_quote_status(actor, quote, QuoteStatus.DECLINED, "quote.declined")
+
+
+@transaction.atomic
+def quote_delete(*, actor: Membership, quote: Quote) -> None:
+    """Only a draft can be deleted: a sent quote is part of the customer's history."""
+    require_write(actor)
+    quote = _lock_quote(quote)
+    if quote.status != QuoteStatus.DRAFT:
+        raise DocumentConflict(_("Only a draft quote can be deleted."))
+    audit_delete(
+        instance=quote, actor=actor.user, values=snapshot(quote, DOCUMENT_AUDITED), organization=actor.organization
+    )
+    quote.delete()
+
+
+# --- orders ---------------------------------------------------------------------------------------
+
+
+def _place(actor: Membership, order: Order, lines: list[PricedLine]) -> None:
+    """Number and save the order and its lines, emit `order.placed`, make the contact a customer."""
+    from vinculo.contacts.services import contact_update
+
+    order.placed_at = order.placed_at or timezone.now()
+    order.number = _next_number(order.organization, "order")
+    order.save()
+    _line_rows(OrderLine, "order", order, lines)
+    audit_create(
+        instance=order, actor=actor.user, values=snapshot(order, DOCUMENT_AUDITED), organization=actor.organization
+    )
+    _emit(
+        order,
+        actor,
+        "order.placed",
+        {
+            "order_id": order.pk,
+            "number": order.number,
+            "total": _money(order.total),
+            "currency": order.currency,
+            "channel": order.channel,
+            "lines": len(lines),
+        },
+    )
+    contact: Contact | None = order.contact
+    if contact is not None and contact.lifecycle_stage != LifecycleStage.CUSTOMER:
+        contact_update(actor=actor, contact=contact, data={"lifecycle_stage": LifecycleStage.CUSTOMER})
+
+
+@transaction.atomic
+def order_create(
+    *, actor: Membership, data: Mapping[str, Any], channel: str = OrderChannel.SALES_REP
+) -> tuple[Order, bool]:
+    """A new order; `(order, created)`. An `external_id` already used in this channel returns the
+    order placed with it, unchanged (`created` false): importing the same order twice is harmless."""
+    require_write(actor)
+    organization = actor.organization
+    errors: Errors = {}
+    if channel not in OrderChannel.values or channel == OrderChannel.QUOTE:
+        add_error(errors, "channel", _("Choose one of %(expected)s.") % {"expected": "sales_rep, api, ecommerce"})
+        raise ValidationError(errors)
+    external_id = clean_text(data.get("external_id"), "external_id", errors, max_length=128) or ""
+    if external_id:
+        existing = Order.objects.filter(channel=channel, external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    order = Order(
+        organization=organization,
+        currency=organization.base_currency,
+        owner=actor.user,
+        channel=channel,
+        external_id=external_id,
+    )
+    price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS)
+    currency = None if "currency" in errors else order.currency
+    lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    _set_totals(order, compute_totals(lines))
+    try:
+        with transaction.atomic():
+            _place(actor, order, lines)
+    except IntegrityError:
+        # the same external id placed at the same moment by another request
+        existing = Order.objects.filter(channel=channel, external_id=external_id).first() if external_id else None
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+@transaction.atomic
+def order_set_status(*, actor: Membership, order: Order, status: str) -> Order:
+    """Paid, fulfilled, cancelled or refunded, along the allowed transitions (ORDER_TRANSITIONS)."""
+    require_write(actor)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("organization", "contact", "company")
+        .get(pk=order.pk)
+    )
+    if status not in OrderStatus.values:
+        raise ValidationError(
+            {"status": [_("Choose one of %(expected)s.") % {"expected": ", ".join(OrderStatus.values)}]}
+        )
+    allowed = ORDER_TRANSITIONS[order.status]
+    if status not in allowed:
+        raise ValidationError(
+            {
+                "status": [
+                    _("An order that is %(current)s cannot become %(new)s.")
+                    % {"current": order.get_status_display().lower(), "new": OrderStatus(status).label.lower()}
+                ]
+            }
+        )
+    before = snapshot(order, DOCUMENT_AUDITED)
+    old = order.status
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
+    audit_update(
+        instance=order,
+        actor=actor.user,
+        changes=diff(before, snapshot(order, DOCUMENT_AUDITED)),
+        organization=actor.organization,
+    )
+    _emit(
+        order,
+        actor,
+        "order.status_changed",
+        {"order_id": order.pk, "number": order.number, "from": old, "to": status, "total": _money(order.total)},
+    )
+    return order
+
+
+def order_status_choices(order: Order) -> list[tuple[str, str]]:
+    """The statuses this order may move to, for the buttons of its page."""
+    return [(status, str(OrderStatus(status).label)) for status in ORDER_TRANSITIONS[order.status]]
+
+
+__all__ = [
+    "DocumentConflict",
+    "PricedLine",
+    "Totals",
+    "compute_totals",
+    "document_preview",
+    "order_create",
+    "order_set_status",
+    "price_lines",
+    "quote_accept",
+    "quote_create",
+    "quote_decline",
+    "quote_delete",
+    "quote_send",
+    "quote_update",
+]

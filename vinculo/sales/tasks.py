@@ -1,0 +1,127 @@
+"""Background tasks of the sales app. Thin and idempotent: safe to run twice, or late."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, IntegerField, Value
+from django.db.models.functions import Cast
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from vinculo.sales.models import Activity
+from vinculo.sales.services.activities import MAX_REMINDER_MINUTES, user_tz
+from vinculo.sales.services.follow_ups import follow_ups_for_event
+
+logger = logging.getLogger(__name__)
+
+# a reminder whose activity began more than this long ago is not sent any more (the scheduler was
+# down): a reminder after the fact is noise
+REMINDER_GRACE = dt.timedelta(hours=1)
+REMINDER_BATCH = 500
+
+
+@task()
+def create_follow_ups(event_id: int) -> int:
+    """Subscriber of `deal.created` and `deal.stage_changed`: the entered stage's follow-up
+    activities. Idempotent (see services.follow_ups). Returns how many were created."""
+    return len(follow_ups_for_event(event_id=event_id))
+
+
+@task()
+def assign_new_lead(event_id: int) -> bool:
+    """Subscriber of `contact.created`: a lead without an owner goes to whom the assignment rules
+    choose. Idempotent (a lead with an owner is left alone). True if it assigned."""
+    from vinculo.sales.services.assignment import new_lead_assign
+
+    return new_lead_assign(event_id=event_id) is not None
+
+
+def due_reminder_ids(*, now: dt.datetime, limit: int = REMINDER_BATCH) -> list[int]:
+    """Activities of every organisation whose reminder time (due_at − reminder_minutes) has come,
+    not done, not reminded yet, not begun more than REMINDER_GRACE ago, assigned to an active
+    member of the activity's organisation."""
+    minutes = ExpressionWrapper(
+        Cast("reminder_minutes", IntegerField()) * Value(dt.timedelta(minutes=1), output_field=DurationField()),
+        output_field=DurationField(),
+    )
+    return list(
+        Activity.dangerously_unscoped.filter(
+            done_at__isnull=True,
+            reminded_at__isnull=True,
+            reminder_minutes__isnull=False,
+            assignee__is_active=True,
+            assignee__memberships__organization=F("organization"),  # still a member there
+            due_at__gte=now - REMINDER_GRACE,
+            due_at__lte=now + dt.timedelta(minutes=MAX_REMINDER_MINUTES),
+        )
+        .annotate(remind_at=ExpressionWrapper(F("due_at") - minutes, output_field=DateTimeField()))
+        .filter(remind_at__lte=now)
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def _send_reminder(activity: Activity) -> None:
+    """The e-mail to the assignee, in their language, with times in their time zone."""
+    user = activity.assignee
+    assert user is not None
+    url = settings.SITE_URL + reverse("sales:activity_detail", args=[activity.organization.slug, activity.pk])
+    with translation.override(user.language), timezone.override(user_tz(user)):
+        local_due = timezone.localtime(activity.due_at)
+        context = {
+            "activity": activity,
+            "user": user,
+            "organization": activity.organization,
+            "due": local_due,
+            "url": url,
+        }
+        subject = _("Reminder: %(subject)s at %(time)s") % {
+            "subject": activity.subject,
+            "time": local_due.strftime("%H:%M"),
+        }
+        send_mail(
+            subject=subject,
+            message=render_to_string("sales/agenda/email/reminder.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+
+
+def remind(activity_id: int, *, now: dt.datetime) -> bool:
+    """Send one reminder and set `reminded_at` in the same transaction; False when another run
+    holds the row or already sent it. A failed send rolls back and is retried next minute."""
+    with transaction.atomic():
+        rows = Activity.dangerously_unscoped.filter(pk=activity_id, reminded_at__isnull=True, done_at__isnull=True)
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        activity = rows.first()
+        if activity is None or activity.assignee_id is None or activity.reminder_minutes is None:
+            return False
+        if activity.due_at - dt.timedelta(minutes=activity.reminder_minutes) > now:  # moved meanwhile
+            return False
+        Activity.dangerously_unscoped.filter(pk=activity.pk).update(reminded_at=now)
+        _send_reminder(activity)
+    return True
+
+
+@task()
+def send_activity_reminders() -> int:
+    """E-mail every assignee whose activity's reminder time has come (enqueued every minute by
+    `manage.py scheduler`). Idempotent: a reminder is sent once, however often this runs, and two
+    workers running it at once skip each other's rows. Returns how many were sent."""
+    now = timezone.now()
+    sent = 0
+    for activity_id in due_reminder_ids(now=now):
+        try:
+            sent += remind(activity_id, now=now)
+        except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+            logger.warning("reminder of activity %s not sent: %s", activity_id, exc)
+    return sent
