@@ -613,7 +613,7 @@ def assignment_rule_create(*, actor: Membership, data: Mapping[str, Any]) -> Ass
 @transaction.atomic
 def assignment_rule_update(*, actor: Membership, rule: AssignmentRule, data: Mapping[str, Any]) -> AssignmentRule:
     require_manager(actor)
-    rule = AssignmentRule.objects.select_for_update().select_related("zone", "team", "user").get(pk=rule.pk)
+    rule = AssignmentRule.objects.select_for_update(of=("self",)).select_related("zone", "team", "user").get(pk=rule.pk)
     before = _rule_snapshot(rule)
     errors: Errors = {}
     _apply_rule(actor, rule, data, errors, creating=False)
