@@ -20,8 +20,10 @@ from vinculo.accounts.api import UserRef, request_actor
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.core.api import GET_ERRORS, MAX_PAGE, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out
 from vinculo.core.pagination import paginate
+from vinculo.sales.api.documents import LineIn, LineOut
 from vinculo.sales.models import (
     Deal,
+    DealLineItem,
     DealStatus,
     ExchangeRate,
     ForecastCategory,
@@ -37,6 +39,7 @@ from vinculo.sales.services import deals as deal_services
 from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
+from vinculo.sales.services.documents import MAX_LINES
 
 router = Router(tags=["deals"])
 
@@ -162,6 +165,18 @@ class DealOut(Schema):
 
 class DealPage(PageOut):
     items: list[DealOut]
+
+
+class DealLineItemsOut(Schema):
+    deal_id: int
+    currency: str = Field(description="The deal's currency: every line is priced in it.")
+    lines: list[LineOut]
+    subtotal: str = Field(description="Sum of quantity × unit price, rounded once to cents.")
+    discount_total: str
+    net_total: str = Field(description="Subtotal − discounts, tax excluded: the deal's amount while it has lines.")
+    tax_total: str
+    total: str = Field(description="Net total + tax.")
+    amount: str = Field(description="The deal's amount after the change.")
 
 
 class DealCardOut(Schema):
@@ -341,6 +356,14 @@ class LeadConvertIn(InSchema):
     company: RecordId | None = None
     company_name: Annotated[str, Field(max_length=200)] = ""
     deal: LeadDealIn | None = None
+
+
+class DealLineItemsIn(InSchema):
+    lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = Field(
+        None,
+        description="Every line of the deal (they replace the current ones); an empty list removes them all "
+        "and leaves the amount as it was.",
+    )
 
 
 def _data(payload: InSchema) -> dict[str, Any]:
@@ -600,6 +623,43 @@ def deal_move(request: HttpRequest, deal_id: int, payload: DealMoveIn) -> Deal:
         actor=actor, deal=deal, stage=payload.stage, before=payload.before, lost_reason=payload.lost_reason
     )
     return deal_selectors.deal_get(actor=actor, pk=deal_id)
+
+
+def _line_items_out(deal: Deal, items: list[DealLineItem]) -> dict[str, Any]:
+    totals = deal_services.line_item_totals(items)
+    return {
+        "deal_id": deal.pk,
+        "currency": deal.currency,
+        "lines": items,
+        "subtotal": _money(totals.subtotal),
+        "discount_total": _money(totals.discount_total),
+        "net_total": _money(deal_services.net_total(totals)),
+        "tax_total": _money(totals.tax_total),
+        "total": _money(totals.total),
+        "amount": _money(deal.amount),
+    }
+
+
+@router.get("/deals/{deal_id}/line-items", response={200: DealLineItemsOut, **GET_ERRORS})
+def deal_line_item_list(request: HttpRequest, deal_id: int) -> dict[str, Any]:
+    """The deal's products (line items) in order, with their totals and the deal's amount."""
+    deal = deal_selectors.deal_get(actor=request_actor(request), pk=deal_id)
+    return _line_items_out(deal, deal_selectors.deal_line_items(deal=deal))
+
+
+@router.put("/deals/{deal_id}/line-items", response={200: DealLineItemsOut, **WRITE_ERRORS})
+def deal_line_items_set(request: HttpRequest, deal_id: int, payload: DealLineItemsIn) -> dict[str, Any]:
+    """Replace the deal's line items (the same line shape as quotes: a product line takes the price
+    of the default price list of the deal's currency unless `unit_price` is given). The deal's amount
+    becomes the lines' net total (subtotal − discounts, tax excluded); an empty list removes every
+    line and keeps the amount. Errors name the line and field: `lines.0.quantity`."""
+    actor = request_actor(request)
+    deal = deal_selectors.deal_get(actor=actor, pk=deal_id)
+    if payload.lines is None:
+        raise ValidationError({"lines": [_("This field is required.")]})
+    deal_services.deal_set_line_items(actor=actor, deal=deal, lines=_data(payload)["lines"])
+    deal = deal_selectors.deal_get(actor=actor, pk=deal_id)
+    return _line_items_out(deal, deal_selectors.deal_line_items(deal=deal))
 
 
 # --- leads ------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Writes of deals: create, update (PATCH semantics), move on the board, delete.
+"""Writes of deals: create, update (PATCH semantics), move on the board, delete, line items
+(products priced like quote lines; the deal's amount follows their net total).
 
 Every stage change, amount change and owner change is an event on the customer's timeline
 (`deal.stage_changed`, `deal.amount_changed`, `deal.owner_changed`), written in the same
@@ -9,8 +10,8 @@ moves are recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,13 +31,16 @@ from vinculo.sales.models import (
     DealLineItem,
     DealStatus,
     ForecastCategory,
+    LineItem,
     LostReason,
     Pipeline,
+    PriceList,
     Stage,
     StageKind,
     Zone,
 )
 from vinculo.sales.services._common import (
+    MAX_MONEY,
     Errors,
     add_error,
     clean_currency,
@@ -45,6 +49,14 @@ from vinculo.sales.services._common import (
     clean_probability,
     clean_text,
     record_by_id,
+)
+from vinculo.sales.services.documents import (
+    CENT,
+    PricedLine,
+    Totals,
+    _line_rows,
+    compute_totals,
+    price_lines,
 )
 
 TEXT_FIELDS = {
@@ -467,6 +479,78 @@ def deal_delete(*, actor: Membership, deal: Deal) -> None:
 def deal_touch(*, deal_id: int, when: Any = None) -> None:
     """Note that something happened on a deal (an activity, a quote): it is not going stale."""
     Deal.objects.filter(pk=deal_id).update(last_activity_at=when or timezone.now())
+
+
+# --- line items (products on a deal) ---------------------------------------------------------------
+
+
+def net_total(totals: Totals) -> Decimal:
+    """Subtotal − discounts of the exact line amounts, rounded once (ROUND_HALF_EVEN to cents); tax
+    is not included."""
+    return sum((line.net for line in totals.lines), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def line_item_totals(items: Iterable[LineItem]) -> Totals:
+    """The totals of stored line items (their amounts summed exactly, each sum rounded once)."""
+    return compute_totals(
+        [
+            PricedLine(
+                product=item.product,
+                description=item.description,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                discount_percent=item.discount_percent,
+                tax_rate=item.tax_rate,
+            )
+            for item in items
+        ]
+    )
+
+
+def _price_deal_lines(deal: Deal, lines: Any, errors: Errors) -> list[PricedLine]:
+    """The lines priced in the deal's currency by that currency's default price list; errors go
+    under `lines` and `lines.<i>.<field>`, as for quotes. An empty list is valid (no lines)."""
+    if isinstance(lines, list | tuple) and not lines:
+        return []
+    price_list = PriceList.objects.filter(currency=deal.currency, is_default=True).order_by("id").first()
+    priced = price_lines(lines=lines, currency=deal.currency, price_list=price_list, errors=errors)
+    if not errors and net_total(compute_totals(priced)) > MAX_MONEY:
+        add_error(errors, "lines", _("These lines add up to more than the largest amount a deal can hold."))
+    return priced
+
+
+def deal_line_items_preview(*, actor: Membership, deal: Deal, lines: Any) -> tuple[Totals, Errors]:
+    """The totals `deal_set_line_items` would save, with the errors that would refuse them (nothing
+    is written); for the line editor's live totals."""
+    errors: Errors = {}
+    priced = _price_deal_lines(deal, lines, errors)
+    return compute_totals(priced), errors
+
+
+@transaction.atomic
+def deal_set_line_items(*, actor: Membership, deal: Deal, lines: Any) -> Totals:
+    """Replace the deal's line items with `lines` (dicts shaped like quote lines: product,
+    description, quantity, unit_price, discount_percent, tax_rate) and return their totals.
+
+    Lines are priced in the deal's currency: a product line without a unit price takes the price of
+    that currency's default price list (a product without one is refused under
+    `lines.<i>.product`). The deal's amount becomes the lines' net total, that is the subtotal
+    minus the discounts, tax excluded, rounded once; it is set through `deal_update`, so the change
+    is audited and emits `deal.amount_changed`. An empty list removes every line and leaves the
+    amount as it was. Bad input raises ValidationError with field errors and changes nothing.
+    """
+    deal = _lock(deal)
+    require_change(actor, deal)
+    errors: Errors = {}
+    priced = _price_deal_lines(deal, lines, errors)
+    if errors:
+        raise ValidationError(errors)
+    DealLineItem.objects.filter(deal=deal).delete()
+    _line_rows(DealLineItem, "deal", deal, priced)
+    totals = compute_totals(priced)
+    if priced:
+        deal_update(actor=actor, deal=deal, data={"amount": str(net_total(totals))})
+    return totals
 
 
 # --- bulk actions (the deal list's "with the selected…") -------------------------------------------

@@ -41,6 +41,8 @@ def test_openapi_lists_every_sales_operation_with_security_and_errors(db):
         ("DELETE", "/deals/{deal_id}"): "deal_delete",
         ("GET", "/deals/{deal_id}"): "deal_get",
         ("PATCH", "/deals/{deal_id}"): "deal_update",
+        ("GET", "/deals/{deal_id}/line-items"): "deal_line_item_list",
+        ("PUT", "/deals/{deal_id}/line-items"): "deal_line_items_set",
         ("POST", "/deals/{deal_id}/move"): "deal_move",
         ("POST", "/deals/{deal_id}/reassign"): "deal_reassign",
         ("GET", "/effectiveness"): "effectiveness_get",

@@ -41,15 +41,18 @@ from vinculo.sales.forms_deals import (
     PipelineForm,
     StageForm,
 )
+from vinculo.sales.forms_documents import lines_from_post
 from vinculo.sales.models import Deal, Pipeline, StageKind
 from vinculo.sales.selectors import deals as deal_selectors
 from vinculo.sales.selectors import pipelines as pipeline_selectors
+from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.currency import BaseTotal
 from vinculo.sales.selectors.deals import BOARD_PAGE, BOARD_PARAMS, DealFilters, parse_deal_filters
 from vinculo.sales.services import deals as deal_services
 from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
+from vinculo.sales.views.documents import display_lines, line_editor_rows, stored_line_values
 
 CHOICES_LIMIT = 200
 LIST_SORTS = {"title": "title", "amount": "-amount", "close": "close", "created": "-created"}
@@ -388,13 +391,16 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
     deal = deal_selectors.deal_get(actor=actor, pk=pk)
     pipeline = pipeline_selectors.pipeline_get(pk=deal.pipeline_id)
     line_items = deal_selectors.deal_line_items(deal=deal)
+    totals = deal_services.line_item_totals(line_items)
     context = {
         "nav": "deals",
         "deal": deal,
         "pipeline": pipeline,
         "weighted": money(deal.weighted_amount, deal.currency),
         "amount": money(deal.amount, deal.currency),
-        "line_items": line_items,
+        "line_rows": display_lines(line_items),
+        "line_totals": totals,
+        "line_net": deal_services.net_total(totals),
         "events": deal_selectors.deal_events(deal=deal),
         "activities": deal_selectors.deal_activities(deal=deal),
         "history": _labelled_history(deal_selectors.deal_history(deal=deal)),
@@ -404,6 +410,70 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "stale": _is_stale(deal),
     }
     return render(request, "sales/deals/detail.html", context)
+
+
+# --- a deal's products (line items) ---------------------------------------------------------------
+
+
+def _line_items_page(
+    request: OrgRequest,
+    deal: Deal,
+    lines: list[dict[str, Any]],
+    *,
+    exc: ValidationError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The line editor of the quote form (HTMX rows, live totals) for the deal's products."""
+    chosen = {int(row["product"]) for row in lines if str(row.get("product", "")).isdigit()}
+    errors = exc.message_dict if exc is not None else {}
+    context = {
+        "nav": "deals",
+        "deal": deal,
+        "rows": line_editor_rows(lines or [{}], exc),
+        "products": product_selectors.product_choices(include=chosen),
+        "line_url": reverse("sales:quote_line_row", args=[request.org.slug]),
+        "preview_url": reverse("sales:deal_line_items_preview", args=[request.org.slug, deal.pk]),
+        "has_errors": exc is not None,
+        "lines_error": [
+            message for name, messages_ in errors.items() if not name.startswith("lines.") for message in messages_
+        ],
+    }
+    return render(request, "sales/deals/line_items.html", context, status=status)
+
+
+@org_view
+@require_http_methods(["GET", "POST"])
+def deal_line_items_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Edit the deal's products; saving sets the deal's amount to their net total (tax excluded)."""
+    actor = request.membership
+    deal = deal_selectors.deal_get(actor=actor, pk=pk)
+    require_change(actor, deal)
+    if request.method == "GET":
+        return _line_items_page(request, deal, stored_line_values(deal_selectors.deal_line_items(deal=deal)))
+    lines = lines_from_post(request.POST)
+    try:
+        deal_services.deal_set_line_items(actor=actor, deal=deal, lines=lines)
+    except ValidationError as exc:
+        return _line_items_page(request, deal, lines, exc=exc, status=422)
+    messages.success(request, _("Products saved."))
+    return redirect("sales:deal_detail", request.org.slug, deal.pk)
+
+
+@org_view
+@require_POST
+def deal_line_items_preview_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The totals of what the line editor holds (HTMX; nothing is saved)."""
+    actor = request.membership
+    deal = deal_selectors.deal_get(actor=actor, pk=pk)
+    totals, errors = deal_services.deal_line_items_preview(actor=actor, deal=deal, lines=lines_from_post(request.POST))
+    context = {
+        "totals": totals,
+        "errors": errors,
+        "currency": deal.currency,
+        "net": deal_services.net_total(totals),
+        "amount": deal.amount,
+    }
+    return render(request, "sales/deals/_line_items_totals.html", context)
 
 
 def _labelled_history(entries: list[Any]) -> list[Any]:
@@ -936,6 +1006,8 @@ urlpatterns = [
     path("deals/<int:pk>/edit/", deal_edit_view, name="deal_edit"),
     path("deals/<int:pk>/delete/", deal_delete_view, name="deal_delete"),
     path("deals/<int:pk>/move/", deal_move_view, name="deal_move"),
+    path("deals/<int:pk>/products/", deal_line_items_view, name="deal_line_items"),
+    path("deals/<int:pk>/products/preview/", deal_line_items_preview_view, name="deal_line_items_preview"),
     path("leads/", lead_list_view, name="lead_list"),
     path("leads/<int:pk>/convert/", lead_convert_view, name="lead_convert"),
     path("sales/settings/", sales_settings_view, name="sales_settings"),

@@ -4,6 +4,7 @@ named partial when HTMX asks; refused input comes back as the form with its erro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -30,7 +31,7 @@ from vinculo.sales.forms_documents import (
     line_errors,
     lines_from_post,
 )
-from vinculo.sales.models import Deal, DealStatus, Order, OrderStatus, Quote, QuoteStatus
+from vinculo.sales.models import Deal, DealStatus, LineItem, OrderStatus, QuoteStatus
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
@@ -68,7 +69,7 @@ def _list_context(request: OrgRequest, queryset: QuerySet[Any], url_name: str, *
     }
 
 
-def _display_lines(lines: Any) -> list[dict[str, Any]]:
+def display_lines(lines: Any) -> list[dict[str, Any]]:
     """Each stored line with its net amount (for display only; stored totals are the rounded ones)."""
     rows = []
     for line in lines:
@@ -365,7 +366,8 @@ def _document_form(
     )
 
 
-def _line_rows(lines: list[dict[str, Any]], exc: ValidationError | None = None) -> list[dict[str, Any]]:
+def line_editor_rows(lines: list[dict[str, Any]], exc: ValidationError | None = None) -> list[dict[str, Any]]:
+    """The rows of the line editor (`_line_row.html`): what was typed, with each row's errors."""
     errors = line_errors(exc, len(lines))
     return [{"values": values, "errors": errors[i]} for i, values in enumerate(lines)]
 
@@ -385,7 +387,7 @@ def _editor_context(
         "kind": kind,
         "form": form,
         "document": document,
-        "rows": _line_rows(lines or [{}], exc),
+        "rows": line_editor_rows(lines or [{}], exc),
         "products": product_selectors.product_choices(include=chosen),
         "preview_url": reverse(f"sales:{kind}_preview", args=[request.org.slug]),
         "line_url": reverse("sales:quote_line_row", args=[request.org.slug]),
@@ -393,7 +395,8 @@ def _editor_context(
     }
 
 
-def _stored_lines(document: Quote | Order) -> list[dict[str, str]]:
+def stored_line_values(lines: Iterable[LineItem]) -> list[dict[str, str]]:
+    """Stored lines as the editor's input values."""
     return [
         {
             "product": str(line.product_id or ""),
@@ -405,7 +408,7 @@ def _stored_lines(document: Quote | Order) -> list[dict[str, str]]:
             "discount_percent": str(line.discount_percent),
             "tax_rate": str(line.tax_rate),
         }
-        for line in document.lines.all()
+        for line in lines
     ]
 
 
@@ -503,7 +506,7 @@ def quote_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse
             "notes": quote.notes,
         }
         form = _document_form(request, kind="quote", initial=initial)
-        context = _editor_context(request, form, _stored_lines(quote), kind="quote", document=quote)
+        context = _editor_context(request, form, stored_line_values(quote.lines.all()), kind="quote", document=quote)
         return render(request, T + "document_form.html", context)
     form = _document_form(request, request.POST, kind="quote")
     lines = lines_from_post(request.POST)
@@ -525,7 +528,7 @@ def quote_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     context = {
         "nav": "quotes",
         "quote": quote,
-        "rows": _display_lines(quote.lines.all()),
+        "rows": display_lines(quote.lines.all()),
         "order": document_selectors.quote_order(quote=quote) if quote.status == QuoteStatus.ACCEPTED else None,
         "can_write": can_write(request.membership),
     }
@@ -599,7 +602,7 @@ def quote_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
 def quote_print_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     """The quote as a printable page (the browser's "Print" or "Save as PDF")."""
     quote = document_selectors.quote_get(actor=request.membership, pk=pk)
-    context = {"quote": quote, "rows": _display_lines(quote.lines.all()), "organization": request.org}
+    context = {"quote": quote, "rows": display_lines(quote.lines.all()), "organization": request.org}
     return render(request, T + "quote_print.html", context)
 
 
@@ -665,7 +668,7 @@ def order_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     context = {
         "nav": "orders",
         "order": order,
-        "rows": _display_lines(order.lines.all()),
+        "rows": display_lines(order.lines.all()),
         "next_statuses": document_services.order_status_choices(order),
         "can_write": can_write(request.membership),
     }
