@@ -82,10 +82,7 @@ def test_demo_events_cover_18_months_of_touchpoints():
         types = Counter(Event.objects.values_list("type", flat=True))
         assert types["contact.created"] == 200
         assert {"page.viewed", "email.opened", "order.placed", "form.submitted"} <= set(types)
-        order = Event.objects.filter(type="order.placed").first()
-        assert order is not None
-        assert set(order.properties) == {"order_id", "total", "currency", "items"}
-        assert order.properties["currency"] in {"EUR", "GBP", "USD", "MXN"}
+        # orders (and their order.placed events) come from the sales demo: see sales' test_demo_sales
         busy = Contact.objects.order_by("id").first()
         assert busy is not None
         assert busy.lifecycle_stage == "customer"

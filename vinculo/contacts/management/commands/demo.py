@@ -1098,22 +1098,7 @@ class DemoBuilder:
                     at + dt.timedelta(minutes=rng.randint(1, 120)),
                 )
         if stage in (LifecycleStage.CUSTOMER, LifecycleStage.CHURNED):
-            currency = loc.currency
-            for _ in range(max(1, count(1, 4 if stage == LifecycleStage.CUSTOMER else 2))):
-                lines = rng.sample(PRODUCTS, rng.randint(1, 3))
-                quantities = [rng.randint(1, 2) for _line in lines]
-                total = sum(
-                    (p * FX[currency] * q for (_n, _s, p), q in zip(lines, quantities, strict=True)), Decimal(0)
-                )
-                order = {
-                    "order_id": f"AO-{rng.randrange(10**7):07d}",
-                    "total": str(total.quantize(Decimal("0.01"))),
-                    "currency": currency,
-                    "items": [
-                        {"sku": s, "name": n, "quantity": q} for (n, s, _p), q in zip(lines, quantities, strict=True)
-                    ],
-                }
-                add("order.placed", "ecommerce", order, when())
+            # orders are real Order rows with their order.placed events, made by `demo_sales`
             if rng.random() < 0.25:
                 at = when()
                 subject = rng.choice(TICKETS[lang])
