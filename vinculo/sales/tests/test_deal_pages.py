@@ -364,3 +364,18 @@ def test_the_timeline_of_a_deal_without_a_contact_shows_only_its_own_events(clie
             ("deal.created", mine.pk),
         ]
         assert [(e.type, e.properties["deal_id"]) for e in deal_events(deal=alone)] == [("deal.created", alone.pk)]
+
+
+def test_the_deal_page_links_its_activities_and_offers_a_new_one(actor, member, client_in, pipeline):
+    deal = make_deal(actor, title="Renewal")
+    activity = Activity.dangerously_unscoped.create(
+        organization=actor.organization, subject="Call about renewal", due_at=deal.created_at, deal=deal
+    )
+    slug = actor.organization.slug
+
+    html = client_in.get(f"/o/{slug}/deals/{deal.pk}/").content.decode()
+    reader_html = login_client(member(role="read_only")).get(f"/o/{slug}/deals/{deal.pk}/").content.decode()
+
+    assert f'href="/o/{slug}/activities/new/?deal={deal.pk}" id="deal-activity-create"' in html
+    assert f'<a href="/o/{slug}/activities/{activity.pk}/">Call about renewal</a>' in html
+    assert 'id="deal-activity-create"' not in reader_html
