@@ -12,21 +12,17 @@ Target at 1,000,000 contacts on SQLite: ≤ 50 ms median each.
 from __future__ import annotations
 
 from django.test import Client
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from bench.dataset import BUSY_CONTACT_EVENTS, ORG_SLUG
-from bench.harness import Context, note
+from bench.dataset import BUSY_CONTACT_EVENTS
+from bench.harness import Context, bench_member, note
 
 
 def run(ctx: Context) -> None:
-    from vinculo.accounts.models import Membership, Organization
     from vinculo.contacts.models import Contact
-    from vinculo.core.management.demo_login import DEMO_EMAIL
     from vinculo.core.models import Event
 
-    with scopes_disabled():
-        org = Organization.objects.get(slug=ORG_SLUG)
-        actor = Membership.objects.select_related("user", "organization").get(organization=org, user__email=DEMO_EMAIL)
+    org, actor = bench_member()
     with scope(organization=org):
         busy = Contact.objects.order_by("id").first()
         assert busy is not None

@@ -27,21 +27,13 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.test import Client
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from bench.dataset import ORG_SLUG
-from bench.harness import Context, emit, note, raw_sql
+from bench.harness import Context, bench_member, captured_sql, emit, ensure_pipeline, note, raw_sql
 
 DEALS = 10_000
 BATCH = 5_000
 PIPELINE = "Bench board"
-STAGES = [
-    ("Qualification", 10, "open"),
-    ("Proposal", 40, "open"),
-    ("Negotiation", 70, "open"),
-    ("Won", 100, "won"),
-    ("Lost", 0, "lost"),
-]
 OPEN_WEIGHTS = (5, 3, 2)  # how the open deals spread over the three open stages
 SALES_TABLES = ("sales_", "core_event", "core_auditentry")
 HEX = re.compile(r"[0-9a-f]{32}")
@@ -51,18 +43,9 @@ def ensure_deals(org: Any, target: int = DEALS) -> Any:
     """The pipeline with `target` open deals (idempotent: only the missing ones are created)."""
     from vinculo.accounts.models import Membership
     from vinculo.contacts.models import Contact
-    from vinculo.sales.models import Deal, ExchangeRate, Pipeline, Stage
+    from vinculo.sales.models import Deal, ExchangeRate
 
-    pipeline, _created = Pipeline.objects.get_or_create(organization=org, name=PIPELINE)
-    stages = []
-    for position, (name, probability, kind) in enumerate(STAGES):
-        stage, _created = Stage.objects.get_or_create(
-            organization=org,
-            pipeline=pipeline,
-            name=name,
-            defaults={"position": position, "probability": probability, "kind": kind},
-        )
-        stages.append(stage)
+    pipeline, stages = ensure_pipeline(org, PIPELINE)
     if not ExchangeRate.objects.filter(currency="USD").exists():
         ExchangeRate.objects.create(
             organization=org, currency="USD", rate=Decimal("0.92"), valid_from=dt.date(2020, 1, 1)
@@ -123,15 +106,7 @@ def ensure_deals(org: Any, target: int = DEALS) -> Any:
 
 def _captured(fn: Any) -> list[tuple[str, Any]]:
     """The SQL statements `fn` runs that touch the sales tables (not session or auth)."""
-    queries: list[tuple[str, Any]] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        fn()
-    return [(sql, params) for sql, params in queries if any(t in sql for t in SALES_TABLES)]
+    return [(sql, params) for sql, params in captured_sql(fn) if any(t in sql for t in SALES_TABLES)]
 
 
 def _replay(statements: list[tuple[str, Any]]) -> None:
@@ -155,13 +130,9 @@ def _execute(sql: str, params: Any) -> None:
 
 
 def run(ctx: Context) -> None:
-    from vinculo.accounts.models import Membership, Organization
-    from vinculo.core.management.demo_login import DEMO_EMAIL
     from vinculo.sales.models import Deal
 
-    with scopes_disabled():
-        org = Organization.objects.get(slug=ORG_SLUG)
-        actor = Membership.objects.select_related("user", "organization").get(organization=org, user__email=DEMO_EMAIL)
+    org, actor = bench_member()
     with scope(organization=org):
         pipeline = ensure_deals(org)
         stages = list(pipeline.stages.order_by("position"))

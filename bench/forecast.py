@@ -23,21 +23,13 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.test import Client
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from bench.dataset import ORG_SLUG
-from bench.harness import Context, emit, note, raw_sql
+from bench.harness import Context, bench_member, captured_sql, emit, ensure_pipeline, note, raw_sql
 
 DEALS = 100_000
 BATCH = 5_000
 PIPELINE = "Bench forecast"
-STAGES = [
-    ("Qualification", 10, "open"),
-    ("Proposal", 40, "open"),
-    ("Negotiation", 70, "open"),
-    ("Won", 100, "won"),
-    ("Lost", 0, "lost"),
-]
 OPEN_CATEGORIES = ["pipeline", "pipeline", "best_case", "commit", "omitted"]
 
 
@@ -49,17 +41,10 @@ def _month_start(day: dt.date, months_back: int) -> dt.date:
 def ensure_deals(org: Any, target: int = DEALS) -> int:
     """Create the missing forecast deals (idempotent: counts what is there first). Returns how many exist."""
     from vinculo.accounts.models import Membership
-    from vinculo.sales.models import Deal, ExchangeRate, Pipeline, Quota, Stage
+    from vinculo.sales.models import Deal, ExchangeRate, Quota
 
-    pipeline, _created = Pipeline.objects.get_or_create(organization=org, name=PIPELINE)
-    stages = {}
-    for position, (name, probability, kind) in enumerate(STAGES):
-        stages[name], _created = Stage.objects.get_or_create(
-            organization=org,
-            pipeline=pipeline,
-            name=name,
-            defaults={"position": position, "probability": probability, "kind": kind},
-        )
+    pipeline, stage_list = ensure_pipeline(org, PIPELINE)
+    stages = {stage.name: stage for stage in stage_list}
     ExchangeRate.objects.get_or_create(
         organization=org, currency="USD", valid_from=dt.date(2020, 1, 1), defaults={"rate": Decimal("0.92")}
     )
@@ -125,12 +110,7 @@ def ensure_deals(org: Any, target: int = DEALS) -> int:
 
 
 def run(ctx: Context) -> None:
-    from vinculo.accounts.models import Membership, Organization
-    from vinculo.core.management.demo_login import DEMO_EMAIL
-
-    with scopes_disabled():
-        org = Organization.objects.get(slug=ORG_SLUG)
-        actor = Membership.objects.select_related("user", "organization").get(organization=org, user__email=DEMO_EMAIL)
+    org, actor = bench_member()
     with scope(organization=org):
         total = ensure_deals(org)
     note(f"organisation {org.slug}: {total:,} deals in the pipeline “{PIPELINE}”")
@@ -144,14 +124,7 @@ def run(ctx: Context) -> None:
     ctx.request("forecast.page.year", page, year_url)
 
     # the raw SQL floor: the main aggregate (open deals by group, bucket, currency and category)
-    queries: list[tuple[str, Any]] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        page.get(year_url)
+    queries = captured_sql(lambda: page.get(year_url))
     main = next(
         ((sql, params) for sql, params in queries if '"sales_deal"' in sql and "expected_close_date" in sql), None
     )

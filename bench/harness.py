@@ -8,10 +8,26 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.test import Client
+from django_scopes import scopes_disabled
+
+from bench.dataset import ORG_SLUG
+
+if TYPE_CHECKING:
+    from vinculo.accounts.models import Membership, Organization
+    from vinculo.sales.models import Pipeline, Stage
+
+# the stages of the sales benchmarks' pipelines: name, probability, kind
+SALES_STAGES = [
+    ("Qualification", 10, "open"),
+    ("Proposal", 40, "open"),
+    ("Negotiation", 70, "open"),
+    ("Won", 100, "won"),
+    ("Lost", 0, "lost"),
+]
 
 
 def emit(name: str, value: float, unit: str) -> None:
@@ -93,6 +109,47 @@ class Context:
             else:
                 self.report_ms(f"{name}.raw_sql", self.time_ms(lambda: raw_sql(*found)))
         return 200
+
+
+def bench_member() -> tuple[Organization, Membership]:
+    """The bench organisation and the demo user's membership in it: whom the pages are timed for."""
+    from vinculo.accounts.models import Membership, Organization
+    from vinculo.core.management.demo_login import DEMO_EMAIL
+
+    with scopes_disabled():
+        org = Organization.objects.get(slug=ORG_SLUG)
+        actor = Membership.objects.select_related("user", "organization").get(organization=org, user__email=DEMO_EMAIL)
+    return org, actor
+
+
+def ensure_pipeline(org: Organization, name: str) -> tuple[Pipeline, list[Stage]]:
+    """The pipeline `name` with the SALES_STAGES, in order (created the first time)."""
+    from vinculo.sales.models import Pipeline, Stage
+
+    pipeline, _created = Pipeline.objects.get_or_create(organization=org, name=name)
+    stages = []
+    for position, (stage_name, probability, kind) in enumerate(SALES_STAGES):
+        stage, _created = Stage.objects.get_or_create(
+            organization=org,
+            pipeline=pipeline,
+            name=stage_name,
+            defaults={"position": position, "probability": probability, "kind": kind},
+        )
+        stages.append(stage)
+    return pipeline, stages
+
+
+def captured_sql(fn: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """Every SQL statement `fn` runs, with its parameters, in order."""
+    queries: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        fn()
+    return queries
 
 
 def raw_sql(sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -38,7 +38,10 @@ from vinculo.core.api import (
     InSchema,
     PageOut,
     PageQuery,
+    Ref,
     page_out,
+    query_param,
+    sent_fields,
     url_with,
 )
 from vinculo.core.pagination import paginate
@@ -63,17 +66,6 @@ Tags = Annotated[list[TagName], Field(max_length=services.MAX_TAGS, description=
 
 
 # --- output schemas -------------------------------------------------------------------------------
-
-
-class Ref(Schema):
-    """A related record: its id and the name it is shown with."""
-
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj: Any) -> str:
-        return str(obj)
 
 
 class AddressOut(Schema):
@@ -346,7 +338,7 @@ class TagPatch(InSchema):
 
 def _service_data(payload: InSchema) -> dict[str, Any]:
     """The fields the client sent, as the services take them (the address flattened)."""
-    data = payload.model_dump(mode="json", exclude_unset=True)
+    data = sent_fields(payload)
     if "address" in data:
         address = data.pop("address")
         data.update(address if address is not None else dict.fromkeys(AddressIn.model_fields, ""))
@@ -357,39 +349,30 @@ def _service_data(payload: InSchema) -> dict[str, Any]:
 
 
 def _filter_parameters(kind: str) -> list[dict[str, Any]]:
-    def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-        # an empty value is no filter, as when the page's filter form sends an empty field
-        return {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "allowEmptyValue": True,
-            "schema": schema,
-            "description": description,
-        }
-
     params = [
-        param("q", {"type": "string"}, "Search words (accent-insensitive, parts of words too; cut at 200)."),
-        param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
-        param("tag", {"type": "integer", "minimum": 1}, "A tag id."),
-        param("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, "ISO 3166-1 alpha-2 code."),
-        param("created_after", {"type": "string", "format": "date"}, "Created on or after this day."),
-        param("created_before", {"type": "string", "format": "date"}, "Created on or before this day."),
+        query_param("q", {"type": "string"}, "Search words (accent-insensitive, parts of words too; cut at 200)."),
+        query_param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
+        query_param("tag", {"type": "integer", "minimum": 1}, "A tag id."),
+        query_param("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, "ISO 3166-1 alpha-2 code."),
+        query_param("created_after", {"type": "string", "format": "date"}, "Created on or after this day."),
+        query_param("created_before", {"type": "string", "format": "date"}, "Created on or before this day."),
     ]
     if kind == "contacts":
         params += [
-            param("stage", {"type": "string", "enum": list(LifecycleStage.values)}, "Lifecycle stage."),
-            param("company", {"type": "integer", "minimum": 1}, "A company id."),
-            param("sort", {"type": "string", "enum": list(CONTACT_SORTS), "default": "name"}, "Sort order."),
+            query_param("stage", {"type": "string", "enum": list(LifecycleStage.values)}, "Lifecycle stage."),
+            query_param("company", {"type": "integer", "minimum": 1}, "A company id."),
+            query_param("sort", {"type": "string", "enum": list(CONTACT_SORTS), "default": "name"}, "Sort order."),
         ]
     else:
         params += [
-            param("industry", {"type": "string"}, "Industry (exact, any case; cut at 100)."),
-            param("sort", {"type": "string", "enum": list(COMPANY_SORTS), "default": "name"}, "Sort order."),
+            query_param("industry", {"type": "string"}, "Industry (exact, any case; cut at 100)."),
+            query_param("sort", {"type": "string", "enum": list(COMPANY_SORTS), "default": "name"}, "Sort order."),
         ]
     params += [
-        param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
-        param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."),
+        query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
+        query_param(
+            "per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."
+        ),
     ]
     return params
 

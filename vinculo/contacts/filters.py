@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.contacts.models import LifecycleStage
+from vinculo.core.pagination import MAX_PAGE
+from vinculo.core.query_params import MAX_ID, date_param, int_param
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("last_name", "first_name", "id"),
@@ -35,8 +37,6 @@ COMPANY_SORTS: dict[str, tuple[str, ...]] = {
 }
 PAGING_PARAMS = frozenset({"page", "per_page"})
 MAX_PER_PAGE = 200
-MAX_PAGE = 1_000_000
-MAX_ID = 2**63 - 1  # a larger number overflows the database driver (a 500 instead of an error)
 
 
 @dataclass
@@ -73,29 +73,6 @@ class ListFilters:
         return urlencode({k: v for k, v in values.items() if v and k not in names})
 
 
-def _int(value: str, name: str, errors: dict[str, str], minimum: int = 1, maximum: int = MAX_ID) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors[name] = _("Enter a whole number.")
-        return None
-    if number < minimum:
-        errors[name] = _("Must be at least %(n)s.") % {"n": minimum}
-        return None
-    if number > maximum:
-        errors[name] = _("Must be at most %(n)s.") % {"n": maximum}
-        return None
-    return number
-
-
-def _date(value: str, name: str, errors: dict[str, str]) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        errors[name] = _("Enter a date as YYYY-MM-DD.")
-        return None
-
-
 def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> ListFilters:
     """Read filters from query parameters. `strict` (the API) raises on any error, including
     unknown parameters; the pages keep the valid part and show the errors."""
@@ -123,9 +100,9 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
         else:
             errors["stage"] = _("Unknown stage. Allowed: %(names)s.") % {"names": ", ".join(LifecycleStage.values)}
     if get.get("tag"):
-        f.tag = _int(get["tag"], "tag", errors)
+        f.tag = int_param(get["tag"], "tag", errors)
     if get.get("company"):
-        f.company = _int(get["company"], "company", errors)
+        f.company = int_param(get["company"], "company", errors)
     if get.get("country"):
         if len(get["country"]) == 2 and get["country"].isalpha():
             f.country = get["country"].upper()
@@ -133,18 +110,18 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
             errors["country"] = _("Use a two-letter country code (ISO 3166-1).")
     f.industry = get.get("industry", "")[:100]
     if get.get("created_after"):
-        f.created_after = _date(get["created_after"], "created_after", errors)
+        f.created_after = date_param(get["created_after"], "created_after", errors)
     if get.get("created_before"):
-        f.created_before = _date(get["created_before"], "created_before", errors)
+        f.created_before = date_param(get["created_before"], "created_before", errors)
     if get.get("sort"):
         if get["sort"] in sorts:
             f.sort = get["sort"]
         else:
             errors["sort"] = _("Unknown sort. Allowed: %(names)s.") % {"names": ", ".join(sorts)}
     if get.get("page"):
-        f.page = _int(get["page"], "page", errors, maximum=MAX_PAGE) or 1
+        f.page = int_param(get["page"], "page", errors, maximum=MAX_PAGE) or 1
     if get.get("per_page"):
-        per_page = _int(get["per_page"], "per_page", errors)
+        per_page = int_param(get["per_page"], "per_page", errors)
         if per_page is not None and per_page > MAX_PER_PAGE:
             errors["per_page"] = _("At most %(n)s per page.") % {"n": MAX_PER_PAGE}
         elif per_page is not None:

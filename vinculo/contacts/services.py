@@ -67,7 +67,9 @@ def _reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: dic
             errors.setdefault(key, []).append(_("Unknown field."))
 
 
-def _owner(actor: Membership, value: Any, errors: dict[str, list[str]]) -> User | None:
+def clean_member(actor: Membership, value: Any, field: str, errors: dict[str, list[str]]) -> User | None:
+    """The user of the actor's organisation that `value` (a user or its id) names; None when empty,
+    and None with an error on `field` when it names nobody of this organisation."""
     if value in (None, ""):
         return None
     if isinstance(value, User):
@@ -75,8 +77,12 @@ def _owner(actor: Membership, value: Any, errors: dict[str, list[str]]) -> User 
     try:
         return User.objects.get(pk=int(value), memberships__organization_id=actor.organization_id)
     except (User.DoesNotExist, ValueError, TypeError, OverflowError):
-        errors.setdefault("owner", []).append(_("No such member of this organisation."))
+        errors.setdefault(field, []).append(_("No such member of this organisation."))
         return None
+
+
+def _owner(actor: Membership, value: Any, errors: dict[str, list[str]]) -> User | None:
+    return clean_member(actor, value, "owner", errors)
 
 
 def _company(

@@ -37,7 +37,7 @@ from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, Sour
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.core.audit import audit_history
-from vinculo.core.pagination import Page
+from vinculo.core.pagination import Page, requested_page
 from vinculo.core.views import bad_request, is_htmx, org_view
 from vinculo.core.views import render_page as _render
 
@@ -324,11 +324,6 @@ def _history(object_type: str, object_id: int, page_number: int = 1) -> HistoryP
     return HistoryPage(rows[:HISTORY_PER_PAGE], page_number, len(rows) > HISTORY_PER_PAGE)
 
 
-def _page_number(request: HttpRequest) -> int:
-    value = request.GET.get("page", "1")
-    return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
-
-
 def _timeline_response(
     request: OrgRequest, *, contact: Contact | None = None, company: Company | None = None
 ) -> HttpResponse:
@@ -346,7 +341,7 @@ def _timeline_response(
 
 
 def _history_response(request: OrgRequest, subject: Contact | Company, object_type: str) -> HttpResponse:
-    history = _history(object_type, subject.pk, _page_number(request))
+    history = _history(object_type, subject.pk, requested_page(request))
     url_name = "contacts:contact_history" if isinstance(subject, Contact) else "contacts:company_history"
     context = {
         "subject": subject,

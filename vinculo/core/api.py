@@ -1,4 +1,5 @@
-"""Pieces every app's API router shares: the error and list-page schemas, and paging links."""
+"""Pieces every app's API router shares: the error and list-page schemas, the reference to a related
+record, the fields a client sent, documented query parameters, and paging links."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from django.http import HttpRequest
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
-from vinculo.core.pagination import Page
-
-MAX_PAGE = 1_000_000  # keeps OFFSET within what every database accepts
+from vinculo.core.pagination import MAX_PAGE, Page
 
 
 class ErrorItem(Schema):
@@ -41,6 +40,23 @@ class InSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def sent_fields(payload: BaseModel) -> dict[str, Any]:
+    """The fields the client sent (not the defaults), as JSON values: a PATCH changes only these,
+    and a null stays a null for the services to accept as empty or refuse."""
+    return payload.model_dump(mode="json", exclude_unset=True)
+
+
+class Ref(Schema):
+    """A related record: its id and the name it is shown with."""
+
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj)
+
+
 class PageQuery(Schema):
     """Paging of lists that have no filters."""
 
@@ -57,6 +73,19 @@ class PageOut(Schema):
     total: int
     total_capped: bool
     next: str | None = Field(description="The URL of the next page, or null on the last one.")
+
+
+def query_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """An optional query parameter for a list operation's `openapi_extra`; an empty value is
+    allowed and means no filter, as when a page's filter form sends an empty field."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def url_with(request: HttpRequest, **params: Any) -> str:

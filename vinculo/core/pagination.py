@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 COUNT_CAP = 10_000
+MAX_PAGE = 1_000_000  # keeps OFFSET within what every database accepts
 
 
 @dataclass
@@ -37,6 +39,13 @@ class Page:
     @property
     def end_index(self) -> int:
         return (self.number - 1) * self.per_page + len(self.items)
+
+
+def requested_page(request: HttpRequest) -> int:
+    """The page `?page=` asks for: 1 when it is missing or not a positive whole number of at most
+    six digits (a page list never goes that far, and a huge one would overflow the offset)."""
+    value = request.GET.get("page", "1")
+    return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
 
 
 def paginate(queryset: QuerySet[Any], *, page: int, per_page: int, count_cap: int = COUNT_CAP) -> Page:

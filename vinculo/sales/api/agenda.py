@@ -20,7 +20,6 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import StrictBool, StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
-from vinculo.contacts.api import Ref
 from vinculo.core.api import (
     GET_ERRORS,
     MAX_PAGE,
@@ -29,7 +28,10 @@ from vinculo.core.api import (
     InSchema,
     PageOut,
     PageQuery,
+    Ref,
     page_out,
+    query_param,
+    sent_fields,
 )
 from vinculo.core.pagination import paginate
 from vinculo.sales.ical import feed_url
@@ -188,7 +190,7 @@ class FollowUpRulePatch(InSchema):
 def _data(payload: InSchema, *, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
     """What the client sent. A null only means "clear" for the `nullable` fields; elsewhere it is
     the same as leaving the field out."""
-    sent = payload.model_dump(mode="json", exclude_unset=True)
+    sent = sent_fields(payload)
     return {k: v for k, v in sent.items() if v is not None or k in nullable}
 
 
@@ -215,31 +217,19 @@ MAX_PER_PAGE = 200
 MAX_ID = 10**18 - 1  # ids of up to 18 digits, as documented
 
 
-def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    # an empty value is no filter
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "allowEmptyValue": True,
-        "schema": schema,
-        "description": description,
-    }
-
-
 LIST_PARAMETERS = [
-    _param("q", {"type": "string"}, "Words in the subject (any case; cut at 200 characters)."),
-    _param("assignee", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
-    _param("from", {"type": "string"}, "Due at or after this moment (ISO 8601 date and time)."),
-    _param("to", {"type": "string"}, "Due before this moment (ISO 8601 date and time)."),
-    _param("done", {"type": "boolean"}, "Only done (true) or not done (false) activities."),
-    _param("overdue", {"type": "boolean"}, "Only overdue (true) or not overdue (false) activities."),
-    _param("kind", {"type": "string", "enum": list(ActivityKind.values)}, "Task, call or meeting."),
-    _param("deal", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A deal id."),
-    _param("contact", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A contact id."),
-    _param("company", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A company id."),
-    _param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
-    _param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."),
+    query_param("q", {"type": "string"}, "Words in the subject (any case; cut at 200 characters)."),
+    query_param("assignee", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
+    query_param("from", {"type": "string"}, "Due at or after this moment (ISO 8601 date and time)."),
+    query_param("to", {"type": "string"}, "Due before this moment (ISO 8601 date and time)."),
+    query_param("done", {"type": "boolean"}, "Only done (true) or not done (false) activities."),
+    query_param("overdue", {"type": "boolean"}, "Only overdue (true) or not overdue (false) activities."),
+    query_param("kind", {"type": "string", "enum": list(ActivityKind.values)}, "Task, call or meeting."),
+    query_param("deal", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A deal id."),
+    query_param("contact", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A contact id."),
+    query_param("company", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A company id."),
+    query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
+    query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."),
 ]
 
 

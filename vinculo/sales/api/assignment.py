@@ -19,7 +19,17 @@ from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.contacts import selectors as contact_selectors
-from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out
+from vinculo.core.api import (
+    GET_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InSchema,
+    PageOut,
+    PageQuery,
+    Ref,
+    page_out,
+    sent_fields,
+)
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import AssignmentRule, AssignmentTarget, Deal, OutOfOffice, Zone
 from vinculo.sales.services import assignment as services
@@ -29,11 +39,6 @@ router = Router(tags=["assignment"])
 Codes = Annotated[list[Annotated[str, Field(max_length=10)]], Field(max_length=services.MAX_CODES)]
 Regions = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=services.MAX_CODES)]
 Name = Annotated[str, Field(max_length=100)]
-
-
-class Ref(Schema):
-    id: int
-    name: str
 
 
 # --- zones -------------------------------------------------------------------------------------------
@@ -62,11 +67,6 @@ class ZonePatch(InSchema):
     regions: Regions | None = None
 
 
-def _patch(payload: InSchema) -> dict[str, Any]:
-    """The fields sent; a null for a required text or list is the service's to refuse."""
-    return payload.model_dump(mode="json", exclude_unset=True)
-
-
 @router.get("/zones", response={200: ZonePage, **READ_ERRORS})
 def zone_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[str, Any]:
     zones = Zone.objects.order_by("name", "id")
@@ -75,7 +75,7 @@ def zone_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[str, Any]:
 
 @router.post("/zones", response={201: ZoneOut, **WRITE_ERRORS})
 def zone_create(request: HttpRequest, payload: ZoneIn) -> Status[Zone]:
-    return Status(201, services.zone_create(actor=request_actor(request), data=_patch(payload)))
+    return Status(201, services.zone_create(actor=request_actor(request), data=sent_fields(payload)))
 
 
 @router.get("/zones/{zone_id}", response={200: ZoneOut, **GET_ERRORS})
@@ -86,7 +86,7 @@ def zone_get(request: HttpRequest, zone_id: int) -> Zone:
 @router.patch("/zones/{zone_id}", response={200: ZoneOut, **WRITE_ERRORS})
 def zone_update(request: HttpRequest, zone_id: int, payload: ZonePatch) -> Zone:
     zone = get_object_or_404(Zone, pk=zone_id)
-    return services.zone_update(actor=request_actor(request), zone=zone, data=_patch(payload))
+    return services.zone_update(actor=request_actor(request), zone=zone, data=sent_fields(payload))
 
 
 @router.delete("/zones/{zone_id}", response={204: None, **WRITE_ERRORS})
@@ -174,7 +174,7 @@ def assignment_rule_list(request: HttpRequest, paging: Query[PageQuery]) -> dict
 @router.post("/assignment-rules", response={201: AssignmentRuleOut, **WRITE_ERRORS})
 def assignment_rule_create(request: HttpRequest, payload: AssignmentRuleIn) -> Status[AssignmentRule]:
     """A new rule, tried after the existing ones."""
-    rule = services.assignment_rule_create(actor=request_actor(request), data=_patch(payload))
+    rule = services.assignment_rule_create(actor=request_actor(request), data=sent_fields(payload))
     return Status(201, _rule(rule.pk))
 
 
@@ -194,7 +194,7 @@ def assignment_rule_update(
     request: HttpRequest, assignment_rule_id: int, payload: AssignmentRulePatch
 ) -> AssignmentRule:
     rule = _rule(assignment_rule_id)
-    services.assignment_rule_update(actor=request_actor(request), rule=rule, data=_patch(payload))
+    services.assignment_rule_update(actor=request_actor(request), rule=rule, data=sent_fields(payload))
     return _rule(assignment_rule_id)
 
 
@@ -221,7 +221,7 @@ class PreviewOut(Schema):
 @router.post("/assignment-preview", response={200: PreviewOut, **WRITE_ERRORS})
 def assignment_preview(request: HttpRequest, payload: PreviewIn) -> services.Assignment:
     """Which rep a hypothetical deal or lead would go to, and why. Nothing is assigned."""
-    return services.assignment_preview(actor=request_actor(request), data=_patch(payload))
+    return services.assignment_preview(actor=request_actor(request), data=sent_fields(payload))
 
 
 # --- fallback owner ----------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def assignment_settings_get(request: HttpRequest) -> Any:
 
 @router.put("/assignment-settings", response={200: AssignmentSettingsOut, **WRITE_ERRORS})
 def assignment_settings_update(request: HttpRequest, payload: AssignmentSettingsIn) -> Any:
-    return services.assignment_settings_update(actor=request_actor(request), data=_patch(payload))
+    return services.assignment_settings_update(actor=request_actor(request), data=sent_fields(payload))
 
 
 # --- out of office -----------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def out_of_office_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[s
 
 @router.post("/out-of-office", response={201: OutOfOfficeOut, **WRITE_ERRORS})
 def out_of_office_create(request: HttpRequest, payload: OutOfOfficeIn) -> Status[OutOfOffice]:
-    return Status(201, services.out_of_office_create(actor=request_actor(request), data=_patch(payload)))
+    return Status(201, services.out_of_office_create(actor=request_actor(request), data=sent_fields(payload)))
 
 
 def _away(out_of_office_id: int) -> OutOfOffice:
@@ -294,7 +294,7 @@ def out_of_office_get(request: HttpRequest, out_of_office_id: int) -> OutOfOffic
 @router.patch("/out-of-office/{out_of_office_id}", response={200: OutOfOfficeOut, **WRITE_ERRORS})
 def out_of_office_update(request: HttpRequest, out_of_office_id: int, payload: OutOfOfficePatch) -> OutOfOffice:
     away = _away(out_of_office_id)
-    return services.out_of_office_update(actor=request_actor(request), away=away, data=_patch(payload))
+    return services.out_of_office_update(actor=request_actor(request), away=away, data=sent_fields(payload))
 
 
 @router.delete("/out-of-office/{out_of_office_id}", response={204: None, **WRITE_ERRORS})

@@ -18,7 +18,19 @@ from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.contacts import selectors as contact_selectors
-from vinculo.core.api import GET_ERRORS, MAX_PAGE, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out
+from vinculo.core.api import (
+    GET_ERRORS,
+    MAX_PAGE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InSchema,
+    PageOut,
+    PageQuery,
+    Ref,
+    page_out,
+    query_param,
+    sent_fields,
+)
 from vinculo.core.pagination import paginate
 from vinculo.sales.api.documents import LineIn, LineOut
 from vinculo.sales.models import (
@@ -59,15 +71,6 @@ def _money(value: Any) -> str:
 
 
 # --- output schemas --------------------------------------------------------------------------------
-
-
-class Ref(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj: Any) -> str:
-        return str(obj)
 
 
 class StageOut(Schema):
@@ -366,10 +369,6 @@ class DealLineItemsIn(InSchema):
     )
 
 
-def _data(payload: InSchema) -> dict[str, Any]:
-    return payload.model_dump(mode="json", exclude_unset=True)
-
-
 # --- pipelines and stages ---------------------------------------------------------------------------
 
 
@@ -398,7 +397,7 @@ def pipeline_get(request: HttpRequest, pipeline_id: int) -> Pipeline:
 @router.patch("/pipelines/{pipeline_id}", response={200: PipelineOut, **WRITE_ERRORS}, tags=["pipelines"])
 def pipeline_update(request: HttpRequest, pipeline_id: int, payload: PipelinePatch) -> Pipeline:
     pipeline = pipeline_selectors.pipeline_get(pk=pipeline_id)
-    pipeline_services.pipeline_update(actor=request_actor(request), pipeline=pipeline, data=_data(payload))
+    pipeline_services.pipeline_update(actor=request_actor(request), pipeline=pipeline, data=sent_fields(payload))
     return pipeline_selectors.pipeline_get(pk=pipeline_id)
 
 
@@ -443,7 +442,7 @@ def pipeline_board(request: HttpRequest, pipeline_id: int) -> dict[str, Any]:
 
 @router.post("/stages", response={201: StageOut, **WRITE_ERRORS}, tags=["pipelines"])
 def stage_create(request: HttpRequest, payload: StageIn) -> Status[Stage]:
-    data = _data(payload)
+    data = sent_fields(payload)
     pipeline = pipeline_selectors.pipeline_list().filter(pk=data.pop("pipeline")).first()
     if pipeline is None:
         raise ValidationError({"pipeline": [_("No such pipeline.")]})
@@ -459,7 +458,7 @@ def stage_get(request: HttpRequest, stage_id: int) -> Stage:
 @router.patch("/stages/{stage_id}", response={200: StageOut, **WRITE_ERRORS}, tags=["pipelines"])
 def stage_update(request: HttpRequest, stage_id: int, payload: StagePatch) -> Stage:
     stage = pipeline_selectors.stage_get(pk=stage_id)
-    return pipeline_services.stage_update(actor=request_actor(request), stage=stage, data=_data(payload))
+    return pipeline_services.stage_update(actor=request_actor(request), stage=stage, data=sent_fields(payload))
 
 
 @router.delete("/stages/{stage_id}", response={204: None, **WRITE_ERRORS}, tags=["pipelines"])
@@ -482,7 +481,7 @@ def lost_reason_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[str
 
 @router.post("/lost-reasons", response={201: LostReasonOut, **WRITE_ERRORS}, tags=["pipelines"])
 def lost_reason_create(request: HttpRequest, payload: LostReasonIn) -> Status[LostReason]:
-    return Status(201, pipeline_services.lost_reason_create(actor=request_actor(request), data=_data(payload)))
+    return Status(201, pipeline_services.lost_reason_create(actor=request_actor(request), data=sent_fields(payload)))
 
 
 @router.get("/lost-reasons/{lost_reason_id}", response={200: LostReasonOut, **GET_ERRORS}, tags=["pipelines"])
@@ -494,7 +493,7 @@ def lost_reason_get(request: HttpRequest, lost_reason_id: int) -> LostReason:
 @router.patch("/lost-reasons/{lost_reason_id}", response={200: LostReasonOut, **WRITE_ERRORS}, tags=["pipelines"])
 def lost_reason_update(request: HttpRequest, lost_reason_id: int, payload: LostReasonPatch) -> LostReason:
     reason = pipeline_selectors.lost_reason_get(pk=lost_reason_id)
-    return pipeline_services.lost_reason_update(actor=request_actor(request), reason=reason, data=_data(payload))
+    return pipeline_services.lost_reason_update(actor=request_actor(request), reason=reason, data=sent_fields(payload))
 
 
 @router.delete("/lost-reasons/{lost_reason_id}", response={204: None, **WRITE_ERRORS}, tags=["pipelines"])
@@ -516,7 +515,7 @@ def exchange_rate_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[s
 
 @router.post("/exchange-rates", response={201: ExchangeRateOut, **WRITE_ERRORS}, tags=["exchange rates"])
 def exchange_rate_create(request: HttpRequest, payload: ExchangeRateIn) -> Status[ExchangeRate]:
-    rate = rate_services.exchange_rate_create(actor=request_actor(request), data=_data(payload))
+    rate = rate_services.exchange_rate_create(actor=request_actor(request), data=sent_fields(payload))
     return Status(201, rate)
 
 
@@ -533,7 +532,7 @@ def exchange_rate_get(request: HttpRequest, exchange_rate_id: int) -> ExchangeRa
 )
 def exchange_rate_update(request: HttpRequest, exchange_rate_id: int, payload: ExchangeRatePatch) -> ExchangeRate:
     rate = pipeline_selectors.exchange_rate_get(pk=exchange_rate_id)
-    return rate_services.exchange_rate_update(actor=request_actor(request), rate=rate, data=_data(payload))
+    return rate_services.exchange_rate_update(actor=request_actor(request), rate=rate, data=sent_fields(payload))
 
 
 @router.delete("/exchange-rates/{exchange_rate_id}", response={204: None, **WRITE_ERRORS}, tags=["exchange rates"])
@@ -547,29 +546,23 @@ def exchange_rate_delete(request: HttpRequest, exchange_rate_id: int) -> Status[
 
 
 def _list_parameters() -> list[dict[str, Any]]:
-    def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "allowEmptyValue": True,
-            "schema": schema,
-            "description": description,
-        }
-
     return [
-        param("q", {"type": "string"}, "Words of the title."),
-        param("pipeline", {"type": "integer", "minimum": 1}, "A pipeline id."),
-        param("stage", {"type": "integer", "minimum": 1}, "A stage id."),
-        param("status", {"type": "string", "enum": list(DealStatus.values)}, "Open, won or lost."),
-        param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
-        param("team", {"type": "integer", "minimum": 1}, "A team id: deals owned by its members."),
-        param("close_after", {"type": "string", "format": "date"}, "Expected to close on or after this day."),
-        param("close_before", {"type": "string", "format": "date"}, "Expected to close on or before this day."),
-        param("close_month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "Expected to close in YYYY-MM."),
-        param("sort", {"type": "string", "enum": list(DEAL_SORTS), "default": "-created"}, "Sort order."),
-        param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
-        param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."),
+        query_param("q", {"type": "string"}, "Words of the title."),
+        query_param("pipeline", {"type": "integer", "minimum": 1}, "A pipeline id."),
+        query_param("stage", {"type": "integer", "minimum": 1}, "A stage id."),
+        query_param("status", {"type": "string", "enum": list(DealStatus.values)}, "Open, won or lost."),
+        query_param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
+        query_param("team", {"type": "integer", "minimum": 1}, "A team id: deals owned by its members."),
+        query_param("close_after", {"type": "string", "format": "date"}, "Expected to close on or after this day."),
+        query_param("close_before", {"type": "string", "format": "date"}, "Expected to close on or before this day."),
+        query_param(
+            "close_month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "Expected to close in YYYY-MM."
+        ),
+        query_param("sort", {"type": "string", "enum": list(DEAL_SORTS), "default": "-created"}, "Sort order."),
+        query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
+        query_param(
+            "per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."
+        ),
     ]
 
 
@@ -589,7 +582,7 @@ def deal_list(request: HttpRequest) -> dict[str, Any]:
 @router.post("/deals", response={201: DealOut, **WRITE_ERRORS})
 def deal_create(request: HttpRequest, payload: DealIn) -> Status[Deal]:
     actor = request_actor(request)
-    deal = deal_services.deal_create(actor=actor, data=_data(payload))
+    deal = deal_services.deal_create(actor=actor, data=sent_fields(payload))
     return Status(201, deal_selectors.deal_get(actor=actor, pk=deal.pk))
 
 
@@ -602,7 +595,7 @@ def deal_get(request: HttpRequest, deal_id: int) -> Deal:
 def deal_update(request: HttpRequest, deal_id: int, payload: DealPatch) -> Deal:
     actor = request_actor(request)
     deal = deal_selectors.deal_get(actor=actor, pk=deal_id)
-    deal_services.deal_update(actor=actor, deal=deal, data=_data(payload))
+    deal_services.deal_update(actor=actor, deal=deal, data=sent_fields(payload))
     return deal_selectors.deal_get(actor=actor, pk=deal_id)
 
 
@@ -657,7 +650,7 @@ def deal_line_items_set(request: HttpRequest, deal_id: int, payload: DealLineIte
     deal = deal_selectors.deal_get(actor=actor, pk=deal_id)
     if payload.lines is None:
         raise ValidationError({"lines": [_("This field is required.")]})
-    deal_services.deal_set_line_items(actor=actor, deal=deal, lines=_data(payload)["lines"])
+    deal_services.deal_set_line_items(actor=actor, deal=deal, lines=sent_fields(payload)["lines"])
     deal = deal_selectors.deal_get(actor=actor, pk=deal_id)
     return _line_items_out(deal, deal_selectors.deal_line_items(deal=deal))
 
@@ -671,7 +664,7 @@ def lead_convert(request: HttpRequest, lead_id: int, payload: LeadConvertIn) -> 
     and open the deal, all or nothing. Errors of the deal are reported as `deal.<field>`."""
     actor = request_actor(request)
     contact = contact_selectors.contact_get(actor=actor, pk=lead_id)
-    deal = payload.deal.model_dump(mode="json", exclude_unset=True) if payload.deal is not None else None
+    deal = sent_fields(payload.deal) if payload.deal is not None else None
     result = lead_services.lead_convert(
         actor=actor, contact=contact, company=payload.company, company_name=payload.company_name, deal=deal
     )

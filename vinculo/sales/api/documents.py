@@ -19,7 +19,17 @@ from ninja.errors import HttpError
 from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
-from vinculo.core.api import GET_ERRORS, MAX_PAGE, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, page_out
+from vinculo.core.api import (
+    GET_ERRORS,
+    MAX_PAGE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InSchema,
+    PageOut,
+    Ref,
+    page_out,
+    sent_fields,
+)
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import OrderChannel, OrderStatus, PriceList, PriceListItem, Product, Quote, QuoteStatus
 from vinculo.sales.selectors import documents as document_selectors
@@ -36,15 +46,6 @@ Currency = Annotated[str, Field(max_length=3, description="ISO 4217, e.g. EUR.")
 
 
 # --- output schemas -------------------------------------------------------------------------------
-
-
-class Ref(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj: Any) -> str:
-        return str(obj)
 
 
 class ProductOut(Schema):
@@ -244,11 +245,6 @@ class OrderListQuery(ListQuery):
     contact: int | None = Field(None, ge=1, description="A contact id.")
 
 
-def _data(payload: InSchema) -> dict[str, Any]:
-    """The fields the client sent, with nulls where the services expect empty values."""
-    return payload.model_dump(mode="json", exclude_unset=True)
-
-
 def _conflict(exc: document_services.DocumentConflict) -> HttpError:
     return HttpError(409, exc.message)
 
@@ -265,7 +261,7 @@ def product_list(request: HttpRequest, query: Query[ProductListQuery]) -> dict[s
 
 @router.post("/products", response={201: ProductOut, **WRITE_ERRORS}, tags=["products"])
 def product_create(request: HttpRequest, payload: ProductIn) -> Status[Product]:
-    return Status(201, product_services.product_create(actor=request_actor(request), data=_data(payload)))
+    return Status(201, product_services.product_create(actor=request_actor(request), data=sent_fields(payload)))
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, **GET_ERRORS}, tags=["products"])
@@ -277,7 +273,7 @@ def product_get(request: HttpRequest, product_id: int) -> Product:
 @router.patch("/products/{product_id}", response={200: ProductOut, **WRITE_ERRORS}, tags=["products"])
 def product_update(request: HttpRequest, product_id: int, payload: ProductIn) -> Product:
     product = product_selectors.product_get(pk=product_id)
-    return product_services.product_update(actor=request_actor(request), product=product, data=_data(payload))
+    return product_services.product_update(actor=request_actor(request), product=product, data=sent_fields(payload))
 
 
 @router.delete("/products/{product_id}", response={204: None, **WRITE_ERRORS}, tags=["products"])
@@ -301,7 +297,7 @@ def price_list_list(request: HttpRequest, query: Query[ListQuery]) -> dict[str, 
 
 @router.post("/price-lists", response={201: PriceListOut, **WRITE_ERRORS}, tags=["products"])
 def price_list_create(request: HttpRequest, payload: PriceListIn) -> Status[PriceList]:
-    return Status(201, product_services.price_list_create(actor=request_actor(request), data=_data(payload)))
+    return Status(201, product_services.price_list_create(actor=request_actor(request), data=sent_fields(payload)))
 
 
 @router.get("/price-lists/{price_list_id}", response={200: PriceListOut, **GET_ERRORS}, tags=["products"])
@@ -313,7 +309,9 @@ def price_list_get(request: HttpRequest, price_list_id: int) -> PriceList:
 @router.patch("/price-lists/{price_list_id}", response={200: PriceListOut, **WRITE_ERRORS}, tags=["products"])
 def price_list_update(request: HttpRequest, price_list_id: int, payload: PriceListIn) -> PriceList:
     price_list = product_selectors.price_list_get(pk=price_list_id)
-    return product_services.price_list_update(actor=request_actor(request), price_list=price_list, data=_data(payload))
+    return product_services.price_list_update(
+        actor=request_actor(request), price_list=price_list, data=sent_fields(payload)
+    )
 
 
 @router.delete("/price-lists/{price_list_id}", response={204: None, **WRITE_ERRORS}, tags=["products"])
@@ -337,7 +335,7 @@ def price_list_item_list(request: HttpRequest, price_list_id: int, query: Query[
 def price_list_item_create(request: HttpRequest, price_list_id: int, payload: PriceListItemIn) -> Status[Any]:
     price_list = product_selectors.price_list_get(pk=price_list_id)
     item = product_services.price_list_item_create(
-        actor=request_actor(request), price_list=price_list, data=_data(payload)
+        actor=request_actor(request), price_list=price_list, data=sent_fields(payload)
     )
     return Status(201, item)
 
@@ -353,7 +351,7 @@ def price_list_item_get(request: HttpRequest, price_list_item_id: int) -> PriceL
 )
 def price_list_item_update(request: HttpRequest, price_list_item_id: int, payload: PriceListItemIn) -> PriceListItem:
     item = product_selectors.price_list_item_get(pk=price_list_item_id)
-    return product_services.price_list_item_update(actor=request_actor(request), item=item, data=_data(payload))
+    return product_services.price_list_item_update(actor=request_actor(request), item=item, data=sent_fields(payload))
 
 
 @router.delete("/price-list-items/{price_list_item_id}", response={204: None, **WRITE_ERRORS}, tags=["products"])
@@ -375,7 +373,7 @@ def quote_list(request: HttpRequest, query: Query[QuoteListQuery]) -> dict[str, 
 @router.post("/quotes", response={201: QuoteOut, **WRITE_ERRORS}, tags=["quotes"])
 def quote_create(request: HttpRequest, payload: QuoteIn) -> Status[Quote]:
     actor = request_actor(request)
-    data = _data(payload)
+    data = sent_fields(payload)
     data.setdefault("lines", [])
     quote = document_services.quote_create(actor=actor, data=data)
     return Status(201, document_selectors.quote_get(actor=actor, pk=quote.pk))
@@ -391,7 +389,7 @@ def quote_update(request: HttpRequest, quote_id: int, payload: QuoteIn) -> Quote
     """Change a draft quote; lines given replace all its lines."""
     actor = request_actor(request)
     quote = document_selectors.quote_get(actor=actor, pk=quote_id)
-    document_services.quote_update(actor=actor, quote=quote, data=_data(payload))
+    document_services.quote_update(actor=actor, quote=quote, data=sent_fields(payload))
     return document_selectors.quote_get(actor=actor, pk=quote_id)
 
 
@@ -456,7 +454,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status[Any]:
     """Place an order (201). With an `external_id` already placed in the same channel, the existing
     order is returned unchanged (200), so a retried request never places it twice."""
     actor = request_actor(request)
-    data = _data(payload)
+    data = sent_fields(payload)
     channel = data.pop("channel", None) or OrderChannel.API
     data.setdefault("lines", [])
     order, created = document_services.order_create(actor=actor, data=data, channel=channel)

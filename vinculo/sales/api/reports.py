@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
-from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, page_out
+from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, page_out, sent_fields
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import Quota
 from vinculo.sales.selectors.effectiveness import EFFECTIVENESS_GROUPS, effectiveness
@@ -213,7 +213,7 @@ def quota_get(request: HttpRequest, quota_id: int) -> Quota:
 @router.patch("/quotas/{quota_id}", response={200: QuotaOut, **WRITE_ERRORS}, tags=["quotas"])
 def quota_update(request: HttpRequest, quota_id: int, payload: QuotaPatch) -> Quota:
     quota = _quota(quota_id)
-    data = payload.model_dump(mode="json", exclude_unset=True)
+    data = sent_fields(payload)
     quota_services.quota_update(actor=request_actor(request), quota=quota, data=data)
     return _quota(quota_id)
 

@@ -25,14 +25,13 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
 from vinculo.core.audit import audit_history
 from vinculo.core.models import AuditEntry, Event
-from vinculo.core.pagination import Page, paginate
+from vinculo.core.pagination import MAX_PAGE, Page, paginate
+from vinculo.core.query_params import MAX_ID, date_param, int_param
 from vinculo.sales.models import Activity, Deal, DealLineItem, DealStatus, Pipeline, Stage, StageKind
 from vinculo.sales.selectors.currency import BaseTotal, rates_on, to_base
 
 BOARD_PAGE = 50
 DEFAULT_STALE_DAYS = 14
-MAX_ID = 2**63 - 1
-MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 200
 DEAL_SORTS: dict[str, tuple[str, ...]] = {
     "created": ("created_at", "id"),
@@ -118,29 +117,6 @@ class DealFilters:
         return first, following - dt.timedelta(days=1)
 
 
-def _int(value: str, name: str, errors: dict[str, str], *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors[name] = _("Enter a whole number.")
-        return None
-    if number < minimum:
-        errors[name] = _("Must be at least %(n)s.") % {"n": minimum}
-        return None
-    if number > maximum:
-        errors[name] = _("Must be at most %(n)s.") % {"n": maximum}
-        return None
-    return number
-
-
-def _date(value: str, name: str, errors: dict[str, str]) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        errors[name] = _("Enter a date as YYYY-MM-DD.")
-        return None
-
-
 def parse_deal_filters(
     params: Mapping[str, Any], *, strict: bool, allowed: frozenset[str] = LIST_PARAMS
 ) -> DealFilters:
@@ -156,7 +132,7 @@ def parse_deal_filters(
     f.q = get.get("q", "")[:200]
     for name in ("pipeline", "stage", "team"):
         if get.get(name):
-            setattr(f, name, _int(get[name], name, errors))
+            setattr(f, name, int_param(get[name], name, errors))
     if get.get("status"):
         if get["status"] in DealStatus.values:
             f.status = get["status"]
@@ -170,7 +146,7 @@ def parse_deal_filters(
             errors["owner"] = _("Use a user id, “me” or “none”.")
     for name in ("close_after", "close_before"):
         if get.get(name):
-            setattr(f, name, _date(get[name], name, errors))
+            setattr(f, name, date_param(get[name], name, errors))
     if get.get("close_month"):
         match = _MONTH.match(get["close_month"])
         if match and 1 <= int(match[2]) <= 12 and int(match[1]) >= 1:
@@ -178,16 +154,16 @@ def parse_deal_filters(
         else:
             errors["close_month"] = _("Enter a month as YYYY-MM.")
     if get.get("stale_days"):
-        f.stale_days = _int(get["stale_days"], "stale_days", errors, maximum=3650) or DEFAULT_STALE_DAYS
+        f.stale_days = int_param(get["stale_days"], "stale_days", errors, maximum=3650) or DEFAULT_STALE_DAYS
     if get.get("sort"):
         if get["sort"] in DEAL_SORTS:
             f.sort = get["sort"]
         else:
             errors["sort"] = _("Unknown sort. Allowed: %(names)s.") % {"names": ", ".join(DEAL_SORTS)}
     if get.get("page"):
-        f.page = _int(get["page"], "page", errors, maximum=MAX_PAGE) or 1
+        f.page = int_param(get["page"], "page", errors, maximum=MAX_PAGE) or 1
     if get.get("per_page"):
-        per_page = _int(get["per_page"], "per_page", errors, maximum=MAX_PER_PAGE)
+        per_page = int_param(get["per_page"], "per_page", errors, maximum=MAX_PER_PAGE)
         if per_page is not None:
             f.per_page = per_page
     if errors and strict:

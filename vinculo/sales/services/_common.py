@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -19,6 +20,12 @@ MAX_MONEY = Decimal("999999999999.99")
 
 def add_error(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
+
+
+def reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: Errors) -> None:
+    """An "Unknown field." error for every key of `data` that is not in `allowed`."""
+    for key in set(data) - set(allowed):
+        add_error(errors, key, _("Unknown field."))
 
 
 def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
@@ -133,6 +140,14 @@ def clean_text(value: Any, field: str, errors: Errors, *, max_length: int, requi
         add_error(errors, field, _("At most %(n)s characters.") % {"n": max_length})
         return None
     return value
+
+
+def keep_linked(queryset: QuerySet[Any], current_id: int | None, value: Any) -> QuerySet[Any]:
+    """`queryset` to look `value` up in, or, when `value` names the record already linked
+    (`current_id`), that record alone: keeping it is allowed even when the actor no longer sees it."""
+    if current_id is not None and str(getattr(value, "pk", value)) == str(current_id):
+        return queryset.model.objects.filter(pk=current_id)
+    return queryset
 
 
 def record_by_id(queryset: QuerySet[M], value: Any, field: str, errors: Errors, message: str) -> M | None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +29,7 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.events import emit
 from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, Deal, FollowUpRule, new_feed_token
 from vinculo.sales.selectors.activities import activity_queryset, can_delete_activity, visible_deals
-from vinculo.sales.services._common import Errors, add_error, clean_text, record_by_id
+from vinculo.sales.services._common import Errors, add_error, clean_text, keep_linked, record_by_id, reject_unknown
 from vinculo.sales.services.deals import deal_touch
 
 MAX_DURATION_MINUTES = 24 * 60
@@ -125,17 +124,9 @@ def _member(organization_id: int, value: Any, field: str, errors: Errors) -> Use
         return None
 
 
-def _keep_current(queryset: QuerySet[Any], current_id: int | None, value: Any) -> QuerySet[Any]:
-    """Keeping the record already linked is allowed, even when the actor no longer sees it."""
-    if current_id is not None and str(getattr(value, "pk", value)) == str(current_id):
-        return queryset.model.objects.filter(pk=current_id)
-    return queryset
-
-
 def _apply(actor: Membership, activity: Activity, data: Mapping[str, Any], errors: Errors) -> None:
     """Validate `data` onto `activity` (not saved)."""
-    for key in set(data) - set(ACTIVITY_FIELDS):
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, ACTIVITY_FIELDS, errors)
     for name, max_length in TEXT_FIELDS.items():
         if name in data:
             value = clean_text(data[name], name, errors, max_length=max_length, required=name == "subject")
@@ -178,7 +169,7 @@ def _apply(actor: Membership, activity: Activity, data: Mapping[str, Any], error
         activity.assignee = _member(actor.organization_id, data["assignee"], "assignee", errors)
     if "contact" in data:
         activity.contact = record_by_id(
-            _keep_current(contact_queryset(actor=actor), activity.contact_id, data["contact"]),
+            keep_linked(contact_queryset(actor=actor), activity.contact_id, data["contact"]),
             data["contact"],
             "contact",
             errors,
@@ -186,7 +177,7 @@ def _apply(actor: Membership, activity: Activity, data: Mapping[str, Any], error
         )
     if "company" in data:
         activity.company = record_by_id(
-            _keep_current(company_queryset(actor=actor), activity.company_id, data["company"]),
+            keep_linked(company_queryset(actor=actor), activity.company_id, data["company"]),
             data["company"],
             "company",
             errors,
@@ -194,7 +185,7 @@ def _apply(actor: Membership, activity: Activity, data: Mapping[str, Any], error
         )
     if "deal" in data:
         activity.deal = record_by_id(
-            _keep_current(
+            keep_linked(
                 visible_deals(actor=actor).select_related("contact", "company"), activity.deal_id, data["deal"]
             ),
             data["deal"],

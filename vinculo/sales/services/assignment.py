@@ -29,7 +29,7 @@ from django_scopes import scope
 from vinculo.accounts.models import Membership, Team, User
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
 from vinculo.contacts.models import Contact
-from vinculo.contacts.services import contact_update
+from vinculo.contacts.services import clean_member, contact_update
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.models import Event
@@ -42,7 +42,7 @@ from vinculo.sales.models import (
     OutOfOffice,
     Zone,
 )
-from vinculo.sales.services._common import Errors, add_error, clean_date, clean_text, record_by_id
+from vinculo.sales.services._common import Errors, add_error, clean_date, clean_text, record_by_id, reject_unknown
 
 MAX_CODES = 300  # countries or regions in one zone or rule
 MAX_REASON = 300  # Deal.assignment_reason
@@ -419,30 +419,13 @@ def clean_regions(value: Any, field_name: str, errors: Errors) -> list[str] | No
     return regions
 
 
-def _reject_unknown(data: Mapping[str, Any], allowed: Sequence[str], errors: Errors) -> None:
-    for key in set(data) - set(allowed):
-        add_error(errors, key, _("Unknown field."))
-
-
-def _member(actor: Membership, value: Any, field_name: str, errors: Errors) -> User | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, User):
-        value = value.pk
-    try:
-        return User.objects.get(pk=int(value), memberships__organization_id=actor.organization_id)
-    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
-        add_error(errors, field_name, _("No such member of this organisation."))
-        return None
-
-
 # --- zones -----------------------------------------------------------------------------------------
 
 ZONE_FIELDS = ("name", "countries", "regions")
 
 
 def _apply_zone(zone: Zone, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> None:
-    _reject_unknown(data, ZONE_FIELDS, errors)
+    reject_unknown(data, ZONE_FIELDS, errors)
     if "name" in data or creating:
         name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
         if name is not None:
@@ -547,7 +530,7 @@ def _clean_capacity(value: Any, errors: Errors) -> int | None:
 def _apply_rule(
     actor: Membership, rule: AssignmentRule, data: Mapping[str, Any], errors: Errors, *, creating: bool
 ) -> None:
-    _reject_unknown(data, RULE_FIELDS, errors)
+    reject_unknown(data, RULE_FIELDS, errors)
     if "name" in data or creating:
         name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
         if name is not None:
@@ -580,7 +563,7 @@ def _apply_rule(
     if "team" in data:
         rule.team = record_by_id(Team.objects.all(), data["team"], "team", errors, _("No such team."))
     if "user" in data:
-        rule.user = _member(actor, data["user"], "user", errors)
+        rule.user = clean_member(actor, data["user"], "user", errors)
     if "capacity" in data:
         rule.capacity = _clean_capacity(data["capacity"], errors)
     if "user" not in errors and "team" not in errors:
@@ -690,9 +673,9 @@ def require_out_of_office_change(actor: Membership, user_id: int | None) -> None
 
 
 def _apply_out_of_office(actor: Membership, away: OutOfOffice, data: Mapping[str, Any], errors: Errors) -> None:
-    _reject_unknown(data, OUT_OF_OFFICE_FIELDS, errors)
+    reject_unknown(data, OUT_OF_OFFICE_FIELDS, errors)
     if "user" in data:
-        user = _member(actor, data["user"], "user", errors)
+        user = clean_member(actor, data["user"], "user", errors)
         if user is not None:
             away.user = user
         elif "user" not in errors:
@@ -768,8 +751,8 @@ def assignment_settings_update(*, actor: Membership, data: Mapping[str, Any]) ->
     """Set (or clear, with null) the owner of what no rule matches."""
     require_manager(actor)
     errors: Errors = {}
-    _reject_unknown(data, ("fallback_owner",), errors)
-    owner = _member(actor, data.get("fallback_owner"), "fallback_owner", errors)
+    reject_unknown(data, ("fallback_owner",), errors)
+    owner = clean_member(actor, data.get("fallback_owner"), "fallback_owner", errors)
     if errors:
         raise ValidationError(errors)
     row, _created = AssignmentSettings.objects.select_for_update().get_or_create(organization=actor.organization)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership, User
 from vinculo.accounts.permissions import require_change, require_delete, require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
-from vinculo.contacts.services import _owner
+from vinculo.contacts.services import clean_member
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.sales.models import (
@@ -48,7 +48,9 @@ from vinculo.sales.services._common import (
     clean_money,
     clean_probability,
     clean_text,
+    keep_linked,
     record_by_id,
+    reject_unknown,
 )
 from vinculo.sales.services.documents import (
     CENT,
@@ -119,8 +121,7 @@ def _default_pipeline() -> Pipeline | None:
 def _apply(actor: Membership, deal: Deal, data: Mapping[str, Any], errors: Errors) -> set[str]:
     """Validate `data` onto the unsaved `deal`; returns the names of the fields given."""
     given = set(data)
-    for key in given - set(DEAL_FIELDS):
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, DEAL_FIELDS, errors)
     for name, max_length in TEXT_FIELDS.items():
         if name in data:
             value = clean_text(data[name], name, errors, max_length=max_length, required=name == "title")
@@ -159,7 +160,7 @@ def _apply(actor: Membership, deal: Deal, data: Mapping[str, Any], errors: Error
             add_error(errors, "pipeline", _("This field is required."))
     if "contact" in data:
         deal.contact = record_by_id(
-            _keep_current(contact_queryset(actor=actor), deal.contact_id, data["contact"]),
+            keep_linked(contact_queryset(actor=actor), deal.contact_id, data["contact"]),
             data["contact"],
             "contact",
             errors,
@@ -167,14 +168,14 @@ def _apply(actor: Membership, deal: Deal, data: Mapping[str, Any], errors: Error
         )
     if "company" in data:
         deal.company = record_by_id(
-            _keep_current(company_queryset(actor=actor), deal.company_id, data["company"]),
+            keep_linked(company_queryset(actor=actor), deal.company_id, data["company"]),
             data["company"],
             "company",
             errors,
             _("No such company."),
         )
     if "owner" in data:
-        deal.owner = _owner(actor, data["owner"], errors)  # type: ignore[arg-type]
+        deal.owner = clean_member(actor, data["owner"], "owner", errors)  # type: ignore[arg-type]
     if "zone" in data:
         deal.zone = record_by_id(Zone.objects.all(), data["zone"], "zone", errors, _("No such zone."))
     if "lost_reason" in data:
@@ -182,14 +183,6 @@ def _apply(actor: Membership, deal: Deal, data: Mapping[str, Any], errors: Error
             LostReason.objects.all(), data["lost_reason"], "lost_reason", errors, _("No such lost reason.")
         )
     return given
-
-
-def _keep_current(queryset: Any, current_id: int | None, value: Any) -> Any:
-    """Keeping the record already linked is always allowed, even when the actor no longer sees it."""
-    model = queryset.model
-    if current_id is not None and str(value) == str(current_id):
-        return model.objects.filter(pk=current_id)
-    return queryset
 
 
 def _stage_for(deal: Deal, value: Any, errors: Errors) -> Stage | None:
@@ -492,19 +485,7 @@ def net_total(totals: Totals) -> Decimal:
 
 def line_item_totals(items: Iterable[LineItem]) -> Totals:
     """The totals of stored line items (their amounts summed exactly, each sum rounded once)."""
-    return compute_totals(
-        [
-            PricedLine(
-                product=item.product,
-                description=item.description,
-                quantity=item.quantity,
-                unit_price=item.unit_price,
-                discount_percent=item.discount_percent,
-                tax_rate=item.tax_rate,
-            )
-            for item in items
-        ]
-    )
+    return compute_totals([PricedLine.from_stored(item) for item in items])
 
 
 def _price_deal_lines(deal: Deal, lines: Any, errors: Errors) -> list[PricedLine]:

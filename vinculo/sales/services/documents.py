@@ -36,6 +36,7 @@ from vinculo.sales.models import (
     Deal,
     DealStatus,
     DocumentCounter,
+    LineItem,
     Order,
     OrderChannel,
     OrderLine,
@@ -58,7 +59,9 @@ from vinculo.sales.services._common import (
     clean_money,
     clean_percent,
     clean_text,
+    keep_linked,
     record_by_id,
+    reject_unknown,
 )
 
 CENT = Decimal("0.01")
@@ -101,6 +104,18 @@ class PricedLine:
     unit_price: Decimal
     discount_percent: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
+
+    @classmethod
+    def from_stored(cls, line: LineItem) -> PricedLine:
+        """A saved line (of a deal, a quote or an order) with its exact, unrounded amounts."""
+        return cls(
+            product=line.product,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=line.tax_rate,
+        )
 
     @property
     def gross(self) -> Decimal:
@@ -327,7 +342,7 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
     """Contact, company and deal; a deal alone brings its contact and company."""
     if "contact" in data:
         document.contact = record_by_id(
-            _keep(contact_queryset(actor=actor), document.contact_id, data["contact"]),
+            keep_linked(contact_queryset(actor=actor), document.contact_id, data["contact"]),
             data["contact"],
             "contact",
             errors,
@@ -335,7 +350,7 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
         )
     if "company" in data:
         document.company = record_by_id(
-            _keep(company_queryset(actor=actor), document.company_id, data["company"]),
+            keep_linked(company_queryset(actor=actor), document.company_id, data["company"]),
             data["company"],
             "company",
             errors,
@@ -353,18 +368,10 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
         add_error(errors, "contact", _("Choose a contact or a company."))
 
 
-def _keep(queryset: Any, current_id: int | None, value: Any) -> Any:
-    """Keeping the record already linked is always allowed, even when the actor no longer sees it."""
-    if current_id is not None and str(value) == str(current_id):
-        return queryset.model.objects.filter(pk=current_id)
-    return queryset
-
-
 def _apply_common(
     actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors, allowed: tuple[str, ...]
 ) -> PriceList | None:
-    for key in set(data) - set(allowed):
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, allowed, errors)
     _apply_customer(actor, document, data, errors)
     if _given(data.get("currency")):  # empty keeps the document's (new: the base currency)
         currency = clean_currency(data["currency"], "currency", errors)
@@ -556,17 +563,7 @@ def quote_accept(*, actor: Membership, quote: Quote) -> Order:
     quote = _lock_quote(quote)
     _refuse_closed(quote)
     _set_quote_status(actor, quote, QuoteStatus.ACCEPTED, "quote.accepted")
-    lines = [
-        PricedLine(
-            product=line.product,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-        )
-        for line in quote.lines.select_related("product").order_by("position", "id")
-    ]
+    lines = [PricedLine.from_stored(line) for line in quote.lines.select_related("product").order_by("position", "id")]
     order = Order(
         organization=quote.organization,
         contact=quote.contact,

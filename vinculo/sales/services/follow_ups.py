@@ -24,7 +24,7 @@ from vinculo.accounts.permissions import MANAGE_ALL_ROLES
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.models import Event
 from vinculo.sales.models import Activity, ActivityKind, Deal, FollowUpRule, Stage
-from vinculo.sales.services._common import Errors, add_error, clean_text, record_by_id
+from vinculo.sales.services._common import Errors, add_error, clean_text, record_by_id, reject_unknown
 from vinculo.sales.services.activities import create_from_rule, user_tz
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ def require_manager(actor: Membership) -> None:
 
 
 def _apply(rule: FollowUpRule, data: Mapping[str, Any], errors: Errors) -> None:
-    for key in set(data) - set(RULE_FIELDS):
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, RULE_FIELDS, errors)
     if "subject" in data:
         subject = clean_text(data["subject"], "subject", errors, max_length=200, required=True)
         if subject is not None:

@@ -8,7 +8,7 @@ moved first (`stage_delete(..., move_to=…)` moves them through `deal_move`, on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +21,14 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.sales.models import Deal, LostReason, Pipeline, Stage, StageKind
-from vinculo.sales.services._common import Errors, add_error, clean_probability, clean_text, record_by_id
+from vinculo.sales.services._common import (
+    Errors,
+    add_error,
+    clean_probability,
+    clean_text,
+    record_by_id,
+    reject_unknown,
+)
 
 # names in the language active when the pipeline is created (English in tests and the API default)
 DEFAULT_STAGES: list[dict[str, Any]] = [
@@ -51,11 +58,6 @@ def require_pipeline_admin(actor: Membership) -> None:
 
 def can_manage_pipelines(actor: Membership) -> bool:
     return actor.role in MANAGE_ALL_ROLES
-
-
-def _unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: Errors) -> None:
-    for key in set(data) - set(allowed):
-        add_error(errors, key, _("Unknown field."))
 
 
 def _bool(value: Any, field: str, errors: Errors) -> bool | None:
@@ -125,7 +127,7 @@ def _clean_stage_specs(specs: Any, errors: Errors) -> list[dict[str, Any]]:
         if not isinstance(spec, Mapping):
             add_error(errors, prefix, _("Give an object."))
             continue
-        _unknown(spec, ("name", "probability", "kind"), errors)
+        reject_unknown(spec, ("name", "probability", "kind"), errors)
         name = clean_text(spec.get("name"), f"{prefix}.name", errors, max_length=100, required=True)
         kind = _kind(spec.get("kind", StageKind.OPEN), f"{prefix}.kind", errors)
         probability = spec.get("probability")
@@ -186,7 +188,7 @@ def pipeline_update(*, actor: Membership, pipeline: Pipeline, data: Mapping[str,
     pipeline = _lock_pipeline(pipeline)
     before = _pipeline_snapshot(pipeline)
     errors: Errors = {}
-    _unknown(data, PIPELINE_FIELDS, errors)
+    reject_unknown(data, PIPELINE_FIELDS, errors)
     if "name" in data:
         name = clean_text(data["name"], "name", errors, max_length=100, required=True)
         if name and _name_taken(Pipeline.objects.all(), name, pipeline.pk):
@@ -284,7 +286,7 @@ def stage_create(*, actor: Membership, pipeline: Pipeline, data: Mapping[str, An
     require_pipeline_admin(actor)
     pipeline = _lock_pipeline(pipeline)
     errors: Errors = {}
-    _unknown(data, STAGE_FIELDS, errors)
+    reject_unknown(data, STAGE_FIELDS, errors)
     name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
     if name and _name_taken(Stage.objects.filter(pipeline=pipeline), name):
         add_error(errors, "name", _("Another stage of this pipeline already has this name."))
@@ -326,7 +328,7 @@ def stage_update(*, actor: Membership, stage: Stage, data: Mapping[str, Any]) ->
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
     before = _stage_snapshot(stage)
     errors: Errors = {}
-    _unknown(data, STAGE_FIELDS, errors)
+    reject_unknown(data, STAGE_FIELDS, errors)
     if "name" in data:
         name = clean_text(data["name"], "name", errors, max_length=100, required=True)
         if name and _name_taken(Stage.objects.filter(pipeline_id=stage.pipeline_id), name, stage.pk):
@@ -424,7 +426,7 @@ def stage_delete(*, actor: Membership, stage: Stage, move_to: Any = None) -> int
 
 
 def _clean_lost_reason(reason: LostReason, data: Mapping[str, Any], errors: Errors) -> None:
-    _unknown(data, LOST_REASON_FIELDS, errors)
+    reject_unknown(data, LOST_REASON_FIELDS, errors)
     if "name" in data or reason.pk is None:
         name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
         if name and _name_taken(LostReason.objects.all(), name, reason.pk):

@@ -27,6 +27,7 @@ from vinculo.sales.services._common import (
     clean_percent,
     clean_text,
     record_by_id,
+    reject_unknown,
 )
 from vinculo.sales.services.documents import within_range
 
@@ -35,11 +36,6 @@ PRODUCT_TEXT = {"name": 200, "sku": 64, "product_line": 100, "description": 5000
 PRODUCT_FIELDS = (*PRODUCT_TEXT, "tax_rate", "is_active")
 PRICE_LIST_FIELDS = ("name", "currency", "is_default")
 ITEM_FIELDS = ("product", "unit_price")
-
-
-def _unknown(data: Mapping[str, Any], allowed: tuple[str, ...], errors: Errors) -> None:
-    for key in set(data) - set(allowed):
-        add_error(errors, key, _("Unknown field."))
 
 
 def _clean_bool(value: Any, field: str, errors: Errors) -> bool | None:
@@ -57,7 +53,7 @@ def _clean_bool(value: Any, field: str, errors: Errors) -> bool | None:
 
 
 def _apply_product(product: Product, data: Mapping[str, Any], errors: Errors) -> None:
-    _unknown(data, PRODUCT_FIELDS, errors)
+    reject_unknown(data, PRODUCT_FIELDS, errors)
     for name, max_length in PRODUCT_TEXT.items():
         if name in data:
             value = clean_text(data[name], name, errors, max_length=max_length, required=name == "name")
@@ -127,7 +123,7 @@ def product_delete(*, actor: Membership, product: Product) -> None:
 
 
 def _apply_price_list(price_list: PriceList, data: Mapping[str, Any], errors: Errors) -> None:
-    _unknown(data, PRICE_LIST_FIELDS, errors)
+    reject_unknown(data, PRICE_LIST_FIELDS, errors)
     if "name" in data:
         name = clean_text(data["name"], "name", errors, max_length=100, required=True)
         if name is not None:
@@ -216,7 +212,7 @@ def price_list_delete(*, actor: Membership, price_list: PriceList) -> None:
 
 
 def _apply_item(item: PriceListItem, data: Mapping[str, Any], errors: Errors) -> None:
-    _unknown(data, ITEM_FIELDS, errors)
+    reject_unknown(data, ITEM_FIELDS, errors)
     if "product" in data:
         product = record_by_id(Product.objects.all(), data["product"], "product", errors, _("No such product."))
         if product is None and "product" not in errors:

@@ -16,10 +16,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
+from vinculo.contacts.services import clean_member
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.sales.models import Quota
-from vinculo.sales.services._common import Errors, add_error, clean_date, clean_money
-from vinculo.sales.services.assignment import _member, require_manager
+from vinculo.sales.services._common import Errors, add_error, clean_date, clean_money, reject_unknown
+from vinculo.sales.services.assignment import require_manager
 
 QUOTA_FIELDS = ("user", "period", "starts_on", "amount")
 
@@ -39,7 +40,7 @@ def _clean_quota(actor: Membership, data: Mapping[str, Any], errors: Errors, pre
     if data.get("user") in (None, ""):
         add_error(errors, prefix + "user", _("This field is required."))
     else:
-        cleaned["user"] = _member(actor, data.get("user"), prefix + "user", errors)
+        cleaned["user"] = clean_member(actor, data.get("user"), prefix + "user", errors)
     period = data.get("period") or Quota.Period.MONTH
     if period not in Quota.Period.values:
         add_error(errors, prefix + "period", _("Choose one of %(expected)s.") % {"expected": "month, quarter"})
@@ -102,8 +103,7 @@ def quota_update(*, actor: Membership, quota: Quota, data: Mapping[str, Any]) ->
     """Change the amount of a quota (the rep and the period name the quota; they do not change)."""
     require_manager(actor)
     errors: Errors = {}
-    for key in set(data) - {"amount"}:
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, ("amount",), errors)
     amount = None
     if "amount" in data:
         amount = clean_money(data["amount"], "amount", errors)

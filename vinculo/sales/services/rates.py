@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.sales.models import ExchangeRate
-from vinculo.sales.services._common import Errors, add_error, clean_currency, clean_date, clean_decimal
+from vinculo.sales.services._common import Errors, add_error, clean_currency, clean_date, clean_decimal, reject_unknown
 from vinculo.sales.services.pipelines import require_pipeline_admin
 
 RATE_FIELDS = ("currency", "rate", "valid_from")
@@ -30,8 +30,7 @@ def _snapshot(rate: ExchangeRate) -> dict[str, Any]:
 
 
 def _apply(actor: Membership, rate: ExchangeRate, data: Mapping[str, Any], errors: Errors) -> None:
-    for key in set(data) - set(RATE_FIELDS):
-        add_error(errors, key, _("Unknown field."))
+    reject_unknown(data, RATE_FIELDS, errors)
     creating = rate.pk is None
     if "currency" in data or creating:
         currency = clean_currency(data.get("currency"), "currency", errors)

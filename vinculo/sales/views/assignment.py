@@ -7,6 +7,7 @@ change rules, zones and the fallback owner; each member sets their own days out 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -159,31 +160,35 @@ def _rules_partial(request: OrgRequest) -> HttpResponse:
     return render(request, "sales/assignment/rule_list.html#rules", context)
 
 
-@org_view
-@require_POST
-def assignment_rule_move_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
-    """One step up or down (buttons that work without JavaScript)."""
-    rule = get_object_or_404(AssignmentRule, pk=pk)
+def _reordered(request: OrgRequest, reorder: Callable[[], object]) -> HttpResponse:
+    """Run `reorder` (a change of the rules' order): the refused reason as text (422), else the
+    rules again for HTMX, or back to the list."""
     try:
-        services.assignment_rule_move(actor=request.membership, rule=rule, direction=request.POST.get("direction", ""))
+        reorder()
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain; charset=utf-8")
     if is_htmx(request):
         return _rules_partial(request)
     return redirect(_rule_list_url(request))
+
+
+@org_view
+@require_POST
+def assignment_rule_move_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """One step up or down (buttons that work without JavaScript)."""
+    rule = get_object_or_404(AssignmentRule, pk=pk)
+    direction = request.POST.get("direction", "")
+    return _reordered(
+        request, lambda: services.assignment_rule_move(actor=request.membership, rule=rule, direction=direction)
+    )
 
 
 @org_view
 @require_POST
 def assignment_rule_reorder_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     """The new order after a drag (SortableJS posts every rule's id in order)."""
-    try:
-        services.assignment_rule_reorder(actor=request.membership, ids=request.POST.getlist("ids"))
-    except ValidationError as exc:
-        return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain; charset=utf-8")
-    if is_htmx(request):
-        return _rules_partial(request)
-    return redirect(_rule_list_url(request))
+    ids = request.POST.getlist("ids")
+    return _reordered(request, lambda: services.assignment_rule_reorder(actor=request.membership, ids=ids))
 
 
 @org_view

@@ -25,12 +25,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.models import Membership, Team
-from vinculo.accounts.permissions import can_change_record, can_delete_record, can_write, require_change, require_write
+from vinculo.accounts.permissions import (
+    can_change_record,
+    can_delete_record,
+    can_write,
+    require_change,
+    require_delete,
+    require_write,
+)
 from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
-from vinculo.core.pagination import Page
+from vinculo.core.pagination import Page, requested_page
 from vinculo.core.views import is_htmx, org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales.forms_deals import (
@@ -615,8 +622,7 @@ def deal_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
 def deal_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     actor = request.membership
     deal = deal_selectors.deal_get(actor=actor, pk=pk)
-    if not can_delete_record(actor, deal):
-        raise PermissionDenied(_("You are not allowed to delete this record."))
+    require_delete(actor, deal)
     if request.method == "POST":
         deal_services.deal_delete(actor=actor, deal=deal)
         messages.success(request, _("Deal %(title)s deleted.") % {"title": deal.title})
@@ -639,10 +645,10 @@ def deal_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
 @require_GET
 def lead_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     actor = request.membership
-    raw_page = request.GET.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 7 and int(raw_page) > 0 else 1
     query = request.GET.get("q", "")[:200]
-    filters = ListFilters(q=query, stage=LifecycleStage.LEAD, sort="-created", page=number, per_page=50)
+    filters = ListFilters(
+        q=query, stage=LifecycleStage.LEAD, sort="-created", page=requested_page(request), per_page=50
+    )
     page = contact_selectors.contact_list(actor=actor, filters=filters)
     base = filters.querystring_without("page", "stage")
     links = {}

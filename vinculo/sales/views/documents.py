@@ -4,12 +4,12 @@ named partial when HTMX asks; refused input comes back as the form with its erro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextChoices
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_write, require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
-from vinculo.core.pagination import Page, paginate
+from vinculo.core.pagination import Page, paginate, requested_page
 from vinculo.core.views import org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales import pdf
@@ -46,14 +46,9 @@ T = "sales/documents/"
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _page_number(request: OrgRequest) -> int:
-    value = request.GET.get("page", "1")
-    return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
-
-
 def _list_context(request: OrgRequest, queryset: QuerySet[Any], url_name: str, **filters: str) -> dict[str, Any]:
     """A page of `queryset` with its previous/next links keeping the filters."""
-    page: Page = paginate(queryset, page=_page_number(request), per_page=PER_PAGE)
+    page: Page = paginate(queryset, page=requested_page(request), per_page=PER_PAGE)
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     links = {}
     if page.has_previous:
@@ -73,14 +68,7 @@ def display_lines(lines: Any) -> list[dict[str, Any]]:
     """Each stored line with its net amount (for display only; stored totals are the rounded ones)."""
     rows = []
     for line in lines:
-        priced = PricedLine(
-            product=line.product,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-        )
+        priced = PricedLine.from_stored(line)
         rows.append({"line": line, "net": priced.net.quantize(document_services.CENT)})
     return rows
 
@@ -447,21 +435,28 @@ def order_preview_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 # --- quotes ---------------------------------------------------------------------------------------
 
 
+def _document_list(
+    request: OrgRequest, kind: str, statuses: type[TextChoices], select: Callable[..., QuerySet[Any]]
+) -> HttpResponse:
+    """The list page of quotes or orders (`kind`), searched by `q` and filtered by a status."""
+    q = request.GET.get("q", "").strip()[:200]
+    status = request.GET.get("status", "")
+    status = status if status in statuses.values else ""
+    queryset = select(actor=request.membership, q=q, status=status)
+    context = {
+        "nav": f"{kind}s",
+        "q": q,
+        "status": status,
+        "statuses": statuses.choices,
+        **_list_context(request, queryset, f"sales:{kind}_list", q=q, status=status),
+    }
+    return _render(request, f"{T}{kind}_list.html", context, partial="results")
+
+
 @org_view
 @require_GET
 def quote_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:200]
-    status = request.GET.get("status", "")
-    status = status if status in QuoteStatus.values else ""
-    queryset = document_selectors.quote_list(actor=request.membership, q=q, status=status)
-    context = {
-        "nav": "quotes",
-        "q": q,
-        "status": status,
-        "statuses": QuoteStatus.choices,
-        **_list_context(request, queryset, "sales:quote_list", q=q, status=status),
-    }
-    return _render(request, T + "quote_list.html", context, partial="results")
+    return _document_list(request, "quote", QuoteStatus, document_selectors.quote_list)
 
 
 @org_view
@@ -622,18 +617,7 @@ def quote_pdf_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
 @org_view
 @require_GET
 def order_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:200]
-    status = request.GET.get("status", "")
-    status = status if status in OrderStatus.values else ""
-    queryset = document_selectors.order_list(actor=request.membership, q=q, status=status)
-    context = {
-        "nav": "orders",
-        "q": q,
-        "status": status,
-        "statuses": OrderStatus.choices,
-        **_list_context(request, queryset, "sales:order_list", q=q, status=status),
-    }
-    return _render(request, T + "order_list.html", context, partial="results")
+    return _document_list(request, "order", OrderStatus, document_selectors.order_list)
 
 
 @org_view

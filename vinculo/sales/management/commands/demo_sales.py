@@ -39,7 +39,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -49,7 +49,11 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from vinculo.accounts.models import Membership, Organization, Role, Team
-from vinculo.contacts.management.commands.demo import RowWriter, allocate_ids  # the contacts demo's fast INSERT
+from vinculo.contacts.management.commands.demo import (  # the contacts demo's fast INSERT, event rows
+    EVENT_COLUMNS,
+    RowWriter,
+    allocate_ids,
+)
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.core.models import Event
 from vinculo.sales.models import (
@@ -82,7 +86,8 @@ from vinculo.sales.models import (
     StageKind,
     Zone,
 )
-from vinculo.sales.services.documents import CENT, PREFIXES, PricedLine, compute_totals
+from vinculo.sales.services.deals import net_total
+from vinculo.sales.services.documents import PREFIXES, PricedLine, compute_totals
 from vinculo.sales.services.pipelines import default_stages
 
 BATCH = 5_000
@@ -145,20 +150,6 @@ DOCUMENT_COLUMNS = (
 )
 QUOTE_COLUMNS = (*DOCUMENT_COLUMNS, "valid_until", "accepted_at")
 ORDER_COLUMNS = (*DOCUMENT_COLUMNS, "channel", "external_id", "quote_id", "placed_at")
-EVENT_COLUMNS = (
-    "organization_id",
-    "contact_id",
-    "company_id",
-    "type",
-    "source",
-    "properties",
-    "actor_id",
-    "occurred_at",
-    "received_at",
-    "created_at",
-    "updated_at",
-    "message_id",
-)
 ACTIVITY_COLUMNS = (
     "organization_id",
     "kind",
@@ -410,7 +401,7 @@ def build_sales(*, organization: Organization, deals: int, seed: int = 42) -> di
                 wants_lines = deal.status == DealStatus.OPEN and rng.random() < 0.35
                 if deal.currency in catalogue.prices and (wants_lines or quote_status):
                     lines = _lines(catalogue, deal.currency, rng)
-                    deal.amount = _net(lines)
+                    deal.amount = net_total(compute_totals(lines))  # as deal_set_line_items sets it
                     deal.product_line = lines[0].product.product_line if lines[0].product else ""
                     line_rows.extend(_line_rows(org.pk, pk, lines, deal.created_at))
                     if quote_status:
@@ -629,11 +620,6 @@ def _lines(catalogue: Catalogue, currency: str, rng: random.Random) -> list[Pric
             )
         )
     return priced
-
-
-def _net(lines: Sequence[PricedLine]) -> Decimal:
-    """The deal's amount: the net total of its lines (after discounts, before tax), rounded once."""
-    return sum((line.net for line in lines), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def _line_rows(org_id: int, parent_id: int, lines: Sequence[PricedLine], at: dt.datetime) -> list[tuple[Any, ...]]:
