@@ -22,6 +22,7 @@ from vinculo.accounts.api import router as accounts_router
 from vinculo.contacts.api import router as contacts_router
 from vinculo.core.api_auth import OrgAuth
 from vinculo.sales.api import router as sales_router
+from vinculo.touchpoints.api import router as touchpoints_router
 
 
 def _json_method_not_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,3 +77,4 @@ install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", contacts_router)
 api.add_router("", sales_router)
+api.add_router("", touchpoints_router)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "vinculo.accounts",
     "vinculo.contacts",
     "vinculo.sales",
+    "vinculo.touchpoints",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,18 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "prune-task-results": {"task": "vinculo.core.tasks.prune_task_results", "cron": "27 3 * * *"},
     "analyze-database": {"task": "vinculo.core.tasks.analyze_database", "cron": "37 3 * * *"},
     "activity-reminders": {"task": "vinculo.sales.tasks.send_activity_reminders", "cron": "* * * * *"},
+    "fetch-mailboxes": {"task": "vinculo.touchpoints.mail_tasks.fetch_mailboxes", "cron": "*/2 * * * *"},
+    # tracker batches whose task was lost (a worker killed mid-task) are re-enqueued after 2 minutes
+    "process-pending-batches": {"task": "vinculo.touchpoints.tasks.process_pending_batches", "cron": "* * * * *"},
+    # webhook deliveries whose task was lost are processed again; old ones are forgotten
+    "process-pending-deliveries": {
+        "task": "vinculo.touchpoints.services.webhooks.process_pending_deliveries",
+        "cron": "*/5 * * * *",
+    },
+    "prune-webhook-deliveries": {
+        "task": "vinculo.touchpoints.services.webhooks.prune_webhook_deliveries",
+        "cron": "47 3 * * *",
+    },
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------

@@ -9,6 +9,8 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("vinculo.accounts.org_urls")),
     path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),
     path("o/<slug:org_slug>/", include("vinculo.sales.urls")),
+    path("o/<slug:org_slug>/", include("vinculo.touchpoints.urls")),
     path("api/v1/", api.urls),
     path("", include("vinculo.sales.ical_urls")),  # /calendar/<token>.ics, by secret
+    path("", include("vinculo.touchpoints.public_urls")),  # tracker script, hosted forms, webhooks
 ]

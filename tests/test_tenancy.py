@@ -22,9 +22,10 @@ from vinculo.accounts.services import api_token_create, invitation_create, team_
 from vinculo.accounts.testing import api_client_for, login_client, make_member
 from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
-from vinculo.core.models import AuditEntry, Event
+from vinculo.core.models import AuditEntry, Event, OrgScopedModel
 from vinculo.sales import models as sales
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
+from vinculo.touchpoints import models as tp
 
 MARKER = "Forastero"  # in every name of the other organisation's data; must never show up
 
@@ -48,6 +49,22 @@ PUBLIC_ROUTES = {
     "api:api-root",
     "api:not-found",
     "ical:feed",  # by secret; a wrong or rotated secret is 404 (tested in sales/tests/test_ical.py)
+    # webhooks find their organisation by the integration's token in the address and must carry its
+    # HMAC signature; an unknown or inactive token is 404 and a token of one organisation never
+    # writes into another's data (vinculo/touchpoints/tests/test_webhooks.py)
+    "public:webhook",
+    "public:web_form_embed_script",  # the embed script: no organisation data
+    # web forms find their organisation by the form's public key (or a signed confirmation link);
+    # a wrong key or link is 404 and a key of one organisation never reaches another's data
+    # (vinculo/touchpoints/tests/test_forms_public.py)
+    "public:web_form_hosted",
+    "public:web_form_embed",
+    "public:web_form_submit",
+    "public:web_form_confirm",
+    # the tracker script: the same file for every site, no organisation data; its batches go to
+    # /api/v1/track/batch, which finds the organisation by the site's public key in the body
+    # (vinculo/touchpoints/tests/test_ingest.py: a wrong key is 401, org A's key never reaches org B)
+    "public:tracker_script",
 }
 
 # Exceptions to the naming rule: url name -> {path kwarg: kind}
@@ -82,6 +99,19 @@ KIND_BY_PREFIX = [
     ("assignment_rule", "assignment_rule"),
     ("out_of_office", "out_of_office"),
     ("quota", "quota"),
+    ("tracking_site", "tracking_site"),
+    ("visitor", "visitor"),
+    ("web_session", "web_session"),
+    ("identity_conflict", "identity_conflict"),
+    ("web_form", "web_form"),
+    ("form_submission", "form_submission"),
+    ("consent", "consent"),
+    ("integration", "integration"),
+    ("webhook_delivery", "webhook_delivery"),
+    ("social_profile", "social_profile"),
+    ("mailbox", "mailbox"),
+    ("email_thread", "email_thread"),
+    ("email_message", "email_message"),
 ]
 
 
@@ -137,6 +167,7 @@ def _other_org_data(other: Membership) -> dict[str, Any]:
         token = api_token_create(actor=other, name=f"{MARKER} token", scope="read_write").token
         invitation = invitation_create(actor=other, email="forastero-invite@example.com", role="sales").invitation
     sales_records = _other_org_sales(other, contact, company)
+    sales_records.update(_other_org_touchpoints(other, contact))
     return {
         **sales_records,
         "org_slug": org.slug,
@@ -207,11 +238,93 @@ def _other_org_sales(other: Membership, contact: Contact, company: Company) -> d
     }
 
 
-SALES_MODELS = [
-    model
-    for model in vars(sales).values()
-    if isinstance(model, type) and issubclass(model, sales.OrgScopedModel) and not model._meta.abstract
-]
+def _other_org_touchpoints(other: Membership, contact: Contact) -> dict[str, int]:
+    """One record of every touchpoints kind, all named with the MARKER."""
+    org = other.organization
+    now = contact.created_at
+    site = tp.TrackingSite.dangerously_unscoped.create(organization=org, name=f"{MARKER} site")
+    visitor = tp.Visitor.dangerously_unscoped.create(
+        organization=org, anonymous_id="anon-forastero", site=site, contact=contact, first_seen_at=now, last_seen_at=now
+    )
+    session = tp.WebSession.dangerously_unscoped.create(
+        organization=org, visitor=visitor, contact=contact, started_at=now, last_event_at=now, campaign=MARKER
+    )
+    other_contact = contact_create(actor=other, data={"first_name": MARKER, "last_name": "Dos"})
+    conflict = tp.IdentityConflict.dangerously_unscoped.create(
+        organization=org,
+        visitor=visitor,
+        contact=contact,
+        other_contact=other_contact,
+        identifier="forastero@example.com",
+    )
+    form = tp.WebForm.dangerously_unscoped.create(
+        organization=org, name=f"{MARKER} form", fields=[{"name": "email", "label": "E-mail", "type": "email"}]
+    )
+    submission = tp.FormSubmission.dangerously_unscoped.create(
+        organization=org, form=form, contact=contact, data={"email": "forastero@example.com", "name": MARKER}
+    )
+    consent = tp.Consent.dangerously_unscoped.create(
+        organization=org, contact=contact, purpose="newsletter", text=f"{MARKER} consent", submission=submission
+    )
+    integration = tp.Integration.dangerously_unscoped.create(
+        organization=org, kind=tp.IntegrationKind.SHOPIFY, name=f"{MARKER} shop"
+    )
+    delivery = tp.WebhookDelivery.dangerously_unscoped.create(
+        organization=org, integration=integration, external_id="forastero-1", body={"name": MARKER}
+    )
+    profile = tp.SocialProfile.dangerously_unscoped.create(
+        organization=org, contact=contact, network="linkedin", handle=MARKER.lower()
+    )
+    mailbox = tp.Mailbox.dangerously_unscoped.create(
+        organization=org,
+        name=f"{MARKER} inbox",
+        email_address="forastero@example.com",
+        host="imap.example.com",
+        username="forastero",
+    )
+    thread = tp.EmailThread.dangerously_unscoped.create(
+        organization=org, subject=f"{MARKER} thread", last_message_at=now
+    )
+    thread.contacts.add(contact)
+    message = tp.EmailMessage.dangerously_unscoped.create(
+        organization=org,
+        thread=thread,
+        mailbox=mailbox,
+        direction="in",
+        message_id="<forastero@example.com>",
+        from_address="forastero@example.com",
+        subject=f"{MARKER} mail",
+        text_body=MARKER,
+        sent_at=now,
+    )
+    message.contacts.add(contact)
+    return {
+        "tracking_site": site.pk,
+        "visitor": visitor.pk,
+        "web_session": session.pk,
+        "identity_conflict": conflict.pk,
+        "web_form": form.pk,
+        "form_submission": submission.pk,
+        "consent": consent.pk,
+        "integration": integration.pk,
+        "webhook_delivery": delivery.pk,
+        "social_profile": profile.pk,
+        "mailbox": mailbox.pk,
+        "email_thread": thread.pk,
+        "email_message": message.pk,
+    }
+
+
+def _org_models(module: Any) -> list[Any]:
+    return [
+        model
+        for model in vars(module).values()
+        if isinstance(model, type) and issubclass(model, OrgScopedModel) and not model._meta.abstract
+    ]
+
+
+SALES_MODELS = _org_models(sales)
+TOUCHPOINTS_MODELS = _org_models(tp)
 
 
 def _state_of(org: Organization) -> str:
@@ -229,6 +342,7 @@ def _state_of(org: Organization) -> str:
         Event,
         AuditEntry,
         *SALES_MODELS,
+        *TOUCHPOINTS_MODELS,
     ):
         rows[model.__name__] = sorted(
             (obj["id"], str(obj.get("updated_at")), str(obj.get("revoked_at", "")))

@@ -98,5 +98,14 @@ def emit(
     else:
         event = Event.dangerously_unscoped.create(**fields)
     event_id, event_type = event.pk, event.type
-    transaction.on_commit(lambda: _deliver(event_id, event_type))
+    deliver_on_commit(event_id=event_id, event_type=event_type)
     return event
+
+
+def deliver_on_commit(*, event_id: int, event_type: str) -> None:
+    """Hand an event written in the current transaction to its subscribers once it commits.
+
+    `emit()` does this itself; bulk writers of the event log (tracker ingestion) call it for the
+    rows they insert in one statement.
+    """
+    transaction.on_commit(lambda: _deliver(event_id, event_type))

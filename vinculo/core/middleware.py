@@ -8,6 +8,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+# machine clients (the API, webhooks) get the JSON error shape; people get a plain sentence
+JSON_PATHS = ("/api/", "/hooks/")
+
 
 class BodySizeLimitMiddleware:
     """Refuse oversized bodies with 413 before they are read (API: JSON error shape)."""
@@ -26,7 +29,7 @@ class BodySizeLimitMiddleware:
                 "size": length,
                 "limit": limit,
             }
-            if request.path.startswith("/api/"):
+            if request.path.startswith(JSON_PATHS):
                 return JsonResponse({"detail": message, "errors": []}, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -95,6 +95,8 @@ class Event(OrgScopedModel):
             models.Index(fields=["contact", "-occurred_at", "-id"], name="event_contact_timeline"),
             models.Index(fields=["company", "-occurred_at", "-id"], name="event_company_timeline"),
             models.Index(fields=["organization", "type", "-occurred_at"], name="event_org_type"),
+            # identity stitching finds a browser's anonymous history
+            models.Index(fields=["organization", "anonymous_id"], name="event_org_anonymous"),
         ]
 
     def __str__(self) -> str:

@@ -35,8 +35,9 @@ def test_contact_list_for_a_spanish_user(db):
     # navigation and page chrome
     assert '<i class="bi bi-person"></i> Contactos</a>' in content
     assert '<i class="bi bi-building"></i> Empresas</a>' in content
-    assert '<i class="bi bi-tags"></i> Etiquetas</a>' in content
-    assert '<i class="bi bi-gear"></i> Configuración</a>' in content
+    assert '<i class="bi bi-tags" aria-hidden="true"></i> Etiquetas</a>' in content
+    assert '<i class="bi bi-gear" aria-hidden="true"></i> Configuración de la organización</a>' in content
+    assert '<i class="bi bi-kanban"></i> Negocios</a>' in content
     assert 'placeholder="Buscar contactos y empresas"' in content
     assert ">Cerrar sesión</button>" in content
     assert "Nuevo contacto" in content

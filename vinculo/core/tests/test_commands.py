@@ -35,7 +35,16 @@ def test_scheduler_registers_one_cron_job_per_periodic_task():
     assert (
         set(jobs)
         == set(settings.PERIODIC_TASKS)
-        == {"prune-login-attempts", "prune-task-results", "analyze-database", "activity-reminders"}
+        == {
+            "prune-login-attempts",
+            "prune-task-results",
+            "analyze-database",
+            "activity-reminders",
+            "fetch-mailboxes",
+            "process-pending-batches",
+            "process-pending-deliveries",
+            "prune-webhook-deliveries",
+        }
     )
     prune = jobs["prune-login-attempts"]
     assert isinstance(prune.trigger, CronTrigger)
@@ -77,6 +86,10 @@ def test_scheduler_list_prints_the_jobs():
         "prune-task-results",
         "analyze-database",
         "activity-reminders",
+        "fetch-mailboxes",
+        "process-pending-batches",
+        "process-pending-deliveries",
+        "prune-webhook-deliveries",
     ]
 
 

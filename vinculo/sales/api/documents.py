@@ -219,6 +219,9 @@ class OrderIn(InSchema):
         None, description="The order's id in your system: sending it again returns the same order (200)."
     )
     channel: OrderChannel | None = Field(None, description="api (default) or ecommerce.")
+    placed_at: str | None = Field(
+        None, description="When it was placed (ISO 8601 with a time zone); now when left out. Not in the future."
+    )
 
 
 class OrderStatusIn(InSchema):

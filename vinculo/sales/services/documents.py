@@ -15,6 +15,7 @@ contact as a customer (through `contact_update`, so the change is audited) and e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -24,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, Organization
@@ -70,7 +72,9 @@ MAX_LINES = 200
 MAX_QUANTITY = Decimal("999999999.999")
 LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
 QUOTE_FIELDS = ("contact", "company", "deal", "currency", "valid_until", "notes", "lines", "price_list")
-ORDER_FIELDS = ("contact", "company", "deal", "currency", "notes", "lines", "price_list", "external_id")
+ORDER_FIELDS = ("contact", "company", "deal", "currency", "notes", "lines", "price_list", "external_id", "placed_at")
+# an order's own time (a shop's, an import's) may run ahead of ours by a little clock skew, no more
+PLACED_AT_SKEW = dt.timedelta(minutes=5)
 DOCUMENT_AUDITED = ["number", "status", "contact", "company", "deal", "currency", "notes", "total"]
 PREFIXES = {"quote": "Q", "order": "O"}
 # what an order may become from each status; cancelled and refunded are final
@@ -415,7 +419,13 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _emit(document: SalesDocument, actor: Membership | None, type: str, properties: dict[str, Any]) -> None:
+def _emit(
+    document: SalesDocument,
+    actor: Membership | None,
+    type: str,
+    properties: dict[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> None:
     """An event on the contact's timeline (and the company's: the document's or the contact's)."""
     emit(
         organization=document.organization,
@@ -424,7 +434,25 @@ def _emit(document: SalesDocument, actor: Membership | None, type: str, properti
         company=document.company,
         actor=actor.user if actor is not None else None,
         properties=properties,
+        occurred_at=occurred_at,
     )
+
+
+def _clean_placed_at(value: Any, errors: Errors) -> dt.datetime | None:
+    """When an order was placed, as an aware ISO 8601 date-time; not in the future."""
+    if not _given(value):
+        return None
+    try:
+        when = value if isinstance(value, dt.datetime) else parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        when = None
+    if when is None or timezone.is_naive(when):
+        add_error(errors, "placed_at", _("Enter a date and time with its time zone, e.g. 2026-11-29T10:30:00+01:00."))
+        return None
+    if when > timezone.now() + PLACED_AT_SKEW:
+        add_error(errors, "placed_at", _("An order cannot be placed in the future."))
+        return None
+    return when
 
 
 def _quote_properties(quote: Quote) -> dict[str, Any]:
@@ -632,6 +660,7 @@ def _place(actor: Membership, order: Order, lines: list[PricedLine]) -> None:
             "channel": order.channel,
             "lines": len(lines),
         },
+        occurred_at=order.placed_at,
     )
     contact: Contact | None = order.contact
     if contact is not None and contact.lifecycle_stage != LifecycleStage.CUSTOMER:
@@ -663,6 +692,7 @@ def order_create(
         external_id=external_id,
     )
     price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS)
+    order.placed_at = _clean_placed_at(data.get("placed_at"), errors)  # type: ignore[assignment]  # None: now
     currency = None if "currency" in errors else order.currency
     lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
     if errors:

@@ -119,6 +119,28 @@ def test_a_customer_stays_a_customer_without_another_audit_entry(actor, contact)
             {"lines": [{"description": "x", "unit_price": 1.5}]},
             [{"field": "lines.0.unit_price", "message": 'Enter the amount as a decimal string, e.g. "1250.50".'}],
         ),
+        (
+            {"placed_at": "2026-11-02T10:00:00", "lines": [{"description": "x", "unit_price": "5"}]},
+            [
+                {
+                    "field": "placed_at",
+                    "message": "Enter a date and time with its time zone, e.g. 2026-11-29T10:30:00+01:00.",
+                }
+            ],
+        ),
+        (
+            {"placed_at": "2026-13-02T10:00:00Z", "lines": [{"description": "x", "unit_price": "5"}]},
+            [
+                {
+                    "field": "placed_at",
+                    "message": "Enter a date and time with its time zone, e.g. 2026-11-29T10:30:00+01:00.",
+                }
+            ],
+        ),
+        (
+            {"placed_at": "2999-01-01T00:00:00Z", "lines": [{"description": "x", "unit_price": "5"}]},
+            [{"field": "placed_at", "message": "An order cannot be placed in the future."}],
+        ),
     ],
 )
 def test_bad_orders_are_refused_and_nothing_is_saved(api_client, contact, body, errors):
@@ -202,3 +224,17 @@ def test_the_order_list_endpoint_takes_the_same_queries_for_any_number_of_rows(a
     assert len(response.json()["items"]) == 7
     assert len(many.captured_queries) == len(few.captured_queries)
     assert response.json()["items"][0]["contact"] == {"id": contact.pk, "name": "Ana García"}
+
+
+def test_an_order_keeps_the_time_it_was_placed_elsewhere(api_client, contact):
+    body = {
+        "contact": contact.pk,
+        "placed_at": "2026-10-02T09:15:00+02:00",
+        "lines": [{"description": "x", "unit_price": "5"}],
+    }
+    response = post(api_client, "/api/v1/orders", body)
+    assert response.status_code == 201, response.content
+    order = Order.dangerously_unscoped.get()
+    assert order.placed_at.isoformat() == "2026-10-02T07:15:00+00:00"
+    event = Event.dangerously_unscoped.get(type="order.placed")
+    assert event.occurred_at == order.placed_at

@@ -1,0 +1,22 @@
+"""Oversized bodies are refused before any view reads them, in the shape the client expects."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contacts", "/hooks/no-such-token/"])
+def test_machine_clients_get_a_json_413(db, settings, path):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    response = Client().post(path, data="x" * 11, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large (11 bytes; the limit is 10).", "errors": []}
+
+
+def test_a_page_gets_a_plain_413(db, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    response = Client().post("/accounts/login/", data="x" * 11, content_type="text/plain")
+    assert response.status_code == 413
+    assert response.content.decode() == "The request body is too large (11 bytes; the limit is 10)."
+    assert response["Content-Type"] == "text/plain; charset=utf-8"

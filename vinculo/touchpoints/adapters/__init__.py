@@ -1,0 +1,91 @@
+"""Adapters of the webhook sources: one module per kind of integration.
+
+Each adapter knows three things about its source and nothing about the database:
+- how its requests are signed (`verify`, answering None when the signature holds, else the reason);
+- what a request is about (`topic`, `external_id`);
+- how its body becomes Vínculo's own shape: the documented generic order (adapters of shops,
+  `to_order`) or a list of leads (adapters of lead ads, `to_leads`).
+
+`for_kind(kind)` returns the module of an integration kind.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+
+def hmac_sha256(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def same(expected: str, given: str) -> bool:
+    """Constant-time comparison of two signatures (text)."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def base64_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac_sha256(secret, body)).decode()
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A header's value, whatever its case ('' when absent)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, item in headers.items():
+            if key.lower() == lowered:
+                value = item
+                break
+    return (value or "").strip()
+
+
+def obj(value: Any) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else an empty one (hostile or partial payloads)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+@dataclass
+class Lead:
+    """A lead as any lead-ads source gives it: the answers keyed by the source's field names."""
+
+    external_id: str
+    answers: dict[str, str]
+    occurred_at: datetime | None = None
+    campaign: str = ""
+    form_id: str = ""
+    ad_name: str = ""
+    consents: list[dict[str, Any]] = field(default_factory=list)  # {"key", "text", "granted"}
+    profile_url: str = ""
+
+
+class PayloadError(Exception):
+    """The payload is signed but cannot be understood: `errors` maps fields to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def for_kind(kind: str) -> ModuleType:
+    from vinculo.touchpoints.adapters import facebook, generic, linkedin, shopify, woocommerce
+
+    modules: dict[str, ModuleType] = {
+        "orders": generic,
+        "shopify": shopify,
+        "woocommerce": woocommerce,
+        "facebook_leads": facebook,
+        "linkedin_leads": linkedin,
+    }
+    return modules[kind]

@@ -1,0 +1,240 @@
+"""E-mail over the API: connected mailboxes (the password is write-only: accepted, never returned),
+testing a mailbox's connection, conversations and their messages, and sending to a contact.
+
+The schemas check the shape of the input; the services the pages use check the rest (422).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from django.db.models import prefetch_related_objects
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictBool, StrictInt
+
+from vinculo.accounts.api import UserRef, request_actor
+from vinculo.contacts.selectors import contact_get
+from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out
+from vinculo.core.pagination import paginate
+from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
+from vinculo.touchpoints.selectors.mail import (
+    email_message_get,
+    email_thread_get,
+    email_thread_list,
+    mailbox_get,
+    mailbox_queryset,
+)
+from vinculo.touchpoints.services import mail_out, mailboxes
+
+router = Router(tags=["e-mail"])
+
+Name = Annotated[str, Field(max_length=100)]
+Address = Annotated[str, Field(max_length=254)]
+Host = Annotated[str, Field(max_length=253, description="e.g. imap.example.com")]
+Password = Annotated[str, Field(max_length=mailboxes.MAX_PASSWORD, description="Write-only: never returned.")]
+Folder = Annotated[str, Field(max_length=100)]
+
+
+# --- mailboxes ------------------------------------------------------------------------------------
+
+
+class MailboxOut(Schema):
+    id: int
+    name: str
+    shared: bool
+    owner: UserRef | None = Field(description="The member whose own mailbox it is; null when shared.")
+    email_address: str
+    host: str
+    port: int
+    use_ssl: bool
+    username: str
+    folder: str
+    create_leads: bool
+    is_active: bool
+    has_password: bool
+    last_uid: int
+    last_fetched_at: datetime | None
+    last_error: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_shared(obj: Mailbox) -> bool:
+        return obj.user_id is None
+
+    @staticmethod
+    def resolve_owner(obj: Mailbox) -> Any:
+        return obj.user
+
+    @staticmethod
+    def resolve_has_password(obj: Mailbox) -> bool:
+        return bool(obj.password_encrypted)
+
+
+class MailboxPage(PageOut):
+    items: list[MailboxOut]
+
+
+class MailboxIn(InSchema):
+    name: Name
+    email_address: Address
+    host: Host
+    port: StrictInt = Field(993, description="993 with SSL/TLS, 143 with STARTTLS.")
+    use_ssl: StrictBool = Field(True, description="False: STARTTLS is required (plain only for localhost).")
+    username: Address
+    password: Password
+    folder: Folder = "INBOX"
+    create_leads: StrictBool = False
+    is_active: StrictBool = True
+    shared: StrictBool = Field(False, description="The organisation's (owners and admins only).")
+
+
+class MailboxPatch(InSchema):
+    name: Name | None = None
+    email_address: Address | None = None
+    host: Host | None = None
+    port: StrictInt | None = None
+    use_ssl: StrictBool | None = None
+    username: Address | None = None
+    password: Password | None = Field(None, description="Write-only; omit to keep the stored one.")
+    folder: Folder | None = None
+    create_leads: StrictBool | None = None
+    is_active: StrictBool | None = None
+
+
+class ConnectionOut(Schema):
+    ok: bool
+    message: str
+
+
+@router.get("/mailboxes", response={200: MailboxPage, **READ_ERRORS})
+def mailbox_list(request: HttpRequest, paging: Query[PageQuery]) -> dict[str, Any]:
+    """The shared mailboxes and the caller's own."""
+    queryset = mailbox_queryset(actor=request_actor(request)).order_by("name", "id")
+    return page_out(request, paginate(queryset, page=paging.page, per_page=paging.per_page))
+
+
+@router.post("/mailboxes", response={201: MailboxOut, **WRITE_ERRORS})
+def mailbox_create(request: HttpRequest, payload: MailboxIn) -> Status[Mailbox]:
+    mailbox = mailboxes.mailbox_create(actor=request_actor(request), data=payload.model_dump())
+    return Status(201, mailbox)
+
+
+@router.get("/mailboxes/{mailbox_id}", response={200: MailboxOut, **GET_ERRORS})
+def mailbox_detail(request: HttpRequest, mailbox_id: int) -> Mailbox:
+    return mailbox_get(actor=request_actor(request), pk=mailbox_id)
+
+
+@router.patch("/mailboxes/{mailbox_id}", response={200: MailboxOut, **WRITE_ERRORS})
+def mailbox_update(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> Mailbox:
+    actor = request_actor(request)
+    mailbox = mailbox_get(actor=actor, pk=mailbox_id)
+    data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    return mailboxes.mailbox_update(actor=actor, mailbox=mailbox, data=data)
+
+
+@router.delete("/mailboxes/{mailbox_id}", response={204: None, **WRITE_ERRORS})
+def mailbox_delete(request: HttpRequest, mailbox_id: int) -> Status[None]:
+    actor = request_actor(request)
+    mailboxes.mailbox_delete(actor=actor, mailbox=mailbox_get(actor=actor, pk=mailbox_id))
+    return Status(204, None)
+
+
+@router.post("/mailboxes/{mailbox_id}/test", response={200: ConnectionOut, **WRITE_ERRORS})
+def mailbox_test(request: HttpRequest, mailbox_id: int) -> mailboxes.ConnectionCheck:
+    """Connect, log in and open the folder now; `ok` false with the reason otherwise."""
+    actor = request_actor(request)
+    return mailboxes.mailbox_test_connection(actor=actor, mailbox=mailbox_get(actor=actor, pk=mailbox_id))
+
+
+# --- conversations --------------------------------------------------------------------------------
+
+
+class EmailMessageOut(Schema):
+    id: int
+    thread_id: int
+    direction: str = Field(description='"in" received, "out" sent.')
+    message_id: str
+    in_reply_to: str
+    references: list[str]
+    from_address: str
+    from_name: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    text_body: str
+    html_body: str = Field(description="Sanitised HTML (no scripts, styles, forms or images), or empty.")
+    sent_at: datetime
+    sent_by: UserRef | None
+    contact_ids: list[int]
+
+    @staticmethod
+    def resolve_contact_ids(obj: EmailMessage) -> list[int]:
+        return [c.pk for c in obj.contacts.all()]
+
+
+class EmailThreadOut(Schema):
+    id: int
+    subject: str
+    contact_ids: list[int]
+    message_count: int
+    last_message_at: datetime | None
+
+    @staticmethod
+    def resolve_contact_ids(obj: EmailThread) -> list[int]:
+        return [c.pk for c in obj.contacts.all()]
+
+
+class EmailThreadDetailOut(EmailThreadOut):
+    messages: list[EmailMessageOut]
+
+    @staticmethod
+    def resolve_messages(obj: EmailThread) -> list[EmailMessage]:
+        return list(obj.messages.all())
+
+
+class EmailThreadPage(PageOut):
+    items: list[EmailThreadOut]
+
+
+class EmailThreadQuery(PageQuery):
+    contact: int | None = Field(None, ge=1, le=2**62, description="Only this contact's conversations.")
+
+
+class EmailSendIn(InSchema):
+    # required, but checked by the service (after the contact is found: a foreign contact is 404)
+    subject: Annotated[str, Field(max_length=mail_out.MAX_SUBJECT, description="Required.")] = ""
+    body: Annotated[str, Field(max_length=mail_out.MAX_BODY, description="Required. Plain text.")] = ""
+    thread: StrictInt | None = Field(None, description="Answer this conversation of the contact.")
+
+
+@router.get("/email-threads", response={200: EmailThreadPage, **READ_ERRORS})
+def email_thread_list_api(request: HttpRequest, query: Query[EmailThreadQuery]) -> dict[str, Any]:
+    actor = request_actor(request)
+    contact = contact_get(actor=actor, pk=query.contact) if query.contact is not None else None
+    threads = email_thread_list(actor=actor, contact=contact)
+    return page_out(request, paginate(threads, page=query.page, per_page=query.per_page))
+
+
+@router.get("/email-threads/{email_thread_id}", response={200: EmailThreadDetailOut, **GET_ERRORS})
+def email_thread_detail(request: HttpRequest, email_thread_id: int) -> EmailThread:
+    thread = email_thread_get(actor=request_actor(request), pk=email_thread_id)
+    prefetch_related_objects(list(thread.messages.all()), "contacts")  # one query for every message
+    return thread
+
+
+@router.get("/email-messages/{email_message_id}", response={200: EmailMessageOut, **GET_ERRORS})
+def email_message_detail(request: HttpRequest, email_message_id: int) -> EmailMessage:
+    return email_message_get(actor=request_actor(request), pk=email_message_id)
+
+
+@router.post("/contacts/{contact_id}/emails", response={201: EmailMessageOut, **WRITE_ERRORS})
+def contact_email_send(request: HttpRequest, contact_id: int, payload: EmailSendIn) -> Status[EmailMessage]:
+    """Send a plain-text e-mail to the contact (SMTP) and store it on its thread and timeline."""
+    actor = request_actor(request)
+    contact = contact_get(actor=actor, pk=contact_id)
+    sent = mail_out.email_send(
+        actor=actor, contact=contact, subject=payload.subject, body=payload.body, thread=payload.thread
+    )
+    return Status(201, sent)

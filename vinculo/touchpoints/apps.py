@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class TouchpointsConfig(AppConfig):
+    name = "vinculo.touchpoints"
+    label = "touchpoints"
+    verbose_name = "Touchpoints"
+
+    def ready(self) -> None:
+        """The panels on a contact's page and the timeline's labels of touchpoint events."""
+        from vinculo.touchpoints import timeline
+        from vinculo.touchpoints.selectors import mail, visitors
+        from vinculo.touchpoints.views import forms, webhooks
+
+        visitors.register()  # "Web sessions"
+        mail.register()  # "E-mail"
+        forms.register_panels()  # "Consents"
+        webhooks.register()  # "Social profiles"
+        timeline.register()

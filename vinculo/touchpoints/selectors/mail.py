@@ -1,0 +1,93 @@
+"""Reads of the e-mail integration: mailboxes (a member sees the shared ones and their own, never
+another member's), threads and messages (seen by whoever may see one of their contacts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from vinculo.accounts.models import Membership
+from vinculo.contacts.models import Contact
+from vinculo.contacts.selectors import contact_queryset
+from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
+
+
+def mailbox_queryset(*, actor: Membership) -> QuerySet[Mailbox]:
+    return Mailbox.objects.filter(Q(user__isnull=True) | Q(user_id=actor.user_id)).select_related("user")
+
+
+def mailbox_get(*, actor: Membership, pk: Any) -> Mailbox:
+    """The mailbox, or 404 when missing, of another organisation or another member's own."""
+    try:
+        return mailbox_queryset(actor=actor).get(pk=int(pk))
+    except (Mailbox.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def sending_mailbox(*, actor: Membership) -> Mailbox | None:
+    """The member's own active mailbox, whose address their e-mails are sent from."""
+    return Mailbox.objects.filter(user_id=actor.user_id, is_active=True).order_by("id").first()
+
+
+def email_thread_queryset(*, actor: Membership) -> QuerySet[EmailThread]:
+    """Threads with at least one contact the actor may see."""
+    visible = contact_queryset(actor=actor).filter(email_threads=OuterRef("pk"))
+    return EmailThread.objects.filter(Exists(visible))
+
+
+def email_thread_list(*, actor: Membership, contact: Contact | None = None) -> QuerySet[EmailThread]:
+    threads = email_thread_queryset(actor=actor)
+    if contact is not None:
+        threads = threads.filter(contacts=contact)
+    return threads.prefetch_related("contacts").order_by("-last_message_at", "-id")
+
+
+def email_thread_get(*, actor: Membership, pk: Any) -> EmailThread:
+    """The thread with its messages (oldest first) and their contacts, or 404."""
+    messages = EmailMessage.objects.select_related("sent_by", "mailbox").order_by("sent_at", "id")
+    try:
+        return (
+            email_thread_queryset(actor=actor)
+            .prefetch_related(Prefetch("messages", queryset=messages), "contacts")
+            .get(pk=int(pk))
+        )
+    except (EmailThread.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def email_message_get(*, actor: Membership, pk: Any) -> EmailMessage:
+    try:
+        return (
+            EmailMessage.objects.filter(thread__in=email_thread_queryset(actor=actor))
+            .select_related("thread", "sent_by")
+            .prefetch_related("contacts")
+            .get(pk=int(pk))
+        )
+    except (EmailMessage.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+# --- the "E-mail" panel on a contact's page ---------------------------------------------------------
+
+PANEL_ROWS = 5
+
+
+def email_panel(request: Any, record: Contact) -> dict[str, Any]:
+    """The contact's latest conversations and the "Write" button (registered by register())."""
+    from vinculo.accounts.permissions import can_write
+
+    actor = request.membership
+    threads = list(
+        email_thread_queryset(actor=actor).filter(contacts=record).order_by("-last_message_at", "-id")[:PANEL_ROWS]
+    )
+    return {"record": record, "threads": threads, "can_write": can_write(actor)}
+
+
+def register() -> None:
+    from vinculo.contacts.panels import Panel, register_panel
+
+    register_panel(
+        "contact", Panel(name="touchpoints.email", template="touchpoints/mail/panel.html", loader=email_panel, order=15)
+    )

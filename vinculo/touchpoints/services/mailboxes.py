@@ -1,0 +1,364 @@
+"""Connecting IMAP mailboxes: create, change, delete, test the connection.
+
+A mailbox is a member's own (`user` set: only they see it and change it) or shared by an owner or
+admin of the organisation (`user` empty: every member sees it, only owners and admins change it).
+The password is encrypted at rest (vinculo.touchpoints.crypto) and never shown back, returned by
+the API, written to the audit trail or logged; leaving it empty when editing keeps the stored one.
+
+Transport security policy (`imap_connect`): with "SSL/TLS" on, IMAP over TLS (port 993); with it
+off, the connection must be upgraded with STARTTLS before the password is sent, and a server that
+does not offer STARTTLS is refused, except on the local machine (localhost, 127.0.0.0/8, ::1),
+where a plain connection is allowed (a local server, and the test suite's dovecot).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import imaplib
+import ipaddress
+import re
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.models import Membership
+from vinculo.accounts.permissions import can_manage_org, require_org_admin, require_write
+from vinculo.contacts.validation import clean_email
+from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.touchpoints import crypto
+from vinculo.touchpoints.models import Mailbox
+
+Errors = dict[str, list[str]]
+
+IMAP_TIMEOUT = 20  # seconds for connecting and for each command
+MAX_PASSWORD = 500
+TEXT_FIELDS = {"name": 100, "username": 254, "folder": 100}
+BOOL_FIELDS = ("use_ssl", "create_leads", "is_active")
+MAILBOX_FIELDS = (*TEXT_FIELDS, *BOOL_FIELDS, "email_address", "host", "port", "password", "shared")
+# what the audit trail keeps: never the password
+AUDITED = ["name", "email_address", "host", "port", "use_ssl", "username", "folder", "create_leads", "is_active"]
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
+
+
+class ImapFailure(Exception):
+    """The server could not be reached, refused the login or the folder; the message says which,
+    in words for the person who set the mailbox up (never with the password)."""
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def is_local_host(host: str) -> bool:
+    """The local machine, where a connection without TLS is allowed."""
+    name = host.strip().rstrip(".").lower()
+    if name in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _clean_host(value: Any, errors: Errors) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        _add(errors, "host", _("This field is required."))
+        return None
+    host = value.strip().lower()
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(host):
+        _add(errors, "host", _("Enter a server name such as imap.example.com, or an IP address."))
+        return None
+    return host
+
+
+def _clean_port(value: Any, errors: Errors) -> int | None:
+    if isinstance(value, bool):
+        _add(errors, "port", _("Enter a whole number."))
+        return None
+    try:
+        port = int(str(value).strip())
+    except (TypeError, ValueError):
+        _add(errors, "port", _("Enter a whole number."))
+        return None
+    if not 1 <= port <= 65535:
+        _add(errors, "port", _("Enter a port between 1 and 65535."))
+        return None
+    return port
+
+
+def _clean_text(value: Any, field: str, max_length: int, errors: Errors) -> str | None:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        _add(errors, field, _("Enter text."))
+        return None
+    value = value.strip()
+    if not value:
+        _add(errors, field, _("This field is required."))
+        return None
+    if len(value) > max_length:
+        _add(errors, field, _("At most %(n)s characters.") % {"n": max_length})
+        return None
+    if _CONTROL.search(value):
+        _add(errors, field, _("Enter text without control characters."))
+        return None
+    return value
+
+
+def _apply(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> None:
+    for key in set(data) - set(MAILBOX_FIELDS):
+        _add(errors, key, _("Unknown field."))
+    for name, max_length in TEXT_FIELDS.items():
+        if name == "folder" and data.get("folder") in (None, ""):
+            if "folder" in data:
+                mailbox.folder = "INBOX"
+            continue
+        if name in data or creating:
+            value = _clean_text(data.get(name), name, max_length, errors)
+            if value is not None:
+                setattr(mailbox, name, value)
+    if "email_address" in data or creating:
+        try:
+            mailbox.email_address = clean_email(data.get("email_address"))
+        except ValidationError as exc:
+            errors.setdefault("email_address", []).extend(exc.messages)
+    if "host" in data or creating:
+        host = _clean_host(data.get("host"), errors)
+        if host is not None:
+            mailbox.host = host
+    if "port" in data and data["port"] not in (None, ""):
+        port = _clean_port(data["port"], errors)
+        if port is not None:
+            mailbox.port = port
+    for name in BOOL_FIELDS:
+        if name in data and data[name] is not None:
+            if not isinstance(data[name], bool):
+                _add(errors, name, _("Enter true or false."))
+            else:
+                setattr(mailbox, name, data[name])
+    password = data.get("password")
+    if password not in (None, ""):
+        if not isinstance(password, str):
+            _add(errors, "password", _("Enter text."))
+        elif len(password) > MAX_PASSWORD:
+            _add(errors, "password", _("At most %(n)s characters.") % {"n": MAX_PASSWORD})
+        elif "\0" in password or "\r" in password or "\n" in password:
+            _add(errors, "password", _("Enter text without control characters."))
+        else:
+            mailbox.password_encrypted = crypto.encrypt(password)
+    elif creating:
+        _add(errors, "password", _("This field is required."))
+
+
+def can_change_mailbox(actor: Membership, mailbox: Mailbox) -> bool:
+    """A member changes their own mailbox; owners and admins change the shared ones."""
+    if mailbox.user_id is not None:
+        return bool(mailbox.user_id == actor.user_id)
+    return can_manage_org(actor)
+
+
+def require_change_mailbox(actor: Membership, mailbox: Mailbox) -> None:
+    require_write(actor)
+    if not can_change_mailbox(actor, mailbox):
+        require_org_admin(actor)  # raises with the message about shared mailboxes
+
+
+@transaction.atomic
+def mailbox_create(*, actor: Membership, data: Mapping[str, Any]) -> Mailbox:
+    """A new mailbox; `shared: true` (owners and admins only) makes it the organisation's."""
+    require_write(actor)
+    errors: Errors = {}
+    shared = data.get("shared", False)
+    if not isinstance(shared, bool):
+        _add(errors, "shared", _("Enter true or false."))
+        shared = False
+    if shared:
+        require_org_admin(actor)
+    mailbox = Mailbox(organization_id=actor.organization_id, user=None if shared else actor.user)
+    _apply(actor, mailbox, data, errors, creating=True)
+    if mailbox.port == 993 and "port" not in data and mailbox.use_ssl is False:
+        mailbox.port = 143
+    if errors:
+        raise ValidationError(errors)
+    mailbox.save()
+    audit_create(instance=mailbox, actor=actor.user, values=snapshot(mailbox, AUDITED), organization=actor.organization)
+    return mailbox
+
+
+@transaction.atomic
+def mailbox_update(*, actor: Membership, mailbox: Mailbox, data: Mapping[str, Any]) -> Mailbox:
+    """Change the given fields (PATCH semantics); an empty password keeps the stored one. Changing
+    the server, account or folder starts reading the folder again from the beginning (messages
+    already stored are recognised by their Message-ID and not stored twice)."""
+    mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+    require_change_mailbox(actor, mailbox)
+    errors: Errors = {}
+    if "shared" in data:
+        _add(errors, "shared", _("A mailbox cannot change owner; delete it and connect it again."))
+    before = snapshot(mailbox, AUDITED)
+    old_secret = mailbox.password_encrypted
+    _apply(actor, mailbox, data, errors, creating=False)
+    if errors:
+        raise ValidationError(errors)
+    after = snapshot(mailbox, AUDITED)
+    if any(before[k] != after[k] for k in ("host", "port", "username", "folder")):
+        mailbox.uid_validity, mailbox.last_uid = None, 0
+    if any(before[k] != after[k] for k in ("host", "port", "use_ssl", "username", "folder")) or (
+        mailbox.password_encrypted != old_secret
+    ):
+        mailbox.last_error = ""
+    mailbox.save()
+    changes = diff(before, after)
+    if mailbox.password_encrypted != old_secret:
+        changes["password"] = ["***", "***"]
+    audit_update(instance=mailbox, actor=actor.user, changes=changes, organization=actor.organization)
+    return mailbox
+
+
+@transaction.atomic
+def mailbox_delete(*, actor: Membership, mailbox: Mailbox) -> None:
+    """Disconnect the mailbox; the e-mails it brought stay on the timelines."""
+    require_change_mailbox(actor, mailbox)
+    audit_delete(instance=mailbox, actor=actor.user, values=snapshot(mailbox, AUDITED), organization=actor.organization)
+    mailbox.delete()
+
+
+# --- connecting ------------------------------------------------------------------------------------
+
+
+def _login(imap: imaplib.IMAP4, username: str, password: str) -> None:
+    """LOGIN takes ASCII only; a non-ASCII password goes with AUTHENTICATE PLAIN (UTF-8, base64)."""
+    if password.isascii() and username.isascii():
+        imap.login(username, password)
+    else:
+        imap.authenticate("PLAIN", lambda _challenge: f"\0{username}\0{password}".encode())
+
+
+def imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
+    """A logged-in connection, following the transport policy of the module docstring."""
+    try:
+        password = crypto.decrypt(mailbox.password_encrypted)
+    except crypto.SecretUnreadable as exc:
+        raise ImapFailure(
+            _("The stored password cannot be read (the encryption key changed): enter it again.")
+        ) from exc
+    context = ssl.create_default_context()
+    imap: imaplib.IMAP4
+    try:
+        if mailbox.use_ssl:
+            imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=IMAP_TIMEOUT)
+        else:
+            imap = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=IMAP_TIMEOUT)
+            if "STARTTLS" in imap.capabilities:
+                imap.starttls(ssl_context=context)
+            elif not is_local_host(mailbox.host):
+                imap.shutdown()
+                raise ImapFailure(
+                    _("The server does not offer STARTTLS: the password would travel unencrypted. Turn SSL/TLS on.")
+                )
+    except ImapFailure:
+        raise
+    except ssl.SSLError as exc:
+        raise ImapFailure(_("The secure connection failed: %(reason)s") % {"reason": exc.reason or exc}) from exc
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ImapFailure(_("The server name could not be found.")) from exc
+    except TimeoutError as exc:
+        raise ImapFailure(_("The server did not answer in time.")) from exc
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapFailure(_("Could not connect to %(host)s:%(port)s: %(reason)s") % _where(mailbox, exc)) from exc
+    try:
+        _login(imap, mailbox.username, password)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        _close(imap)
+        raise ImapFailure(_("The server refused the user name or the password.")) from exc
+    return imap
+
+
+def _where(mailbox: Mailbox, exc: BaseException) -> dict[str, Any]:
+    return {"host": mailbox.host, "port": mailbox.port, "reason": getattr(exc, "strerror", None) or str(exc)[:200]}
+
+
+def _close(imap: imaplib.IMAP4) -> None:
+    with contextlib.suppress(OSError, imaplib.IMAP4.error):
+        imap.logout()
+
+
+def imap_utf7(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): "Elementos envíados" becomes
+    "Elementos env&AO0-ados"."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            encoded = base64.b64encode("".join(pending).encode("utf-16-be")).decode().rstrip("=")
+            out.append("&" + encoded.replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
+
+
+def imap_select(imap: imaplib.IMAP4, folder: str) -> int | None:
+    """Open `folder` read-only (nothing is marked as read); returns its UIDVALIDITY."""
+    name = imap_utf7(folder)
+    quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    try:
+        status, _data = imap.select(quoted, readonly=True)
+    except imaplib.IMAP4.error as exc:
+        raise ImapFailure(_("The folder “%(folder)s” cannot be opened.") % {"folder": folder}) from exc
+    if status != "OK":
+        raise ImapFailure(_("The folder “%(folder)s” cannot be opened.") % {"folder": folder})
+    _typ, values = imap.response("UIDVALIDITY")
+    try:
+        return int(values[0]) if values and values[0] else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+def mailbox_test_connection(*, actor: Membership, mailbox: Mailbox) -> ConnectionCheck:
+    """Connect, log in and open the folder, without reading anything; the outcome is recorded on
+    the mailbox (`last_error`), as a fetch would."""
+    require_change_mailbox(actor, mailbox)
+    try:
+        imap = imap_connect(mailbox)
+        try:
+            imap_select(imap, mailbox.folder)
+        finally:
+            _close(imap)
+    except ImapFailure as exc:
+        check = ConnectionCheck(ok=False, message=str(exc))
+    else:
+        check = ConnectionCheck(ok=True, message=_("Connected: the server accepted the login and the folder."))
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        last_error="" if check.ok else check.message, updated_at=timezone.now()
+    )
+    mailbox.last_error = "" if check.ok else check.message
+    return check
