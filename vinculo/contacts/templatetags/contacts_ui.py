@@ -66,6 +66,7 @@ PREFIX_ICONS = {
     "survey.": "star",
     "chat.": "chat-dots",
 }
+CUSTOM_WEB_EVENT = "web."  # the prefix of the events a website sends with vinculo.track(name)
 RELATION_LABELS: dict[str, Any] = {
     "emails": _("e-mail addresses"),
     "phones": _("phones"),
@@ -184,12 +185,15 @@ def event_icon(event_type: str) -> str:
 def event_label(event_type: str) -> str:
     if event_type in EVENT_TYPES:
         return str(EVENT_TYPES[event_type][1])
+    if event_type.startswith(CUSTOM_WEB_EVENT):  # a site's own event: vinculo.track("added_to_cart")
+        name = event_type.removeprefix(CUSTOM_WEB_EVENT).replace("_", " ")
+        return str(_("On the website: %(name)s")) % {"name": name}
     return event_type
 
 
 @register.filter
 def is_known_event(event_type: str) -> bool:
-    return event_type in EVENT_TYPES
+    return event_type in EVENT_TYPES or event_type.startswith(CUSTOM_WEB_EVENT)
 
 
 @register.filter
