@@ -193,7 +193,7 @@ def test_consent_visit_event_identify_and_the_contact_page(
     expect(panel.locator(".session-pages").first).to_contain_text("Shop home")
     timeline = vinculo.locator("#timeline-list")
     expect(timeline).to_contain_text("Identified on the website")
-    expect(timeline).to_contain_text("web.added_to_cart")
+    expect(timeline).to_contain_text("On the website: added to cart")
     expect(timeline).to_contain_text("Page viewed")
 
 
