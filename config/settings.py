@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "vinculo.core",
     "vinculo.accounts",
     "vinculo.contacts",
+    "vinculo.messaging",
     "vinculo.sales",
     "vinculo.touchpoints",
 ]

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    """Consent and subscriptions, the suppression list and the one way to send e-mail: what every
+    domain that talks to customers (sales, marketing, service) needs, below all of them
+    (docs/adr/0004-messaging-layer.md)."""
+
+    name = "vinculo.messaging"
+    label = "messaging"
+    verbose_name = "Messaging"
