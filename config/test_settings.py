@@ -13,3 +13,6 @@ from config.settings import *  # noqa: F403
 
 # whitenoise serves from STATIC_ROOT and the finders; tests never run collectstatic
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# event consumers run in the test's process right after the commit (the worker is not running)
+VINCULO_DELIVER_ON_COMMIT = True

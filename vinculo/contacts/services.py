@@ -3,11 +3,13 @@ trail and emits its domain event; views, API endpoints, tasks and commands call 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -758,3 +760,11 @@ def tag_delete(*, actor: Membership, tag: Tag) -> None:
         instance=tag, actor=actor.user, values=snapshot(tag, ["name", "color"]), organization=actor.organization
     )
     tag.delete()
+
+
+def contact_activity_bump(*, contact_id: int, at: dt.datetime) -> None:
+    """Move a contact's last-activity time forward to `at`, never back: a derived value that comes
+    out the same whatever order its sources (tracker batches, stitching, notes) are processed in."""
+    Contact.objects.filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at), pk=contact_id).update(
+        last_activity_at=at
+    )

@@ -1,54 +1,28 @@
-"""The event backbone: `emit()` writes an Event row in the caller's transaction and, once that
-transaction commits, hands the event to the subscribers registered for its type.
+"""The event backbone: `emit()` writes an Event row in the caller's transaction, together with one
+delivery row (`EventDelivery`, the outbox) for each consumer whose patterns match its type.
 
-A rolled-back request therefore emits nothing, and subscribers (automation, scoring, webhooks)
-only ever see events that are durably stored. Subscribers are tasks or plain callables taking
-the event id; they must be idempotent because an event may be delivered again after a crash.
+A rolled-back request therefore emits nothing, and a crash after the commit loses nothing: the
+deliveries are rows, found and run by the task worker (`vinculo.core.delivery`), each consumer in
+a savepoint of the same transaction that deletes its delivery row, so that a reaction happens
+exactly once (docs/adr/0005-durable-event-delivery.md).
+
+Consumers are registered by name in `vinculo.core.consumers`, usually from an app's
+`AppConfig.ready()`.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from vinculo.core.delivery import deliveries_write
 from vinculo.core.models import Event
 
 if TYPE_CHECKING:
     from django.db.models import Model
-
-logger = logging.getLogger(__name__)
-
-Subscriber = Callable[[int], Any]
-_subscribers: list[tuple[str, Subscriber]] = []
-
-
-def subscribe(pattern: str, subscriber: Subscriber) -> None:
-    """Call `subscriber(event_id)` after commit for every event whose type matches `pattern`
-    (shell-style, e.g. ``"order.*"``). A django-tasks Task is enqueued instead of called."""
-    if (pattern, subscriber) not in _subscribers:
-        _subscribers.append((pattern, subscriber))
-
-
-def unsubscribe(pattern: str, subscriber: Subscriber) -> None:
-    if (pattern, subscriber) in _subscribers:
-        _subscribers.remove((pattern, subscriber))
-
-
-def _deliver(event_id: int, event_type: str) -> None:
-    for pattern, subscriber in list(_subscribers):
-        if not fnmatch.fnmatchcase(event_type, pattern):
-            continue
-        enqueue = getattr(subscriber, "enqueue", None)
-        if enqueue is not None:
-            enqueue(event_id)
-        else:
-            subscriber(event_id)
 
 
 def emit(
@@ -97,15 +71,5 @@ def emit(
             return Event.dangerously_unscoped.get(organization_id=organization.pk, message_id=message_id)
     else:
         event = Event.dangerously_unscoped.create(**fields)
-    event_id, event_type = event.pk, event.type
-    deliver_on_commit(event_id=event_id, event_type=event_type)
+    deliveries_write([(organization.pk, event.pk, event.type)])
     return event
-
-
-def deliver_on_commit(*, event_id: int, event_type: str) -> None:
-    """Hand an event written in the current transaction to its subscribers once it commits.
-
-    `emit()` does this itself; bulk writers of the event log (tracker ingestion) call it for the
-    rows they insert in one statement.
-    """
-    transaction.on_commit(lambda: _deliver(event_id, event_type))

@@ -128,3 +128,55 @@ class AuditEntry(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+
+class EventDelivery(models.Model):
+    """An event still owed to one consumer: the outbox of the event log (docs/adr/0005).
+
+    `core.events.emit()` (and the tracker's bulk insert) writes one row per consumer whose patterns
+    match the event, in the same transaction as the event, so a reaction can never be lost between
+    the commit and its hand-over. A worker claims due rows, runs each consumer in a savepoint of the
+    claiming transaction and deletes the row in that same transaction: the consumer's writes and the
+    acknowledgement commit together, exactly once. A failure keeps the row with its error and a
+    later `available_at` (back-off); after MAX_ATTEMPTS it is parked with `failed_at` set.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    consumer = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True, default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["event", "consumer"], name="delivery_once_per_consumer"),
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["available_at", "id"], condition=models.Q(failed_at__isnull=True), name="delivery_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → {self.consumer}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running task worker says it is alive every few seconds (`manage.py worker`). A worker
+    whose heartbeat is stale is dead: its running task rows are closed and their work re-enqueued
+    by the next live worker, within seconds rather than at the next periodic sweep."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering: ClassVar = ["worker_id"]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} @ {self.beat_at:%H:%M:%S}"

@@ -18,7 +18,6 @@ from django_tasks import task
 
 from vinculo.sales.models import Activity
 from vinculo.sales.services.activities import MAX_REMINDER_MINUTES, user_tz
-from vinculo.sales.services.follow_ups import follow_ups_for_event
 
 logger = logging.getLogger(__name__)
 
@@ -26,22 +25,6 @@ logger = logging.getLogger(__name__)
 # down): a reminder after the fact is noise
 REMINDER_GRACE = dt.timedelta(hours=1)
 REMINDER_BATCH = 500
-
-
-@task()
-def create_follow_ups(event_id: int) -> int:
-    """Subscriber of `deal.created` and `deal.stage_changed`: the entered stage's follow-up
-    activities. Idempotent (see services.follow_ups). Returns how many were created."""
-    return len(follow_ups_for_event(event_id=event_id))
-
-
-@task()
-def assign_new_lead(event_id: int) -> bool:
-    """Subscriber of `contact.created`: a lead without an owner goes to whom the assignment rules
-    choose. Idempotent (a lead with an owner is left alone). True if it assigned."""
-    from vinculo.sales.services.assignment import new_lead_assign
-
-    return new_lead_assign(event_id=event_id) is not None
 
 
 def due_reminder_ids(*, now: dt.datetime, limit: int = REMINDER_BATCH) -> list[int]:

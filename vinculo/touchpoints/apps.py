@@ -17,3 +17,11 @@ class TouchpointsConfig(AppConfig):
         forms.register_panels()  # "Consents"
         webhooks.register()  # "Social profiles"
         timeline.register()
+        self.register_sweeps()
+
+    def register_sweeps(self) -> None:
+        """Tracker batches whose task was lost are found by every worker within seconds."""
+        from vinculo.core.worker import register_sweep
+        from vinculo.touchpoints.tasks import process_stale_batches
+
+        register_sweep(name="touchpoints.stale_batches", every_seconds=5, run=process_stale_batches)

@@ -13,7 +13,7 @@ from django_scopes import scope
 from vinculo.accounts.models import Role
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, Tag
-from vinculo.core.events import subscribe, unsubscribe
+from vinculo.core.consumers import register_consumer, unregister_consumer
 from vinculo.core.models import AuditEntry, Event
 
 
@@ -29,12 +29,9 @@ def delivered() -> Iterator[list[int]]:
     """Ids of the events handed to subscribers (after commit)."""
     seen: list[int] = []
 
-    def subscriber(event_id: int) -> None:
-        seen.append(event_id)
-
-    subscribe("*", subscriber)
+    register_consumer(name="test.everything", patterns=["*"], handler=lambda event: seen.append(event.pk))
     yield seen
-    unsubscribe("*", subscriber)
+    unregister_consumer("test.everything")
 
 
 def audit(instance: Any, pk: int | None = None) -> list[tuple[str, dict[str, Any]]]:

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django_scopes import scope
 
-from vinculo.core import events
 from vinculo.core.models import AuditEntry, Event
 from vinculo.sales import subscribers
 from vinculo.sales.models import Activity, FollowUpRule
@@ -23,7 +22,6 @@ from vinculo.sales.services.follow_ups import (
     follow_up_rule_update,
     follow_ups_for_event,
 )
-from vinculo.sales.tasks import create_follow_ups
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -36,11 +34,8 @@ def pipeline(org):
 
 @pytest.fixture
 def subscribed():
-    """The subscribers as SalesConfig.ready() registers them; afterwards, the list as it was."""
-    before = list(events._subscribers)
+    """The consumers as SalesConfig.ready() registers them."""
     subscribers.register()
-    yield
-    events._subscribers[:] = before
 
 
 def rule(org, stage, subject, days_after=1, kind="call", **extra):
@@ -85,10 +80,9 @@ def test_moving_a_deal_into_a_stage_creates_its_follow_ups_once(
         local = activity.due_at.astimezone(NEW_YORK)
         assert (local.date(), local.time()) == (moved_day + dt.timedelta(days=days), dt.time(9, 0))
 
-    # the same event delivered again (a retried task): nothing more
-    assert create_follow_ups.call(event.pk) == 0
-    with django_capture_on_commit_callbacks(execute=True):
-        create_follow_ups.enqueue(event.pk)
+    # the same event delivered again (a consumer run twice): nothing more
+    assert follow_ups_for_event(event_id=event.pk) == []
+    subscribers.create_follow_ups(event)
     assert Activity.dangerously_unscoped.filter(follow_up_rule__isnull=False).count() == 2
     assert Event.dangerously_unscoped.filter(type="activity.created").count() == 2
 

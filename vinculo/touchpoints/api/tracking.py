@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from vinculo.touchpoints.selectors.visitors import identity_conflict_queryset, v
 from vinculo.touchpoints.services import ingest
 from vinculo.touchpoints.services import sites as site_services
 from vinculo.touchpoints.services.stitching import identity_conflict_resolve
+from vinculo.touchpoints.tasks import batch_enqueue
 
 router = Router(tags=["tracking"])
 
@@ -111,6 +113,9 @@ def track_batch(request: HttpRequest) -> HttpResponse:
         if allowed:  # the page may read why its batch was refused (413, 422, 429)
             _cors(response, origin)
         return response
+    if result.batch_id is not None:
+        batch_id = result.batch_id
+        transaction.on_commit(lambda: batch_enqueue(batch_id))
     response = JsonResponse({"accepted": result.accepted, "rejected": result.rejected}, status=202)
     return _cors(response, origin) if allowed else response
 

@@ -2,8 +2,8 @@
 
 `core.events.emit` writes one event per call (a savepoint and an INSERT each); a batch of 100
 tracker events is one INSERT … ON CONFLICT DO NOTHING RETURNING here: the database says which
-message ids were new, so two workers can never both count one event, and the new events of the
-types automation listens to are handed to the subscribers after commit, exactly like emit() does.
+message ids were new, so two workers can never both count one event, and the outbox rows of the
+new events are written in the same transaction, exactly like emit() does (docs/adr/0005).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from vinculo.core.events import deliver_on_commit
+from vinculo.core.delivery import deliveries_write
 from vinculo.core.models import Event
 
 EVENT_COLUMNS = (
@@ -32,14 +32,12 @@ EVENT_COLUMNS = (
 )
 RELATIONS = {"organization_id", "contact_id", "company_id", "actor_id"}
 TIME_COLUMNS = {"occurred_at", "received_at", "created_at", "updated_at"}
-# page views are too many to hand to every subscriber; custom events and reactions are delivered
-DELIVERED_PREFIXES = ("web.", "session.", "visitor.", "identity.")
 
 
 def insert_events_returning(rows: list[dict[str, Any]]) -> dict[str, int]:
     """INSERT the rows (dicts with EVENT_COLUMNS), skipping message ids already stored for the
-    organisation; returns {message_id: id} of the rows really inserted. Delivers the inserted
-    events of DELIVERED_PREFIXES to the subscribers once the caller's transaction commits."""
+    organisation; returns {message_id: id} of the rows really inserted, whose outbox rows (one per
+    consumer of their type) are written in the same transaction."""
     if not rows:
         return {}
     meta = Event._meta
@@ -69,10 +67,11 @@ def insert_events_returning(rows: list[dict[str, Any]]) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = {message_id: pk for pk, message_id in cursor.fetchall()}
-    types = {row["message_id"]: row["type"] for row in rows}
-    for message_id, pk in inserted.items():
-        if types[message_id].startswith(DELIVERED_PREFIXES):
-            deliver_on_commit(event_id=pk, event_type=types[message_id])
+    by_message = {row["message_id"]: row for row in rows}
+    deliveries_write(
+        (by_message[message_id]["organization_id"], pk, by_message[message_id]["type"])
+        for message_id, pk in inserted.items()
+    )
     return inserted
 
 

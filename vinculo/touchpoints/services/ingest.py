@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
@@ -38,6 +37,7 @@ from pydantic_core import PydanticCustomError
 
 from vinculo.accounts.models import Membership, Role
 from vinculo.contacts.models import Contact
+from vinculo.contacts.services import contact_activity_bump
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch, TrackingSite, Visitor
 from vinculo.touchpoints.services.event_rows import insert_events_returning, update_rows
@@ -265,7 +265,9 @@ def validate_events(
 
 def track_batch_accept(*, site: TrackingSite, data: dict[str, Any], ip: str | None, user_agent: str) -> Accepted:
     """Validate a parsed body for `site` and store its good events as one batch (committed when
-    this returns, in autocommit). Raises IngestError for a batch refused as a whole."""
+    this returns, in autocommit). Raises IngestError for a batch refused as a whole. The caller
+    hands the batch to a worker (`tasks.batch_enqueue`); if that is lost, the workers' sweep
+    finds the batch within seconds."""
     received_at = timezone.now()
     raw_events = data.get("events")
     if not isinstance(raw_events, list):
@@ -295,20 +297,7 @@ def track_batch_accept(*, site: TrackingSite, data: dict[str, Any], ip: str | No
         user_agent=user_agent[:400],
         received_at=received_at,
     )
-    batch_id = batch.pk
-    transaction.on_commit(lambda: _enqueue(batch_id))
-    return Accepted(batch_id=batch_id, accepted=len(accepted), rejected=rejected)
-
-
-def _enqueue(batch_id: int) -> None:
-    """Hand the batch to a worker; if that fails the batch is stored anyway and the periodic
-    `process_pending_batches` picks it up."""
-    from vinculo.touchpoints.tasks import process_ingest_batch
-
-    try:
-        process_ingest_batch.enqueue(batch_id)
-    except Exception:
-        logger.exception("could not enqueue ingest batch %s; the safety job will", batch_id)
+    return Accepted(batch_id=batch.pk, accepted=len(accepted), rejected=rejected)
 
 
 # --- process -------------------------------------------------------------------------------------
@@ -504,9 +493,7 @@ def _process(batch: IngestBatch, site: TrackingSite) -> None:
         ],
     )
     for contact_id, at in activity.items():
-        Contact.objects.filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at), pk=contact_id).update(
-            last_activity_at=at
-        )
+        contact_activity_bump(contact_id=contact_id, at=at)
 
 
 def _visitors_for(batch: IngestBatch, events: list[dict[str, Any]]) -> dict[str, Visitor]:

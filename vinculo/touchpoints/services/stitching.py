@@ -20,11 +20,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_write
 from vinculo.contacts.models import Contact, ContactEmail
-from vinculo.contacts.services import contact_create
+from vinculo.contacts.services import contact_activity_bump, contact_create
 from vinculo.core.audit import audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.models import Event
@@ -139,9 +140,11 @@ def visitor_identify(
             visitor.contact = contact
             visitor.identified_at = occurred_at
             visitor.save(update_fields=["contact", "identified_at", "updated_at"])
-            Event.objects.filter(anonymous_id=visitor.anonymous_id, contact__isnull=True).update(
-                contact=contact, company_id=contact.company_id
-            )
+            history = Event.objects.filter(anonymous_id=visitor.anonymous_id, contact__isnull=True)
+            latest = history.aggregate(latest=Max("occurred_at"))["latest"]
+            history.update(contact=contact, company_id=contact.company_id)
+            if latest is not None:  # whatever order the visitor's batches were processed in
+                contact_activity_bump(contact_id=contact.pk, at=latest)
             WebSession.objects.filter(visitor=visitor, contact__isnull=True).update(contact=contact)
         elif visitor.contact_id != contact.pk:
             conflict, new = IdentityConflict.objects.get_or_create(

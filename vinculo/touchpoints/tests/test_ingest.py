@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 from django_scopes import scope
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -364,7 +365,7 @@ def test_dnt_is_ignored_when_the_site_says_so(org):
 
 
 def _store(site, events):
-    with mock.patch("vinculo.touchpoints.services.ingest._enqueue"):
+    with mock.patch("vinculo.touchpoints.api.tracking.batch_enqueue"):
         response = post_batch(site, events)
     assert response.status_code == 202
     return IngestBatch.dangerously_unscoped.order_by("-id").first()
@@ -418,6 +419,37 @@ def test_the_safety_job_processes_batches_left_behind(site, org):
 
     assert IngestBatch.dangerously_unscoped.get(pk=old.pk).processed_at is not None
     assert IngestBatch.dangerously_unscoped.get(pk=recent.pk).processed_at is None
+
+
+def test_the_workers_sweep_processes_a_batch_whose_enqueue_was_lost_within_seconds(site, org):
+    lost = _store(site, [page()])
+    fresh = _store(site, [page(anonymous_id="anon-2")])
+    IngestBatch.dangerously_unscoped.filter(pk=lost.pk).update(received_at=timezone.now() - dt.timedelta(seconds=11))
+
+    assert tasks.process_stale_batches() == 1
+    assert tasks.process_stale_batches() == 0  # idempotent
+
+    assert IngestBatch.dangerously_unscoped.get(pk=lost.pk).processed_at is not None
+    assert IngestBatch.dangerously_unscoped.get(pk=fresh.pk).processed_at is None  # its task may still come
+
+
+def test_last_activity_is_the_latest_web_event_whatever_order_batches_are_processed_in(site, org, actor):
+    """The visitor identifies in the first batch; a later batch (later page views) is processed
+    first, while the visitor is still anonymous: the contact ends with the later time all the same."""
+    with scope(organization=org):
+        ana = contact_create(actor=actor, data={"first_name": "Ana", "emails": ["ana@example.com"]})
+    first = _store(
+        site, [page(at="2026-03-02T10:00:00+00:00"), identify("ana@example.com", at="2026-03-02T10:00:05+00:00")]
+    )
+    second = _store(site, [page(at="2026-03-02T10:30:00+00:00", message_id="later-page")])
+
+    assert ingest.ingest_batch_process(batch_id=second.pk) is True
+    assert ingest.ingest_batch_process(batch_id=first.pk) is True
+
+    with scope(organization=org):
+        ana.refresh_from_db()
+        assert ana.last_activity_at == dt.datetime(2026, 3, 2, 10, 30, tzinfo=dt.UTC)
+        assert Event.objects.get(message_id="later-page").contact_id == ana.pk
 
 
 def test_the_safety_job_gives_up_after_repeated_failures(site):
@@ -495,21 +527,20 @@ def test_random_events_never_cause_a_server_error(site, events, sent_at):
 # --- reactions for automation --------------------------------------------------------------------------------
 
 
-def test_custom_events_and_reactions_reach_subscribers_after_commit(site, org, django_capture_on_commit_callbacks):
-    from vinculo.core.events import subscribe, unsubscribe
+def test_every_event_of_a_batch_reaches_its_consumers_after_commit(site, org, django_capture_on_commit_callbacks):
+    from vinculo.core.consumers import register_consumer, unregister_consumer
 
     seen: list[str] = []
-
-    def record(event_id: int) -> None:
-        seen.append(Event.dangerously_unscoped.get(pk=event_id).type)
-
-    for pattern in ("web.*", "session.*", "visitor.*", "page.*"):
-        subscribe(pattern, record)
+    register_consumer(
+        name="test.web",
+        patterns=("web.*", "session.*", "visitor.*", "page.*"),
+        handler=lambda event: seen.append(event.type),
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
             post_batch(site, [page(), track("added_to_cart"), identify("ana@example.com")])
     finally:
-        for pattern in ("web.*", "session.*", "visitor.*", "page.*"):
-            unsubscribe(pattern, record)
+        unregister_consumer("test.web")
 
-    assert sorted(seen) == ["session.started", "visitor.identified", "web.added_to_cart"]  # page views are not
+    # page views too: a consumer that listens to them gets them (segments will)
+    assert sorted(seen) == ["page.viewed", "session.started", "visitor.identified", "web.added_to_cart"]

@@ -3,7 +3,7 @@
 Three child processes, supervised together:
 - web: gunicorn serving `config.wsgi` with threaded (`gthread`) workers; static files by WhiteNoise
   (collected into STATIC_ROOT first when they changed);
-- worker: `manage.py db_worker`, which runs the background tasks;
+- worker: `manage.py worker`, which runs the background tasks and delivers events to consumers;
 - scheduler: `manage.py scheduler`, which enqueues the periodic tasks.
 Ctrl-C or SIGTERM stops all three. If any of them dies, the others are stopped too and the command
 exits non-zero, so a process manager (systemd, a container runtime) sees the failure and restarts.
@@ -147,7 +147,7 @@ class Command(BaseCommand):
             ]
         }
         if not options["no_worker"]:
-            commands["worker"] = [*manage, "db_worker", "--no-reload", "--verbosity=1"]
+            commands["worker"] = [*manage, "worker", "--no-reload", "--verbosity=1"]
         if not options["no_scheduler"]:
             commands["scheduler"] = [*manage, "scheduler"]
 
