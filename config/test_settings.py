@@ -13,3 +13,6 @@ from config.settings import *  # noqa: F403
 
 # whitenoise serves from STATIC_ROOT and the finders; tests never run collectstatic
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# emit() refuses event types missing from the catalogue (vinculo/core/event_types.py)
+VINCULO_STRICT_EVENT_TYPES = True

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from vinculo.core.event_types import require_known_event_type
 from vinculo.core.models import Event
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def emit(
     With a `message_id` that was already stored for this organisation the existing event is
     returned and nothing is delivered again (idempotent ingestion).
     """
+    require_known_event_type(type)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must be called inside transaction.atomic()")
     if company is None and contact is not None:
