@@ -179,7 +179,10 @@ catalogue = EventTypeCatalogue()
 
 def load_event_types(app_configs: Iterable[AppConfig]) -> None:
     """Collect `EVENT_TYPES` from each app's `event_types` module, then freeze the catalogue.
-    Called once from CoreConfig.ready()."""
+    Called from CoreConfig.ready(); a second call (the app registry populated again) keeps what
+    the first one loaded."""
+    if catalogue.frozen:
+        return
     for app_config in app_configs:
         module_name = f"{app_config.name}.event_types"
         try:
