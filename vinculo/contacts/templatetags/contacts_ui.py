@@ -150,8 +150,9 @@ def event_label(event_type: str) -> str:
 @register.filter
 def event_sentence(event: Event) -> str:
     """What happened, in words, from the type's sentence and the event's properties; "" if the
-    event lacks something the sentence needs."""
-    return event_types.event_sentence(event)
+    event lacks something the sentence needs, or if it would only repeat the label above it."""
+    sentence = event_types.event_sentence(event)
+    return "" if sentence == event_types.event_label(event.type) else sentence
 
 
 @register.filter

@@ -46,6 +46,7 @@ def test_an_event_reads_as_its_sentence_with_the_properties_folded_away(client_i
                 properties={"deal_id": 7, "title": "Kit", "from_stage": "Lead", "from_stage_id": 1, "to_stage": "Won"},
             )
             bare = emit(organization=org, type="deal.stage_changed", contact=contact, properties={"deal_id": 8})
+            cart = emit(organization=org, type="web.added_to_cart", contact=contact, properties={"sku": "A-1"})
 
     body = client_in.get(reverse("contacts:contact_detail", args=[org.slug, contact.pk])).content.decode()
 
@@ -59,5 +60,10 @@ def test_an_event_reads_as_its_sentence_with_the_properties_folded_away(client_i
     assert "event-sentence" not in entry
     assert "<details" not in entry
     assert ">deal_id</dt>" in entry
+    # a sentence that would only repeat the label is not shown twice
+    entry = re.search(rf'<li class="timeline-entry" id="event-{cart.pk}".*?</li>', body, re.S).group(0)
+    assert '<span class="fw-semibold">On the website: added to cart</span>' in entry
+    assert "event-sentence" not in entry
+    assert ">sku</dt>" in entry
     with scope(organization=org):
         assert Event.objects.filter(contact=contact, type="deal.stage_changed").count() == 2
