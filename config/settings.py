@@ -223,7 +223,7 @@ TASKS = {
 
 # --- Periodic jobs -------------------------------------------------------------------------
 # `manage.py scheduler` (run exactly ONE per install) enqueues these tasks on their cron schedule
-# (minute hour day month day-of-week, in UTC); the task workers (`manage.py db_worker`) run them.
+# (minute hour day month day-of-week, in UTC); the task workers (`manage.py worker`) run them.
 PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "prune-login-attempts": {"task": "vinculo.accounts.tasks.prune_login_attempts", "cron": "17 3 * * *"},
     "prune-task-results": {"task": "vinculo.core.tasks.prune_task_results", "cron": "27 3 * * *"},

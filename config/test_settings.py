@@ -16,3 +16,5 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
 # event consumers run in the test's process right after the commit (the worker is not running)
 VINCULO_DELIVER_ON_COMMIT = True
+# emit() refuses event types missing from the catalogue (vinculo/core/event_types.py)
+VINCULO_STRICT_EVENT_TYPES = True

@@ -16,6 +16,7 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
 from vinculo.contacts.filters import ListFilters, apply_filters
 from vinculo.contacts.models import Company, Contact, Note, Tag
+from vinculo.core import event_types
 from vinculo.core.models import Event
 from vinculo.core.pagination import Page, paginate
 from vinculo.core.search import search_filter
@@ -151,14 +152,8 @@ def global_search(*, actor: Membership, query: str, limit: int = 10) -> SearchRe
 
 # --- the 360° timeline ------------------------------------------------------------------------
 
-TIMELINE_KINDS: dict[str, tuple[str, ...]] = {
-    "note": (),
-    "email": ("email.",),
-    "web": ("page.", "web.", "session.", "form."),
-    "sales": ("deal.", "lead.", "order.", "quote.", "activity."),
-    "service": ("ticket.", "survey."),
-    "record": ("contact.", "company."),
-}
+# the sections a timeline can be filtered by; each event type's section is in the catalogue
+TIMELINE_KINDS = event_types.TIMELINE_KINDS
 HIDDEN_EVENT_TYPES = ("note.added",)  # shown as the note itself
 
 
@@ -231,11 +226,7 @@ def timeline(
             ev = Event.objects.filter(Q(company=company) | Q(contact__company=company))
         ev = ev.exclude(type__in=HIDDEN_EVENT_TYPES)
         if kinds != set(TIMELINE_KINDS):
-            prefix_q = Q()
-            for kind in kinds:
-                for prefix in TIMELINE_KINDS.get(kind, ()):
-                    prefix_q |= Q(type__startswith=prefix)
-            ev = ev.filter(prefix_q) if prefix_q else ev.none()
+            ev = ev.filter(event_types.kinds_filter(kinds))
         ev = _after(ev, "occurred_at", state.get("e"))
         events = list(ev.select_related("actor", "contact").order_by("-occurred_at", "-id")[: limit + 1])
     if state.get("n", []) is not None and "note" in kinds:

@@ -1,7 +1,13 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+
+from vinculo.core.event_types import load_event_types
 
 
 class CoreConfig(AppConfig):
     name = "vinculo.core"
     label = "core"
     verbose_name = "Vínculo core"
+
+    def ready(self) -> None:
+        """Fill the event-type catalogue from every app's `event_types.py`, then freeze it."""
+        load_event_types(apps.get_app_configs())

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from vinculo.core.delivery import deliveries_write
+from vinculo.core.event_types import require_known_event_type
 from vinculo.core.models import Event
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def emit(
     With a `message_id` that was already stored for this organisation the existing event is
     returned and nothing is delivered again (idempotent ingestion).
     """
+    require_known_event_type(type)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must be called inside transaction.atomic()")
     if company is None and contact is not None:

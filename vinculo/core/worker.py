@@ -140,7 +140,7 @@ class Worker(DatabaseWorker):
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         heartbeat = Heartbeat(self.worker_id)
-        heartbeat.beat()
+        self._guarded("writing the first heartbeat", heartbeat.beat)
         heartbeat.start()
         last_reap = 0.0
         try:
@@ -169,7 +169,7 @@ class Worker(DatabaseWorker):
                     time.sleep(self.interval)
         finally:
             heartbeat.stop()
-            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            self._guarded("removing the heartbeat", WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete)
 
     def _claim_task(self) -> DBTaskResult | None:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)

@@ -7,8 +7,7 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
-        from vinculo.sales import panels, subscribers, timeline
+        from vinculo.sales import panels, subscribers
 
-        timeline.register()
         panels.register()
         subscribers.register()

@@ -7,8 +7,7 @@ class TouchpointsConfig(AppConfig):
     verbose_name = "Touchpoints"
 
     def ready(self) -> None:
-        """The panels on a contact's page and the timeline's labels of touchpoint events."""
-        from vinculo.touchpoints import timeline
+        """The panels on a contact's page (the labels of touchpoint events are in event_types.py)."""
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.views import forms, webhooks
 
@@ -16,7 +15,6 @@ class TouchpointsConfig(AppConfig):
         mail.register()  # "E-mail"
         forms.register_panels()  # "Consents"
         webhooks.register()  # "Social profiles"
-        timeline.register()
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

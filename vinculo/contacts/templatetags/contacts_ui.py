@@ -17,6 +17,8 @@ from django_countries.fields import Country
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
+from vinculo.core import event_types
+from vinculo.core.models import Event
 from vinculo.core.pagination import Page
 
 register = template.Library()
@@ -28,45 +30,6 @@ STAGE_CLASSES = {
     LifecycleStage.CHURNED: "text-bg-danger",
 }
 
-# Event types the timeline knows: (Bootstrap icon, label). Others fall back on their prefix's icon.
-EVENT_TYPES: dict[str, tuple[str, Any]] = {
-    "contact.created": ("person-plus", _("Contact created")),
-    "contact.updated": ("pencil", _("Contact updated")),
-    "contact.deleted": ("person-x", _("Contact deleted")),
-    "contact.merged": ("union", _("Contacts merged")),
-    "company.created": ("building-add", _("Company created")),
-    "company.updated": ("pencil", _("Company updated")),
-    "company.deleted": ("building-x", _("Company deleted")),
-    "note.added": ("sticky", _("Note added")),
-    "email.sent": ("envelope-arrow-up", _("E-mail sent")),
-    "email.received": ("envelope-arrow-down", _("E-mail received")),
-    "email.opened": ("envelope-open", _("E-mail opened")),
-    "email.clicked": ("cursor", _("Link clicked in an e-mail")),
-    "page.viewed": ("globe", _("Page viewed")),
-    "form.submitted": ("ui-checks", _("Form submitted")),
-    "order.placed": ("bag-check", _("Order placed")),
-    "deal.created": ("briefcase", _("Deal created")),
-    "deal.stage_changed": ("arrow-right-square", _("Deal moved")),
-    "ticket.opened": ("life-preserver", _("Ticket opened")),
-    "survey.answered": ("star", _("Survey answered")),
-}
-PREFIX_ICONS = {
-    "contact.": "person",
-    "company.": "building",
-    "email.": "envelope",
-    "page.": "globe",
-    "web.": "globe",
-    "session.": "globe",
-    "form.": "ui-checks",
-    "order.": "bag",
-    "deal.": "briefcase",
-    "quote.": "file-earmark-text",
-    "activity.": "calendar-event",
-    "ticket.": "life-preserver",
-    "survey.": "star",
-    "chat.": "chat-dots",
-}
-CUSTOM_WEB_EVENT = "web."  # the prefix of the events a website sends with vinculo.track(name)
 RELATION_LABELS: dict[str, Any] = {
     "emails": _("e-mail addresses"),
     "phones": _("phones"),
@@ -173,27 +136,28 @@ def sorted_items(value: Any) -> list[tuple[str, Any]]:
 
 @register.filter
 def event_icon(event_type: str) -> str:
-    if event_type in EVENT_TYPES:
-        return EVENT_TYPES[event_type][0]
-    for prefix, icon in PREFIX_ICONS.items():
-        if event_type.startswith(prefix):
-            return icon
-    return "lightning"
+    """The Bootstrap icon of a type, from the event-type catalogue."""
+    return event_types.event_icon(event_type)
 
 
 @register.filter
 def event_label(event_type: str) -> str:
-    if event_type in EVENT_TYPES:
-        return str(EVENT_TYPES[event_type][1])
-    if event_type.startswith(CUSTOM_WEB_EVENT):  # a site's own event: vinculo.track("added_to_cart")
-        name = event_type.removeprefix(CUSTOM_WEB_EVENT).replace("_", " ")
-        return str(_("On the website: %(name)s")) % {"name": name}
-    return event_type
+    """The label of a type from the catalogue ("On the website: added to cart" for a site's own
+    events); an undeclared type reads as its raw name."""
+    return event_types.event_label(event_type)
+
+
+@register.filter
+def event_sentence(event: Event) -> str:
+    """What happened, in words, from the type's sentence and the event's properties; "" if the
+    event lacks something the sentence needs, or if it would only repeat the label above it."""
+    sentence = event_types.event_sentence(event)
+    return "" if sentence == event_types.event_label(event.type) else sentence
 
 
 @register.filter
 def is_known_event(event_type: str) -> bool:
-    return event_type in EVENT_TYPES or event_type.startswith(CUSTOM_WEB_EVENT)
+    return event_types.is_known(event_type)
 
 
 @register.filter

@@ -200,9 +200,13 @@ def test_serve_runs_web_worker_and_scheduler_and_sigterm_stops_them_all(tmp_path
     try:
         _wait_for(port, process)
         children = _children_of(process.pid)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vinculo/vinculo.css", timeout=10) as response:
-            assert response.status == 200
-        assert len(children) == 3  # gunicorn master, db_worker, scheduler
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vinculo/vinculo.css", timeout=10) as response:
+                assert response.status == 200
+        except OSError as exc:  # say why: serve's own output (a child that died, …)
+            process.send_signal(signal.SIGTERM)
+            raise AssertionError(f"{exc}; serve said:\n{process.communicate(timeout=30)[0]}") from exc
+        assert len(children) == 3  # gunicorn master, worker, scheduler
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 API = "/api/v1"
-FOUNDATION_TAGS = {"accounts", "contacts", "companies", "notes", "tags", "timeline", "search"}
+FOUNDATION_TAGS = {"accounts", "contacts", "companies", "notes", "tags", "timeline", "search", "event-types"}
 
 
 def test_openapi_lists_every_sales_operation_with_security_and_errors(db):

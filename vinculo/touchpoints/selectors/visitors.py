@@ -131,14 +131,3 @@ def register() -> None:
             order=40,
         ),
     )
-    from django.utils.translation import gettext_lazy as _
-
-    from vinculo.contacts.templatetags.contacts_ui import EVENT_TYPES
-
-    EVENT_TYPES.update(
-        {
-            "session.started": ("box-arrow-in-right", _("Visit started")),
-            "visitor.identified": ("person-badge", _("Identified on the website")),
-            "identity.conflict": ("exclamation-triangle", _("Identity conflict on the website")),
-        }
-    )

@@ -3,9 +3,9 @@
 every batch was processed exactly once (the visitors' page counts equal the distinct page views).
 
 Everything runs in subprocesses on a file SQLite database in tmp_path, with the database task
-backend, the way production runs: `manage.py db_worker` processes the queue; a batch whose task
-died with its worker is re-enqueued by the safety job (`process_pending_batches`, every minute in
-production, called here at once).
+backend, the way production runs: `manage.py worker` processes the queue; a batch whose task died
+with its worker is taken over by the next worker within seconds (its sweep of stale batches), and
+the task rows the killed workers left "running" are closed by the live worker (heartbeats).
 """
 
 from __future__ import annotations
@@ -68,13 +68,6 @@ for b in range(%(batches)d):
 print(json.dumps({"org": org.pk, "distinct": sorted(distinct), "pages": pages, "duplicates": len(sent) - len(distinct)}))
 """
 
-SWEEP_SCRIPT = """
-import django
-django.setup()
-from vinculo.touchpoints.tasks import process_pending_batches
-print(process_pending_batches.call(older_than_seconds=0))
-"""
-
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {
@@ -100,7 +93,7 @@ def _run(tmp_path: Path, *args: str) -> str:
 
 def _worker(tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval=0.1", "--no-reload", *extra],
+        [sys.executable, "manage.py", "worker", "--no-startup-delay", "--interval=0.1", "--no-reload", *extra],
         cwd=ROOT,
         env=_env(tmp_path),
         stdout=subprocess.DEVNULL,
@@ -113,6 +106,15 @@ def _processed(db: Path) -> int:
         return int(
             connection.execute(
                 "SELECT count(*) FROM touchpoints_ingestbatch WHERE processed_at IS NOT NULL"
+            ).fetchone()[0]
+        )
+
+
+def _running_tasks(db: Path) -> int:
+    with sqlite3.connect(db, timeout=20) as connection:
+        return int(
+            connection.execute(
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'"
             ).fetchone()[0]
         )
 
@@ -141,13 +143,20 @@ def test_killing_the_worker_loses_and_duplicates_nothing(tmp_path):
     assert len(at_kill) == KILLS
     assert all(0 < n < BATCHES for n in at_kill), at_kill  # each kill hit a worker in the middle of the run
 
-    # the safety job re-enqueues what the killed workers left; a last worker drains the queue
-    _run(tmp_path, "-c", SWEEP_SCRIPT)
-    final = _worker(tmp_path, "--batch")
-    assert final.wait(timeout=600) == 0
-    if _processed(db) < BATCHES:  # a task the last kill left "running": the sweep once more
-        _run(tmp_path, "-c", SWEEP_SCRIPT)
-        assert _worker(tmp_path, "--batch").wait(timeout=600) == 0
+    # a live worker takes over what the killed ones left, within seconds
+    final = _worker(tmp_path)
+    try:
+        started = time.monotonic()
+        while _processed(db) < BATCHES and time.monotonic() - started < 180:
+            time.sleep(0.1)
+        assert _processed(db) == BATCHES
+        # the task rows the killed workers held are closed (no "running" forever) and run again
+        while _running_tasks(db) and time.monotonic() - started < 180:
+            time.sleep(0.2)
+        assert _running_tasks(db) == 0
+    finally:
+        final.send_signal(signal.SIGTERM)
+        final.wait(timeout=60)
 
     with sqlite3.connect(db) as connection:
         org = expected["org"]

@@ -394,10 +394,8 @@ def social_profiles_panel(request: HttpRequest, contact: Contact) -> dict[str, A
 
 
 def register() -> None:
-    """The contact panel and the timeline's label of `lead.captured` (idempotent). Called when this
-    module is imported (with the URLconf); the lead may move the call to TouchpointsConfig.ready()."""
-    from vinculo.contacts.templatetags.contacts_ui import EVENT_TYPES
-
+    """The contact panel (idempotent). Called when this module is imported (with the URLconf); the
+    lead may move the call to TouchpointsConfig.ready()."""
     register_panel(
         "contact",
         Panel(
@@ -407,7 +405,6 @@ def register() -> None:
             order=40,
         ),
     )
-    EVENT_TYPES.setdefault("lead.captured", ("megaphone", gettext_lazy("Lead captured from an ad")))
 
 
 register()

@@ -1117,7 +1117,8 @@ class DemoBuilder:
             deal = f"{company.name[:60]}: team kit"
             at = when()
             for k in range(rng.randint(1, 3) if stage == LifecycleStage.PROSPECT else 3):
-                props = {"deal": deal, "from": DEAL_STAGES[k], "to": DEAL_STAGES[k + 1], "amount": amount}
+                # the properties deal_move writes (sales/event_types.py), without the ids of a real deal
+                props = {"title": deal, "from_stage": DEAL_STAGES[k], "to_stage": DEAL_STAGES[k + 1], "amount": amount}
                 add("deal.stage_changed", "crm", {**props, "currency": loc.currency}, at, owner_id)
                 at += dt.timedelta(days=rng.randint(1, 20))
         return out

@@ -1,7 +1,7 @@
 """`manage.py scheduler`: the one process that enqueues periodic tasks.
 
 It never does the work itself: each cron trigger only enqueues a django-tasks task, which a task
-worker (`manage.py db_worker`) runs. Run exactly one scheduler per install (several would enqueue
+worker (`manage.py worker`) runs. Run exactly one scheduler per install (several would enqueue
 every job several times; the tasks are idempotent, so that is wasteful rather than harmful).
 The jobs are `settings.PERIODIC_TASKS`: `{id: {"task": dotted path, "cron": "m h dom mon dow",
 "kwargs": {...}}}`, in UTC.
