@@ -7,7 +7,7 @@ nothing, and a lost enqueue is found again by the periodic sweep.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 from typing import Any
@@ -112,10 +112,18 @@ def _clean_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return cleaned
 
 
-def _respects_suppression(kind: str, respect_suppression: bool | None) -> bool:
-    if respect_suppression is not None:
-        return respect_suppression
-    return kind != MessageKind.SYSTEM
+def _blocking_reason(
+    organization: Organization | None, address: str, kind: str, respect_suppression: bool | Collection[str] | None
+) -> str:
+    """The suppression reason that stops this message, or ""."""
+    if organization is None or respect_suppression is False:
+        return ""
+    if respect_suppression is None and kind == MessageKind.SYSTEM:
+        return ""
+    reason = suppression_reasons(organization, [address]).get(address, "")
+    if isinstance(respect_suppression, Collection) and reason not in respect_suppression:
+        return ""
+    return reason
 
 
 def _existing(organization: Organization | None, idempotency_key: str) -> OutgoingMessage | None:
@@ -142,7 +150,7 @@ def message_queue(
     attachments: Iterable[Attachment] = (),
     headers: Mapping[str, str] | None = None,
     idempotency_key: str = "",
-    respect_suppression: bool | None = None,
+    respect_suppression: bool | Collection[str] | None = None,
     unsubscribe_url: str = "",
     html_transform: Callable[[str], str] | None = None,
     actor: User | None = None,
@@ -153,7 +161,8 @@ def message_queue(
       is a string or a callable, evaluated like the templates in `language` (the recipient's).
     - A Message-ID is assigned unless `headers` carries one (threading callers pass In-Reply-To
       and References too).
-    - Suppression: when it applies (`respect_suppression`, by default every kind but `system`) and
+    - Suppression: when it applies (`respect_suppression`: by default every kind but `system`;
+      True/False; or the reasons that block, e.g. a double opt-in ignores an old unsubscribe) and
       the organisation suppressed the address, the row is stored as `suppressed` with the reason
       and nothing is sent: the caller reads `state` and `suppressed_reason` to tell the user.
     - `unsubscribe_url` adds List-Unsubscribe with one-click POST (RFC 8058); `html_transform`
@@ -182,9 +191,7 @@ def message_queue(
     if unsubscribe_url:
         extra["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         extra["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    reason = ""
-    if organization is not None and _respects_suppression(kind, respect_suppression):
-        reason = suppression_reasons(organization, [address]).get(address, "")
+    reason = _blocking_reason(organization, address, kind, respect_suppression)
     files = list(attachments)
     if sum(len(f.content) for f in files) > MAX_ATTACHMENT_BYTES:
         raise ValidationError({"attachments": [_("The attachments are too large to send by e-mail.")]})
