@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from vinculo.messaging.models import MessageState, OutgoingMessage
+from vinculo.messaging.models import MessageState, OutgoingAttachment, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def classify(exc: BaseException) -> SendError:
 
 
 def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiAlternatives:
-    """The MIME message of a row: its headers (Message-ID, threading, List-Unsubscribe) as stored."""
+    """The MIME message of a row: its headers (Message-ID, threading, List-Unsubscribe) as stored.
+    The worker runs outside any organisation's scope, hence the unscoped read of the attachments."""
     to = str(Address(display_name=message.to_name, addr_spec=message.to_address))
     email = EmailMultiAlternatives(
         subject=message.subject,
@@ -92,7 +93,7 @@ def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiA
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
-    for attachment in message.attachments.all():
+    for attachment in OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id"):
         email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
     return email
 
@@ -139,7 +140,7 @@ def send_outgoing_batch(ids: Iterable[int], *, connection: Any = None) -> BatchR
             if not _claim(pk, timezone.now()):
                 continue
             result.claimed += 1
-            message = OutgoingMessage.dangerously_unscoped.prefetch_related("attachments").get(pk=pk)
+            message = OutgoingMessage.dangerously_unscoped.get(pk=pk)
             try:
                 email = build_email(message, backend)
                 if not opened:

@@ -28,6 +28,7 @@ from vinculo.sales.forms_documents import (
     PriceListForm,
     PriceListItemForm,
     ProductForm,
+    QuoteEmailForm,
     line_errors,
     lines_from_post,
 )
@@ -36,6 +37,7 @@ from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
+from vinculo.sales.services import quote_email
 from vinculo.sales.services.documents import DocumentConflict, PricedLine
 
 PER_PAGE = 50
@@ -558,6 +560,40 @@ def quote_send_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse
 
 
 @org_view
+@require_http_methods(["GET", "POST"])
+def quote_email_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """ "Send by e-mail": a small form (to, subject, message) that queues the quote's PDF."""
+    quote = document_selectors.quote_get(actor=request.membership, pk=pk)
+    require_write(request.membership)
+    detail_url = reverse("sales:quote_detail", args=[request.org.slug, quote.pk])
+    if request.method == "GET":
+        form = QuoteEmailForm(initial=quote_email.quote_email_defaults(actor=request.membership, quote=quote))
+        return render(request, T + "quote_email.html", {"nav": "quotes", "quote": quote, "form": form})
+    form = QuoteEmailForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    try:
+        emailed = quote_email.quote_email(
+            actor=request.membership,
+            quote=quote,
+            to=data.get("to", ""),
+            subject=data.get("subject", ""),
+            message=data.get("message", ""),
+        )
+    except ValidationError as exc:
+        form.apply_service_errors(exc)
+        return render(request, T + "quote_email.html", {"nav": "quotes", "quote": quote, "form": form}, status=422)
+    except DocumentConflict as exc:
+        messages.error(request, exc.message)
+        return redirect(detail_url)
+    messages.success(
+        request,
+        _("Quote %(number)s is on its way to %(to)s.") % {"number": quote.number, "to": emailed.message.to_address},
+    )
+    return redirect(detail_url)
+
+
+@org_view
 @require_POST
 def quote_accept_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     return _quote_action(request, pk, "accept")
@@ -699,6 +735,7 @@ urlpatterns = [
     path("quotes/<int:pk>/", quote_detail_view, name="quote_detail"),
     path("quotes/<int:pk>/edit/", quote_edit_view, name="quote_edit"),
     path("quotes/<int:pk>/send/", quote_send_view, name="quote_send"),
+    path("quotes/<int:pk>/email/", quote_email_view, name="quote_email"),
     path("quotes/<int:pk>/accept/", quote_accept_view, name="quote_accept"),
     path("quotes/<int:pk>/decline/", quote_decline_view, name="quote_decline"),
     path("quotes/<int:pk>/delete/", quote_delete_view, name="quote_delete"),
