@@ -21,6 +21,8 @@ from email.headerregistry import Address
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
@@ -34,6 +36,8 @@ MAX_ATTEMPTS = 6
 BACKOFF = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 180)]
 LEASE = dt.timedelta(minutes=10)
 SWEEP_BATCH = 500
+CLAIM_CHUNK = 100
+SENT_FLUSH = 50
 SWEEP_BUDGET_SECONDS = 50.0  # the sweep runs every minute: leave the rest to the next run
 
 
@@ -78,7 +82,9 @@ def classify(exc: BaseException) -> SendError:
     return SendError(f"{type(exc).__name__}: {exc}", temporary=True)
 
 
-def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiAlternatives:
+def build_email(
+    message: OutgoingMessage, connection: Any = None, attachments: Iterable[OutgoingAttachment] | None = None
+) -> EmailMultiAlternatives:
     """The MIME message of a row: its headers (Message-ID, threading, List-Unsubscribe) as stored.
     The worker runs outside any organisation's scope, hence the unscoped read of the attachments."""
     to = str(Address(display_name=message.to_name, addr_spec=message.to_address))
@@ -93,18 +99,59 @@ def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiA
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
-    for attachment in OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id"):
+    if attachments is None:
+        attachments = OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id")
+    for attachment in attachments:
         email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
     return email
 
 
-def _claim(pk: int, now: dt.datetime) -> bool:
-    return (
-        OutgoingMessage.dangerously_unscoped.filter(pk=pk, state=MessageState.QUEUED, next_attempt_at__lte=now).update(
-            state=MessageState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now
+def _claim(ids: list[int], now: dt.datetime) -> list[OutgoingMessage]:
+    """Lock the queued, due rows among `ids` and mark them `sending` (attempt counted, lease set):
+    one SELECT and one UPDATE for the chunk. The rows are locked for the claim (SELECT … FOR UPDATE
+    SKIP LOCKED on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so another
+    worker claims none of them."""
+    with transaction.atomic():
+        rows = OutgoingMessage.dangerously_unscoped.filter(
+            pk__in=ids, state=MessageState.QUEUED, next_attempt_at__lte=now
+        ).order_by("id")
+        if db_connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        claimed = list(rows)
+        if claimed:
+            OutgoingMessage.dangerously_unscoped.filter(pk__in=[m.pk for m in claimed]).update(
+                state=MessageState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now
+            )
+    for message in claimed:
+        message.attempts += 1
+        message.state = MessageState.SENDING
+    return claimed
+
+
+def _attachments_of(messages: list[OutgoingMessage]) -> dict[int, list[OutgoingAttachment]]:
+    found: dict[int, list[OutgoingAttachment]] = {}
+    rows = OutgoingAttachment.dangerously_unscoped.filter(message__in=[m.pk for m in messages]).order_by("id")
+    for attachment in rows:
+        found.setdefault(attachment.message_id, []).append(attachment)
+    return found
+
+
+def _mark_sent(ids: list[int]) -> None:
+    if ids:
+        now = timezone.now()
+        OutgoingMessage.dangerously_unscoped.filter(pk__in=ids, state=MessageState.SENDING).update(
+            state=MessageState.SENT, sent_at=now, last_error="", updated_at=now
         )
-        == 1
-    )
+        ids.clear()
+
+
+def _release(messages: list[OutgoingMessage]) -> None:
+    """Claimed rows not attempted (the server went away): back to the queue, attempt not counted."""
+    if messages:
+        now = timezone.now()
+        OutgoingMessage.dangerously_unscoped.filter(pk__in=[m.pk for m in messages], state=MessageState.SENDING).update(
+            state=MessageState.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now + BACKOFF[0], updated_at=now
+        )
 
 
 def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
@@ -131,39 +178,49 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
 
 def send_outgoing_batch(ids: Iterable[int], *, connection: Any = None) -> BatchResult:
     """Send the given queued, due messages through one connection (opened at the first message
-    that is really to be sent, closed at the end). Safe to run twice and concurrently."""
+    that is really to be sent, closed at the end). Safe to run twice and concurrently.
+
+    Rows are claimed CLAIM_CHUNK at a time and marked sent SENT_FLUSH at a time: a worker killed
+    in between leaves at most that many sent rows `sending`, which the sweep sends again when their
+    lease runs out (at least once, never lost)."""
     result = BatchResult()
     backend = connection or get_connection()
+    wanted = list(dict.fromkeys(ids))
+    sent: list[int] = []
     opened = False
     try:
-        for pk in ids:
-            if not _claim(pk, timezone.now()):
-                continue
-            result.claimed += 1
-            message = OutgoingMessage.dangerously_unscoped.get(pk=pk)
-            try:
-                email = build_email(message, backend)
-                if not opened:
-                    backend.open()
-                    opened = True
-                backend.send_messages([email])
-            except Exception as exc:
-                error = classify(exc)
-                if _record_failure(message, error):
-                    result.retried += 1
-                else:
-                    result.failed += 1
-                if error.connection_lost:
-                    backend.close()
-                    opened = False
-                    result.stopped = True
-                    break
-                continue
-            OutgoingMessage.dangerously_unscoped.filter(pk=pk, state=MessageState.SENDING).update(
-                state=MessageState.SENT, sent_at=timezone.now(), last_error="", updated_at=timezone.now()
-            )
-            result.sent += 1
+        for first in range(0, len(wanted), CLAIM_CHUNK):
+            claimed = _claim(wanted[first : first + CLAIM_CHUNK], timezone.now())
+            result.claimed += len(claimed)
+            attachments = _attachments_of(claimed) if claimed else {}
+            for index, message in enumerate(claimed):
+                try:
+                    email = build_email(message, backend, attachments.get(message.pk, []))
+                    if not opened:
+                        backend.open()
+                        opened = True
+                    backend.send_messages([email])
+                except Exception as exc:
+                    _mark_sent(sent)
+                    error = classify(exc)
+                    if _record_failure(message, error):
+                        result.retried += 1
+                    else:
+                        result.failed += 1
+                    if error.connection_lost:
+                        _release(claimed[index + 1 :])
+                        backend.close()
+                        opened = False
+                        result.stopped = True
+                        return result
+                    continue
+                sent.append(message.pk)
+                result.sent += 1
+                if len(sent) >= SENT_FLUSH:
+                    _mark_sent(sent)
+            _mark_sent(sent)
     finally:
+        _mark_sent(sent)
         if opened:
             backend.close()
     return result
