@@ -402,3 +402,23 @@ def test_received_bytes_parse_back(org, smtp, django_capture_on_commit_callbacks
     body = parsed.get_body(preferencelist=("plain",))
     assert body is not None
     assert body.get_content().replace("\r\n", "\n") == "Ñandú\n"
+
+
+def test_a_caller_can_name_the_reasons_that_block_it(org, django_capture_on_commit_callbacks):
+    """A double opt-in confirmation goes to someone who once unsubscribed, never to a bounce."""
+    suppression_add(organization=org, address="ana@cliente.example", reason="unsubscribed")
+    suppression_add(organization=org, address="luis@cliente.example", reason="hard_bounce")
+    blocking = {"hard_bounce", "complaint"}
+
+    ana = queue(org, django_capture_on_commit_callbacks, kind=MessageKind.TRANSACTIONAL, respect_suppression=blocking)
+    luis = queue(
+        org,
+        django_capture_on_commit_callbacks,
+        to="luis@cliente.example",
+        kind=MessageKind.TRANSACTIONAL,
+        respect_suppression=blocking,
+    )
+
+    assert (ana.state, ana.suppressed_reason) == (MessageState.SENT, "")
+    assert (luis.state, luis.suppressed_reason) == (MessageState.SUPPRESSED, "hard_bounce")
+    assert [m.to for m in mail.outbox] == [["Ana García <ana@cliente.example>"]]
