@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from vinculo.accounts.testing import MailSink, ReceivedMail, free_port
+from vinculo.accounts.testing import ReceivedMail, free_port
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingMessage, SuppressedAddress
 from vinculo.messaging.services.outgoing import Attachment, message_queue
 from vinculo.messaging.services.suppression import (
@@ -27,32 +27,11 @@ from vinculo.messaging.services.suppression import (
     suppression_remove,
 )
 from vinculo.messaging.tasks import MAX_ATTEMPTS, send_due_messages, send_outgoing, send_outgoing_batch
+from vinculo.messaging.testing import ScriptedSink
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n% a tiny test file\n%%EOF\n"
-
-
-class ScriptedSink(MailSink):
-    """A mail server that answers RCPT and DATA from a script, and notes each connection's port."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.refuse_rcpt: dict[str, str] = {}
-        self.data_answers: list[str] = []
-        self.peers: list[Any] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_answers:
-            return self.data_answers.pop(0)
-        self.peers.append(session.peer)
-        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ is stored on its thread and on the timeline, and the reply fetched from a real I
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import TestCase
@@ -16,6 +17,7 @@ from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
 from vinculo.messaging.models import OutgoingMessage
 from vinculo.messaging.services.suppression import suppression_add
+from vinculo.messaging.testing import ScriptedSink
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.services.mail_in import mailbox_fetch
 from vinculo.touchpoints.services.mail_out import MAX_BODY, email_draft, email_send
@@ -190,6 +192,31 @@ def test_an_unreachable_smtp_server_keeps_the_message_queued_for_a_retry(actor, 
     assert (outgoing.state, outgoing.attempts, outgoing.contact_id) == ("queued", 1, lucia.pk)
     assert outgoing.last_error.startswith("ConnectionRefusedError")
     assert outgoing.message_id == sent.message_id  # the thread's message is the outgoing row's
+
+
+def test_the_thread_page_says_which_messages_did_not_go_out(actor, org, lucia, client_in, settings):
+    sink = ScriptedSink()
+    sink.refuse_rcpt["lucia@cliente.example"] = "550 5.1.1 No such user"
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", controller.port, 5
+        refused = send(actor, lucia, subject="Hola", body="x")
+        settings.EMAIL_PORT = free_port()  # now nothing listens
+        later = send(actor, lucia, subject="Re: Hola", body="y", thread=refused.thread_id)
+    finally:
+        controller.stop()
+
+    html = client_in.get(url(org, "email_thread_detail", refused.thread_id)).content.decode()
+
+    first, second = html.split(f'id="message-{later.pk}"')
+    assert 'data-state="failed"' in first
+    assert "Not delivered" in first
+    assert "550 5.1.1 No such user" in first
+    assert 'data-state="queued"' in second
+    assert "Not delivered yet; will try again" in second
+    assert sink.received == []
 
 
 def test_a_suppressed_address_is_refused_with_the_reason_and_recorded(actor, org, lucia, smtp_server):
