@@ -89,6 +89,8 @@ class QuoteEmailForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     message = forms.CharField(
         label=_("Message"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 8, "maxlength": "20000"})
     )
+    # one per opened form: a double click, or the form sent again, e-mails once
+    key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput())
 
 
 class DocumentForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):

@@ -412,6 +412,9 @@ class QuoteSendIn(InSchema):
     to: str = Field("", max_length=254, description="The recipient's address (e-mails the quote).")
     subject: str = Field("", max_length=300, description="Required when e-mailing.")
     message: str = Field("", max_length=20000, description="Plain text above the attached PDF.")
+    idempotency_key: str = Field(
+        "", max_length=100, description="Sending the same key again for this quote e-mails it once."
+    )
 
 
 @router.post("/quotes/{quote_id}/send", response={200: QuoteOut, **WRITE_ERRORS}, tags=["quotes"])
@@ -431,6 +434,7 @@ def quote_send(request: HttpRequest, quote_id: int, payload: QuoteSendIn | None 
                 to=fields.get("to", ""),
                 subject=fields.get("subject", ""),
                 message=fields.get("message", ""),
+                idempotency_key=fields.get("idempotency_key", ""),
             )
         else:
             document_services.quote_send(actor=actor, quote=quote)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_scopes import scope
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_write
@@ -40,6 +41,13 @@ class QuoteEmailed:
 
     quote: Quote
     message: OutgoingMessage
+
+
+def _clean_key(value: Any) -> str:
+    key = value.strip() if isinstance(value, str) else ""
+    if len(key) > 100 or not key.isprintable():
+        raise ValidationError({"idempotency_key": [_("At most %(n)s characters.") % {"n": 100}]})
+    return key
 
 
 def quote_email_defaults(*, actor: Membership, quote: Quote) -> dict[str, str]:
@@ -77,18 +85,31 @@ def _clean_quote_email(to: Any, subject: Any, message: Any) -> tuple[str, str, s
     return to, subject, message
 
 
-def quote_email(*, actor: Membership, quote: Quote, to: Any, subject: Any, message: Any) -> QuoteEmailed:
+def quote_email(
+    *, actor: Membership, quote: Quote, to: Any, subject: Any, message: Any, idempotency_key: Any = ""
+) -> QuoteEmailed:
     """E-mail the quote as a PDF attachment: queue an outgoing message (From the install, Reply-To
     the member), mark a draft as sent, and put `quote.sent` on the timeline with the address.
 
     An accepted or declined quote is refused (DocumentConflict). An address on the suppression
     list is refused with its reason (ValidationError on `to`); the outgoing row is kept as a
     record (state `suppressed`) and the quote does not change.
+
+    `idempotency_key` (the form's, or an API client's): the same key for the same quote e-mails
+    once; sending it again returns the first message and writes nothing (a double click, a retried
+    request).
     """
     require_write(actor)
     to, subject, message = _clean_quote_email(to, subject, message)
+    key = _clean_key(idempotency_key)
     with transaction.atomic():
         quote = lock_quote(quote)
+        if key:  # under the quote's lock: two requests with one key cannot both pass
+            key = f"quote:{quote.pk}:{key}"
+            with scope(organization=quote.organization):
+                earlier = OutgoingMessage.objects.filter(organization=quote.organization, idempotency_key=key).first()
+            if earlier is not None:
+                return QuoteEmailed(quote=quote, message=earlier)
         if quote.status not in (QuoteStatus.DRAFT, QuoteStatus.SENT):
             raise DocumentConflict(
                 _("Only a draft or sent quote can be e-mailed; this quote is %(status)s.")
@@ -112,6 +133,7 @@ def quote_email(*, actor: Membership, quote: Quote, to: Any, subject: Any, messa
                     mimetype="application/pdf",
                 )
             ],
+            idempotency_key=key,
             actor=user,
         )
         if outgoing.state != MessageState.SUPPRESSED:

@@ -57,19 +57,23 @@ def test_the_quote_page_emails_the_pdf_and_marks_the_quote_sent(actor, org, quot
     assert page(org, "quote_email", quote.pk) in detail
     form = client_in.get(page(org, "quote_email", quote.pk))
     assert form.status_code == 200
-    assert form.context["form"].initial == {
+    initial = dict(form.context["form"].initial)
+    key = initial.pop("key")
+    assert initial == {
         "to": "ana@cliente.example",
         "subject": f"Quote {quote.number} from {org.name}",
         "message": f"Hello Ana,\n\nPlease find attached our quote {quote.number}.\n\n{actor.user.full_name}\n",
     }
+    assert len(key) >= 20
+    assert f'name="key" value="{key}"' in form.content.decode()
+    data = {"to": "ana@cliente.example", "subject": "Su presupuesto", "message": "Hola Ana,\nadjunto.\n", "key": key}
 
     with committed():
-        response = client_in.post(
-            page(org, "quote_email", quote.pk),
-            {"to": "ana@cliente.example", "subject": "Su presupuesto", "message": "Hola Ana,\nadjunto.\n"},
-        )
+        response = client_in.post(page(org, "quote_email", quote.pk), data)
+        again = client_in.post(page(org, "quote_email", quote.pk), data)  # a double click
 
     assert response.status_code == 302
+    assert again.status_code == 302
     assert response["Location"] == page(org, "quote_detail", quote.pk)
     [received] = smtp_server.received
     assert received.rcpt_tos == ["ana@cliente.example"]
@@ -118,6 +122,21 @@ def test_a_sent_quote_can_be_emailed_again(actor, org, quote, api_client, smtp_s
     assert [r.message["Subject"] for r in smtp_server.received] == ["Uno", "Dos"]
     with scope(organization=org):
         assert Event.objects.filter(type="quote.sent").count() == 2
+
+
+def test_the_same_idempotency_key_emails_once(org, quote, api_client, smtp_server):
+    body = {"to": "ana@cliente.example", "subject": "Uno", "message": "a", "idempotency_key": "req-1"}
+
+    with committed():
+        first = post_api(api_client, quote.pk, body)
+        again = post_api(api_client, quote.pk, {**body, "subject": "Otro"})
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert [r.message["Subject"] for r in smtp_server.received] == ["Uno"]
+    [row] = outgoing_rows(org)
+    assert row.idempotency_key == f"quote:{quote.pk}:req-1"
+    with scope(organization=org):
+        assert Event.objects.filter(type="quote.sent").count() == 1
 
 
 def test_the_api_without_a_body_only_marks_the_quote_sent(org, quote, api_client, smtp_server):

@@ -4,6 +4,7 @@ named partial when HTMX asks; refused input comes back as the form with its erro
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -559,6 +560,10 @@ def quote_send_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse
     return _quote_action(request, pk, "send")
 
 
+def new_form_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
 @org_view
 @require_http_methods(["GET", "POST"])
 def quote_email_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
@@ -567,7 +572,8 @@ def quote_email_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
     require_write(request.membership)
     detail_url = reverse("sales:quote_detail", args=[request.org.slug, quote.pk])
     if request.method == "GET":
-        form = QuoteEmailForm(initial=quote_email.quote_email_defaults(actor=request.membership, quote=quote))
+        initial = {**quote_email.quote_email_defaults(actor=request.membership, quote=quote), "key": new_form_key()}
+        form = QuoteEmailForm(initial=initial)
         return render(request, T + "quote_email.html", {"nav": "quotes", "quote": quote, "form": form})
     form = QuoteEmailForm(request.POST)
     form.is_valid()
@@ -579,6 +585,7 @@ def quote_email_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
             to=data.get("to", ""),
             subject=data.get("subject", ""),
             message=data.get("message", ""),
+            idempotency_key=data.get("key", ""),
         )
     except ValidationError as exc:
         form.apply_service_errors(exc)
