@@ -228,6 +228,8 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "prune-login-attempts": {"task": "vinculo.accounts.tasks.prune_login_attempts", "cron": "17 3 * * *"},
     "prune-task-results": {"task": "vinculo.core.tasks.prune_task_results", "cron": "27 3 * * *"},
     "analyze-database": {"task": "vinculo.core.tasks.analyze_database", "cron": "37 3 * * *"},
+    # outgoing e-mail whose enqueue was lost, whose retry is due or whose worker died mid-send
+    "send-due-messages": {"task": "vinculo.messaging.tasks.send_due_messages", "cron": "* * * * *"},
     "activity-reminders": {"task": "vinculo.sales.tasks.send_activity_reminders", "cron": "* * * * *"},
     "fetch-mailboxes": {"task": "vinculo.touchpoints.mail_tasks.fetch_mailboxes", "cron": "*/2 * * * *"},
     # tracker batches whose task was lost (a worker killed mid-task) are re-enqueued after 2 minutes

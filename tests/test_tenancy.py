@@ -23,6 +23,7 @@ from vinculo.accounts.testing import api_client_for, login_client, make_member
 from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
 from vinculo.core.models import AuditEntry, Event, OrgScopedModel
+from vinculo.messaging import models as messaging
 from vinculo.sales import models as sales
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
 from vinculo.touchpoints import models as tp
@@ -325,6 +326,7 @@ def _org_models(module: Any) -> list[Any]:
 
 SALES_MODELS = _org_models(sales)
 TOUCHPOINTS_MODELS = _org_models(tp)
+MESSAGING_MODELS = _org_models(messaging)
 
 
 def _state_of(org: Organization) -> str:
@@ -343,6 +345,7 @@ def _state_of(org: Organization) -> str:
         AuditEntry,
         *SALES_MODELS,
         *TOUCHPOINTS_MODELS,
+        *MESSAGING_MODELS,
     ):
         rows[model.__name__] = sorted(
             (obj["id"], str(obj.get("updated_at")), str(obj.get("revoked_at", "")))

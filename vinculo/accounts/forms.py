@@ -12,11 +12,14 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from vinculo.accounts.selectors import member_list
 from vinculo.core.forms import StyledFormMixin
+from vinculo.core.outgoing_mail import queue_mail
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -166,7 +169,36 @@ class StyledPasswordChangeForm(StyledFormMixin, PasswordChangeForm):
 
 class StyledPasswordResetForm(StyledFormMixin, PasswordResetForm):
     """Asks for the e-mail; Django sends the link only to an active account and says the same
-    either way, so the form does not reveal who has an account."""
+    either way, so the form does not reveal who has an account.
+
+    The mail is queued (install-level: a password belongs to no organisation), in the user's
+    language, and sent by the task worker, not inside the request."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        user = context.get("user")
+        language = getattr(user, "language", "") or translation.get_language() or settings.LANGUAGE_CODE
+        with translation.override(language):
+            subject = "".join(render_to_string(subject_template_name, context).splitlines())
+            body = render_to_string(email_template_name, context)
+            html = render_to_string(html_email_template_name, context) if html_email_template_name else ""
+        queue_mail(
+            organization=None,
+            kind="system",
+            to=to_email,
+            subject=subject,
+            text=body,
+            html=html,
+            from_email=from_email or "",
+            language=language,
+        )
 
 
 class ResetPasswordForm(StyledFormMixin, SetPasswordForm):

@@ -18,12 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -32,6 +30,7 @@ from vinculo.accounts.models import ApiToken, Invitation, Membership, Organizati
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.accounts.selectors import TOKEN_PREFIX, hash_secret
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.outgoing_mail import queue_mail
 
 logger = logging.getLogger(__name__)
 
@@ -265,8 +264,9 @@ def organization_update(
 class IssuedInvitation:
     """A new invitation and its link (which holds the secret: it is never stored).
 
-    `email_sent` is filled in after commit: True, False when the mail server refused (the
-    invitation stays; share the link another way), None while the transaction is still open.
+    `email_sent` is filled in after commit: True once sent, False when the mail server refused
+    or could not be reached (the invitation stays and the mail is retried; share the link another
+    way meanwhile), None while the transaction is open or the mail waits for the worker.
     """
 
     invitation: Invitation
@@ -324,26 +324,30 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> IssuedInvi
     )
     url = settings.SITE_URL + reverse("accounts:invitation_accept", args=[secret])
     issued = IssuedInvitation(invitation=invitation, url=url)
-    org_name, inviter, language = actor.organization.name, str(actor.user), actor.organization.language
+    org_name, inviter = actor.organization.name, str(actor.user)
+    message = queue_mail(
+        organization=actor.organization,
+        kind="system",
+        to=email,
+        subject=lambda: _("%(inviter)s invited you to %(org)s on Vínculo") % {"inviter": inviter, "org": org_name},
+        template="accounts/email/invitation",
+        context={"org_name": org_name, "inviter": inviter, "url": url, "days": INVITATION_DAYS},
+        language=actor.organization.language,
+        idempotency_key=f"invitation:{invitation.pk}",
+        actor=actor.user,
+    )
 
-    def send() -> None:
-        with translation.override(language):
-            context = {"org_name": org_name, "inviter": inviter, "url": url, "days": INVITATION_DAYS}
-            subject = _("%(inviter)s invited you to %(org)s on Vínculo") % {"inviter": inviter, "org": org_name}
-            try:
-                send_mail(
-                    subject=subject,
-                    message=render_to_string("accounts/email/invitation.txt", context),
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    recipient_list=[email],
-                )
-            except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-                logger.warning("invitation e-mail to %s not sent: %s", email, exc)
-                issued.email_sent = False
-            else:
-                issued.email_sent = True
+    def note_outcome() -> None:
+        # runs after the sending was enqueued (an earlier on-commit callback): with a worker that
+        # runs at once the outcome is known; with the database worker the mail is still queued
+        message.refresh_from_db(fields=["state", "last_error"])
+        if message.state == "sent":
+            issued.email_sent = True
+        elif message.state == "failed" or message.last_error:
+            logger.warning("invitation e-mail to %s not sent: %s", email, message.last_error)
+            issued.email_sent = False
 
-    transaction.on_commit(send)
+    transaction.on_commit(note_outcome)
     return issued
 
 

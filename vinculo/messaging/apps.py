@@ -9,3 +9,9 @@ class MessagingConfig(AppConfig):
     name = "vinculo.messaging"
     label = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from vinculo.core.outgoing_mail import register_mail_queue
+        from vinculo.messaging.services.outgoing import message_queue
+
+        register_mail_queue(message_queue)  # how accounts, below messaging, queues its mail

@@ -81,6 +81,18 @@ class PriceListItemForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
         return dict(self.cleaned_data)
 
 
+class QuoteEmailForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
+    """ "Send by e-mail" on a quote: the service checks the address and lengths."""
+
+    to = forms.CharField(label=_("To"), max_length=254, required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=300, required=False)
+    message = forms.CharField(
+        label=_("Message"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 8, "maxlength": "20000"})
+    )
+    # one per opened form: a double click, or the form sent again, e-mails once
+    key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput())
+
+
 class DocumentForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     """The header of a quote or an order; the lines are parsed by `lines_from_post`."""
 

@@ -6,16 +6,17 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, IntegerField, Value
 from django.db.models.functions import Cast
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from vinculo.messaging.models import MessageKind
+from vinculo.messaging.services.outgoing import message_queue
 from vinculo.sales.models import Activity
 from vinculo.sales.services.activities import MAX_REMINDER_MINUTES, user_tz
 
@@ -52,12 +53,14 @@ def due_reminder_ids(*, now: dt.datetime, limit: int = REMINDER_BATCH) -> list[i
     )
 
 
-def _send_reminder(activity: Activity) -> None:
-    """The e-mail to the assignee, in their language, with times in their time zone."""
+def _queue_reminder(activity: Activity) -> None:
+    """The e-mail to the assignee, in their language, with times in their time zone; queued in
+    the caller's transaction (the worker sends it, retrying if the mail server is away). One per
+    activity and due time, however often this runs."""
     user = activity.assignee
     assert user is not None
     url = settings.SITE_URL + reverse("sales:activity_detail", args=[activity.organization.slug, activity.pk])
-    with translation.override(user.language), timezone.override(user_tz(user)):
+    with timezone.override(user_tz(user)):
         local_due = timezone.localtime(activity.due_at)
         context = {
             "activity": activity,
@@ -66,21 +69,24 @@ def _send_reminder(activity: Activity) -> None:
             "due": local_due,
             "url": url,
         }
-        subject = _("Reminder: %(subject)s at %(time)s") % {
-            "subject": activity.subject,
-            "time": local_due.strftime("%H:%M"),
-        }
-        send_mail(
-            subject=subject,
-            message=render_to_string("sales/agenda/email/reminder.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[user.email],
+        message_queue(
+            organization=activity.organization,
+            kind=MessageKind.SYSTEM,
+            to=user.email,
+            subject=lambda: (
+                _("Reminder: %(subject)s at %(time)s")
+                % {"subject": activity.subject, "time": local_due.strftime("%H:%M")}
+            ),
+            template="sales/agenda/email/reminder",
+            context=context,
+            language=user.language,
+            idempotency_key=f"activity-reminder:{activity.pk}:{activity.due_at.isoformat()}",
         )
 
 
 def remind(activity_id: int, *, now: dt.datetime) -> bool:
-    """Send one reminder and set `reminded_at` in the same transaction; False when another run
-    holds the row or already sent it. A failed send rolls back and is retried next minute."""
+    """Queue one reminder and set `reminded_at` in the same transaction; False when another run
+    holds the row or already reminded it."""
     with transaction.atomic():
         rows = Activity.dangerously_unscoped.filter(pk=activity_id, reminded_at__isnull=True, done_at__isnull=True)
         if connection.features.has_select_for_update_skip_locked:
@@ -91,20 +97,21 @@ def remind(activity_id: int, *, now: dt.datetime) -> bool:
         if activity.due_at - dt.timedelta(minutes=activity.reminder_minutes) > now:  # moved meanwhile
             return False
         Activity.dangerously_unscoped.filter(pk=activity.pk).update(reminded_at=now)
-        _send_reminder(activity)
+        _queue_reminder(activity)
     return True
 
 
 @task()
 def send_activity_reminders() -> int:
     """E-mail every assignee whose activity's reminder time has come (enqueued every minute by
-    `manage.py scheduler`). Idempotent: a reminder is sent once, however often this runs, and two
-    workers running it at once skip each other's rows. Returns how many were sent."""
+    `manage.py scheduler`). Idempotent: a reminder is queued once, however often this runs, and two
+    workers running it at once skip each other's rows; the outgoing-mail worker sends it and
+    retries it. Returns how many were queued."""
     now = timezone.now()
-    sent = 0
+    queued = 0
     for activity_id in due_reminder_ids(now=now):
         try:
-            sent += remind(activity_id, now=now)
-        except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-            logger.warning("reminder of activity %s not sent: %s", activity_id, exc)
-    return sent
+            queued += remind(activity_id, now=now)
+        except ValidationError as exc:  # an assignee whose address is not one
+            logger.warning("reminder of activity %s not queued: %s", activity_id, exc)
+    return queued

@@ -11,11 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from vinculo.contacts.models import Tag
 from vinculo.core import delivery
 from vinculo.core.consumers import register_consumer, unregister_consumer
 from vinculo.core.events import emit
-from vinculo.core.models import Event, EventDelivery, WorkerHeartbeat
+from vinculo.core.models import AuditEntry, Event, EventDelivery, WorkerHeartbeat
 from vinculo.core.worker import reap_dead_workers
 
 
@@ -36,6 +35,13 @@ def consumers():
     yield add
     for name in names:
         unregister_consumer(name)
+
+
+def written(org, text: str) -> AuditEntry:
+    """A row of the organisation's that a consumer writes or reads."""
+    return AuditEntry.dangerously_unscoped.create(
+        organization=org, action="create", object_type="test", object_id=1, object_repr=text
+    )
 
 
 def emit_order(org, n: int = 1) -> list[Event]:
@@ -69,7 +75,7 @@ def test_a_consumer_that_fails_rolls_back_its_writes_and_is_retried_with_back_of
 
     def flaky(event: Event) -> None:
         calls.append(event.pk)
-        Tag.objects.create(organization=org, name=f"written {len(calls)}")
+        written(org, f"written {len(calls)}")
         if len(calls) == 1:
             raise RuntimeError("mail server down")
 
@@ -81,13 +87,13 @@ def test_a_consumer_that_fails_rolls_back_its_writes_and_is_retried_with_back_of
     row = EventDelivery.objects.get()
     assert (row.attempts, row.last_error, row.failed_at) == (1, "RuntimeError: mail server down", None)
     assert before + dt.timedelta(seconds=10) <= row.available_at <= timezone.now() + dt.timedelta(seconds=10)
-    assert list(Tag.dangerously_unscoped.values_list("name", flat=True)) == []  # its write went with it
+    assert list(AuditEntry.dangerously_unscoped.values_list("object_repr", flat=True)) == []  # its write went with it
 
     assert delivery.deliveries_run() == delivery.RunResult(0, 0)  # not due yet
     EventDelivery.objects.update(available_at=timezone.now())
     assert delivery.deliveries_run() == delivery.RunResult(delivered=1, failed=0)
     assert calls == [event.pk, event.pk]
-    assert list(Tag.dangerously_unscoped.values_list("name", flat=True)) == ["written 2"]
+    assert list(AuditEntry.dangerously_unscoped.values_list("object_repr", flat=True)) == ["written 2"]
     assert EventDelivery.objects.count() == 0
 
 
@@ -124,10 +130,12 @@ def test_rows_of_a_consumer_that_no_longer_exists_are_dropped(org, consumers):
 
 def test_consumers_run_inside_the_events_organisation_scope(org, other_org, consumers):
     seen: list[tuple[int, list[str]]] = []
-    Tag.dangerously_unscoped.create(organization=org, name="mine")
-    Tag.dangerously_unscoped.create(organization=other_org, name="theirs")
+    written(org, "mine")
+    written(other_org, "theirs")
     consumers(
-        "test.scoped", ["order.*"], lambda e: seen.append((e.organization_id, [t.name for t in Tag.objects.all()]))
+        "test.scoped",
+        ["order.*"],
+        lambda e: seen.append((e.organization_id, [a.object_repr for a in AuditEntry.objects.all()])),
     )
     emit_order(org)
     emit_order(other_org)

@@ -36,6 +36,7 @@ from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
+from vinculo.sales.services import quote_email
 
 router = Router()
 
@@ -407,12 +408,36 @@ def quote_delete(request: HttpRequest, quote_id: int) -> Status[None]:
     return Status(204, None)
 
 
+class QuoteSendIn(InSchema):
+    to: str = Field("", max_length=254, description="The recipient's address (e-mails the quote).")
+    subject: str = Field("", max_length=300, description="Required when e-mailing.")
+    message: str = Field("", max_length=20000, description="Plain text above the attached PDF.")
+    idempotency_key: str = Field(
+        "", max_length=100, description="Sending the same key again for this quote e-mails it once."
+    )
+
+
 @router.post("/quotes/{quote_id}/send", response={200: QuoteOut, **WRITE_ERRORS}, tags=["quotes"])
-def quote_send(request: HttpRequest, quote_id: int) -> Quote:
+def quote_send(request: HttpRequest, quote_id: int, payload: QuoteSendIn | None = None) -> Quote:
+    """Without a body (or with an empty one): mark a draft as sent. With `to`, `subject` and
+    `message`: e-mail the quote as a PDF (queued; sent by the worker) and mark a draft as sent;
+    a draft or an already sent quote can be e-mailed. An address on the organisation's
+    suppression list answers 422 with the reason and nothing is sent."""
     actor = request_actor(request)
     quote = document_selectors.quote_get(actor=actor, pk=quote_id)
+    fields = sent_fields(payload) if payload is not None else {}
     try:
-        document_services.quote_send(actor=actor, quote=quote)
+        if fields:
+            quote_email.quote_email(
+                actor=actor,
+                quote=quote,
+                to=fields.get("to", ""),
+                subject=fields.get("subject", ""),
+                message=fields.get("message", ""),
+                idempotency_key=fields.get("idempotency_key", ""),
+            )
+        else:
+            document_services.quote_send(actor=actor, quote=quote)
     except document_services.DocumentConflict as exc:
         raise _conflict(exc) from None
     return document_selectors.quote_get(actor=actor, pk=quote_id)

@@ -773,3 +773,9 @@ __all__ = [
     "quote_send",
     "quote_update",
 ]
+
+
+# what services.quote_email shares with the quote services above
+lock_quote = _lock_quote
+quote_properties = _quote_properties
+emit_document_event = _emit

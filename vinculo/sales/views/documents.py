@@ -4,6 +4,7 @@ named partial when HTMX asks; refused input comes back as the form with its erro
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +29,7 @@ from vinculo.sales.forms_documents import (
     PriceListForm,
     PriceListItemForm,
     ProductForm,
+    QuoteEmailForm,
     line_errors,
     lines_from_post,
 )
@@ -36,6 +38,7 @@ from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
+from vinculo.sales.services import quote_email
 from vinculo.sales.services.documents import DocumentConflict, PricedLine
 
 PER_PAGE = 50
@@ -557,6 +560,46 @@ def quote_send_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse
     return _quote_action(request, pk, "send")
 
 
+def new_form_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+@org_view
+@require_http_methods(["GET", "POST"])
+def quote_email_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """ "Send by e-mail": a small form (to, subject, message) that queues the quote's PDF."""
+    quote = document_selectors.quote_get(actor=request.membership, pk=pk)
+    require_write(request.membership)
+    detail_url = reverse("sales:quote_detail", args=[request.org.slug, quote.pk])
+    if request.method == "GET":
+        initial = {**quote_email.quote_email_defaults(actor=request.membership, quote=quote), "key": new_form_key()}
+        form = QuoteEmailForm(initial=initial)
+        return render(request, T + "quote_email.html", {"nav": "quotes", "quote": quote, "form": form})
+    form = QuoteEmailForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    try:
+        emailed = quote_email.quote_email(
+            actor=request.membership,
+            quote=quote,
+            to=data.get("to", ""),
+            subject=data.get("subject", ""),
+            message=data.get("message", ""),
+            idempotency_key=data.get("key", ""),
+        )
+    except ValidationError as exc:
+        form.apply_service_errors(exc)
+        return render(request, T + "quote_email.html", {"nav": "quotes", "quote": quote, "form": form}, status=422)
+    except DocumentConflict as exc:
+        messages.error(request, exc.message)
+        return redirect(detail_url)
+    messages.success(
+        request,
+        _("Quote %(number)s is on its way to %(to)s.") % {"number": quote.number, "to": emailed.message.to_address},
+    )
+    return redirect(detail_url)
+
+
 @org_view
 @require_POST
 def quote_accept_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
@@ -699,6 +742,7 @@ urlpatterns = [
     path("quotes/<int:pk>/", quote_detail_view, name="quote_detail"),
     path("quotes/<int:pk>/edit/", quote_edit_view, name="quote_edit"),
     path("quotes/<int:pk>/send/", quote_send_view, name="quote_send"),
+    path("quotes/<int:pk>/email/", quote_email_view, name="quote_email"),
     path("quotes/<int:pk>/accept/", quote_accept_view, name="quote_accept"),
     path("quotes/<int:pk>/decline/", quote_decline_view, name="quote_decline"),
     path("quotes/<int:pk>/delete/", quote_delete_view, name="quote_delete"),

@@ -27,12 +27,10 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +40,8 @@ from vinculo.contacts.services import _owner, company_create, contact_create, co
 from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.messaging.models import MessageKind, MessageState, SuppressionReason
+from vinculo.messaging.services.outgoing import message_queue
 from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
 
 logger = logging.getLogger(__name__)
@@ -793,9 +793,9 @@ def _accept(
             source="form",
         )
     if double_opt_in:
-        _send_confirmation_on_commit(form, submission, contact, meta.language)
+        _queue_confirmation(form, submission, contact, meta.language)
     if form.notify_owner and contact.owner_id:
-        _notify_owner_on_commit(form, submission, contact)
+        _queue_owner_notification(form, submission, contact)
     return SubmissionResult(status=submission.status, submission=submission, contact=contact)
 
 
@@ -807,40 +807,41 @@ def confirm_token_for(submission: FormSubmission, *, issued_at: float | None = N
     return signing.Signer(salt=CONFIRM_SALT).sign(f"{submission.confirm_token}.{stamp}")
 
 
-def _send(subject: str, body: str, recipient: str, language: str) -> None:
-    message = EmailMessage(
-        subject=subject,
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient],
-        headers={"Content-Language": language},
-    )
-    message.send()
-
-
 def _site_language(language: str) -> str:
     codes = {code for code, _name in settings.LANGUAGES}
     return language if language in codes else settings.LANGUAGE_CODE
 
 
-def _send_confirmation_on_commit(form: WebForm, submission: FormSubmission, contact: Contact, language: str) -> None:
+# a confirmation is still sent to someone who once unsubscribed (they are subscribing again), never
+# to an address that bounced or complained
+CONFIRMATION_BLOCKED_BY = {SuppressionReason.HARD_BOUNCE, SuppressionReason.COMPLAINT}
+
+
+def _queue_confirmation(form: WebForm, submission: FormSubmission, contact: Contact, language: str) -> None:
+    """The double opt-in e-mail, queued with the submission (sent by the worker after commit)."""
     url = settings.SITE_URL + reverse("public:web_form_confirm", args=[confirm_token_for(submission)])
-    org_name, recipient, days = form.organization.name, contact.email, confirm_days()
-    language = _site_language(language)
+    org_name, days = form.organization.name, confirm_days()
+    try:
+        message = message_queue(
+            organization=form.organization,
+            kind=MessageKind.TRANSACTIONAL,
+            to=contact.email,
+            contact=contact,
+            subject=lambda: _("Please confirm your e-mail address for %(org)s") % {"org": org_name},
+            template="touchpoints/forms/email/confirm",
+            context={"org_name": org_name, "url": url, "days": days, "form_name": form.name},
+            language=_site_language(language),
+            respect_suppression=CONFIRMATION_BLOCKED_BY,
+            idempotency_key=f"web-form-confirm:{submission.pk}",
+        )
+    except ValidationError as exc:
+        logger.warning("double opt-in e-mail for submission %s not queued: %s", submission.pk, exc)
+        return
+    if message.state == MessageState.SUPPRESSED:
+        logger.info("double opt-in e-mail for submission %s suppressed (%s)", submission.pk, message.suppressed_reason)
 
-    def send() -> None:
-        with translation.override(language):
-            context = {"org_name": org_name, "url": url, "days": days, "form_name": form.name}
-            subject = _("Please confirm your e-mail address for %(org)s") % {"org": org_name}
-            try:
-                _send(subject, render_to_string("touchpoints/forms/email/confirm.txt", context), recipient, language)
-            except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-                logger.warning("double opt-in e-mail for submission %s not sent: %s", submission.pk, exc)
 
-    transaction.on_commit(send)
-
-
-def _notify_owner_on_commit(form: WebForm, submission: FormSubmission, contact: Contact) -> None:
+def _queue_owner_notification(form: WebForm, submission: FormSubmission, contact: Contact) -> None:
     if contact.owner_id is None:
         return
     owner = User.objects.filter(pk=contact.owner_id, is_active=True).first()
@@ -849,19 +850,20 @@ def _notify_owner_on_commit(form: WebForm, submission: FormSubmission, contact: 
     url = settings.SITE_URL + reverse("contacts:contact_detail", args=[form.organization.slug, contact.pk])
     labels = {s["name"]: s["label"] for s in form.fields or []}
     rows = [(labels.get(k, k), v) for k, v in submission.data.items() if not k.startswith("consent.")]
-    context = {"owner": owner, "form_name": form.name, "contact": str(contact), "url": url, "rows": rows}
-
-    def send() -> None:
-        language = _site_language(owner.language)
-        with translation.override(language):
-            subject = _("New form submission: %(form)s from %(name)s") % {"form": form.name, "name": context["contact"]}
-            try:
-                body = render_to_string("touchpoints/forms/email/owner_notification.txt", context)
-                _send(subject, body, owner.email, language)
-            except (OSError, ValueError) as exc:
-                logger.warning("form notification for submission %s not sent: %s", submission.pk, exc)
-
-    transaction.on_commit(send)
+    name = str(contact)
+    try:
+        message_queue(
+            organization=form.organization,
+            kind=MessageKind.SYSTEM,
+            to=owner.email,
+            subject=lambda: _("New form submission: %(form)s from %(name)s") % {"form": form.name, "name": name},
+            template="touchpoints/forms/email/owner_notification",
+            context={"owner": owner, "form_name": form.name, "contact": name, "url": url, "rows": rows},
+            language=_site_language(owner.language),
+            idempotency_key=f"web-form-notify:{submission.pk}",
+        )
+    except ValidationError as exc:
+        logger.warning("form notification for submission %s not queued: %s", submission.pk, exc)
 
 
 # --- double opt-in confirmation -------------------------------------------------------------------

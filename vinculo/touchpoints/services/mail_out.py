@@ -1,27 +1,28 @@
 """Outbound e-mail: a member writes to a contact from the contact's page.
 
-The message goes out through SMTP (Django's mail backend, the install's EMAIL_* settings). It is
-sent From the member's own connected mailbox address when they have one, else from
-DEFAULT_FROM_EMAIL with Reply-To the member, so that the answer reaches a person. It carries its
-own Message-ID and, when it answers a thread, In-Reply-To (the thread's last message) and
-References, so that the contact's mail client and the next fetch put the reply in the same thread.
+The message is queued as an outgoing message (vinculo.messaging) and sent by the task worker
+through SMTP, retried while the server is away; the request never talks SMTP. It is sent From the
+member's own connected mailbox address when they have one, else from DEFAULT_FROM_EMAIL with
+Reply-To the member, so that the answer reaches a person. It carries its own Message-ID and, when
+it answers a thread, In-Reply-To (the thread's last message) and References, so that the
+contact's mail client and the next fetch put the reply in the same thread.
 
-It is sent first and stored after (an SMTP conversation never holds a database transaction open):
-a refused sending stores nothing and comes back as an error on the form.
+The thread's EmailMessage is written in the same transaction as the outgoing row and carries the
+same Message-ID, which links the two (`OutgoingMessage.message_id`). An address on the
+organisation's suppression list is refused: the outgoing row is kept (state `suppressed`, with the
+reason), nothing is sent or put on the thread, and the form says why.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import smtplib
 from dataclasses import dataclass
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage as OutgoingEmail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +32,8 @@ from vinculo.accounts.permissions import require_write
 from vinculo.contacts.models import Contact
 from vinculo.contacts.selectors import contact_queryset
 from vinculo.core.events import emit
+from vinculo.messaging.models import MessageKind, MessageState, OutgoingMessage, SuppressionReason
+from vinculo.messaging.services.outgoing import message_queue
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.selectors.mail import email_thread_queryset, sending_mailbox
 from vinculo.touchpoints.services.mail_in import event_message_id, snippet
@@ -108,8 +111,7 @@ def email_send(*, actor: Membership, contact: Contact, subject: Any, body: Any, 
         from_email = settings.DEFAULT_FROM_EMAIL
         reply_to = [formataddr((user.full_name, user.email))]
     from_address = parseaddr(from_email)[1].lower()
-    message_id = make_msgid(domain=from_address.rpartition("@")[2] or "vinculo.invalid")
-    headers = {"Message-ID": message_id}
+    headers: dict[str, str] = {}
     in_reply_to, references = "", []
     if found is not None:
         last = found.messages.order_by("-sent_at", "-id").first()
@@ -118,26 +120,42 @@ def email_send(*, actor: Membership, contact: Contact, subject: Any, body: Any, 
             references = [*last.references, last.message_id][-MAX_REFERENCES:]
             headers["In-Reply-To"] = in_reply_to
             headers["References"] = " ".join(references)
-    outgoing = OutgoingEmail(
-        subject=subject, body=body, from_email=from_email, to=[contact.email], reply_to=reply_to, headers=headers
-    )
-    try:
-        outgoing.send(fail_silently=False)
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning("e-mail to contact %s not sent: %s", contact.pk, type(exc).__name__)
-        raise ValidationError({"__all__": [_("The e-mail could not be sent; try again later.")]}) from exc
-    return _store_sent(
-        actor=actor,
-        contact=contact,
-        thread=found,
-        mailbox_id=mailbox.pk if mailbox is not None else None,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references,
-        from_address=from_address,
-        subject=subject,
-        body=body,
-    )
+    with transaction.atomic():
+        outgoing = message_queue(
+            organization=actor.organization,
+            kind=MessageKind.ONE_OFF,
+            to=contact.email,
+            contact=contact,
+            from_email=from_email,
+            reply_to=", ".join(reply_to),
+            subject=subject,
+            text=body,
+            headers=headers,
+            actor=user,
+        )
+        if outgoing.state != MessageState.SUPPRESSED:
+            return _store_sent(
+                actor=actor,
+                contact=contact,
+                thread=found,
+                mailbox_id=mailbox.pk if mailbox is not None else None,
+                message_id=outgoing.message_id,
+                in_reply_to=in_reply_to,
+                references=references,
+                from_address=from_address,
+                subject=subject,
+                body=body,
+            )
+    logger.info("e-mail to contact %s suppressed (%s)", contact.pk, outgoing.suppressed_reason)
+    raise ValidationError({"to": [suppressed_message(outgoing)]})
+
+
+def suppressed_message(outgoing: OutgoingMessage) -> str:
+    reason = SuppressionReason(outgoing.suppressed_reason).label if outgoing.suppressed_reason else ""
+    return _("%(address)s is on the suppression list (%(reason)s): nothing was sent.") % {
+        "address": outgoing.to_address,
+        "reason": reason,
+    }
 
 
 @transaction.atomic

@@ -5,14 +5,19 @@ is stored on its thread and on the timeline, and the reply fetched from a real I
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import free_port
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.messaging.models import OutgoingMessage
+from vinculo.messaging.services.suppression import suppression_add
+from vinculo.messaging.testing import ScriptedSink
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.services.mail_in import mailbox_fetch
 from vinculo.touchpoints.services.mail_out import MAX_BODY, email_draft, email_send
@@ -27,8 +32,13 @@ def lucia(actor):
         return contact_create(actor=actor, data={"first_name": "Lucía", "emails": ["lucia@cliente.example"]})
 
 
+def committed():
+    """The block's transaction commits: the worker (ImmediateBackend) sends what it queued."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
 def send(actor, contact, **kwargs):
-    with scope(organization=actor.organization):
+    with committed(), scope(organization=actor.organization):
         return email_send(actor=actor, contact=contact, **kwargs)
 
 
@@ -170,15 +180,64 @@ def test_another_contacts_thread_cannot_be_answered(actor, lucia, smtp_server):
     assert EmailMessage.objects.count() == 1
 
 
-def test_an_smtp_server_that_refuses_stores_nothing(actor, lucia, settings):
+def test_an_unreachable_smtp_server_keeps_the_message_queued_for_a_retry(actor, lucia, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+
+    sent = send(actor, lucia, subject="Hola", body="x")
+
+    with scope(organization=actor.organization):
+        outgoing = OutgoingMessage.objects.get()
+        assert EmailMessage.objects.count() == 1
+    assert (outgoing.state, outgoing.attempts, outgoing.contact_id) == ("queued", 1, lucia.pk)
+    assert outgoing.last_error.startswith("ConnectionRefusedError")
+    assert outgoing.message_id == sent.message_id  # the thread's message is the outgoing row's
+
+
+def test_the_thread_page_says_which_messages_did_not_go_out(actor, org, lucia, client_in, settings):
+    sink = ScriptedSink()
+    sink.refuse_rcpt["lucia@cliente.example"] = "550 5.1.1 No such user"
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", controller.port, 5
+        refused = send(actor, lucia, subject="Hola", body="x")
+        settings.EMAIL_PORT = free_port()  # now nothing listens
+        later = send(actor, lucia, subject="Re: Hola", body="y", thread=refused.thread_id)
+    finally:
+        controller.stop()
+
+    html = client_in.get(url(org, "email_thread_detail", refused.thread_id)).content.decode()
+
+    first, second = html.split(f'id="message-{later.pk}"')
+    assert 'data-state="failed"' in first
+    assert "Not delivered" in first
+    assert "550 5.1.1 No such user" in first
+    assert 'data-state="queued"' in second
+    assert "Not delivered yet; will try again" in second
+    assert sink.received == []
+
+
+def test_a_suppressed_address_is_refused_with_the_reason_and_recorded(actor, org, lucia, smtp_server):
+    suppression_add(organization=org, address="Lucia@Cliente.example", reason="hard_bounce")
 
     with pytest.raises(ValidationError) as exc:
         send(actor, lucia, subject="Hola", body="x")
 
-    assert exc.value.message_dict == {"__all__": ["The e-mail could not be sent; try again later."]}
-    assert EmailMessage.objects.count() == 0
+    assert exc.value.message_dict == {
+        "to": ["lucia@cliente.example is on the suppression list (hard bounce): nothing was sent."]
+    }
+    with scope(organization=org):
+        outgoing = OutgoingMessage.objects.get()
+        assert (EmailMessage.objects.count(), EmailThread.objects.count()) == (0, 0)
+        assert not Event.objects.filter(type="email.sent").exists()
+    assert (outgoing.state, outgoing.suppressed_reason, outgoing.to_address) == (
+        "suppressed",
+        "hard_bounce",
+        "lucia@cliente.example",
+    )
+    assert smtp_server.received == []
 
 
 # --- the pages and the API ---------------------------------------------------------------------------
@@ -198,7 +257,8 @@ def test_writing_from_the_contact_page_sends_and_shows_the_thread(actor, org, lu
     assert form.status_code == 200
     assert "lucia@cliente.example" in form.content.decode()
 
-    response = client_in.post(url(org, "contact_email_compose", lucia.pk), {"subject": "Hola", "body": "¿Qué tal?"})
+    with committed():
+        response = client_in.post(url(org, "contact_email_compose", lucia.pk), {"subject": "Hola", "body": "¿Qué tal?"})
 
     sent = EmailMessage.objects.get()
     assert response.status_code == 302
@@ -218,10 +278,11 @@ def test_replying_from_the_thread_page_prefills_the_subject(actor, org, lucia, c
     form = client_in.get(url(org, "contact_email_compose", lucia.pk) + f"?thread={first.thread_id}")
 
     assert form.context["form"].initial == {"subject": "Re: Pedido 42", "thread": first.thread_id}
-    response = client_in.post(
-        url(org, "contact_email_compose", lucia.pk),
-        {"subject": "Re: Pedido 42", "body": "y", "thread": first.thread_id},
-    )
+    with committed():
+        response = client_in.post(
+            url(org, "contact_email_compose", lucia.pk),
+            {"subject": "Re: Pedido 42", "body": "y", "thread": first.thread_id},
+        )
     assert response.status_code == 302
     assert smtp_server.received[1].message["In-Reply-To"] == first.message_id
     assert EmailThread.objects.get().message_count == 2
@@ -261,9 +322,10 @@ def test_a_sales_rep_cannot_write_to_or_read_a_contact_they_do_not_see(actor, or
 
 
 def test_the_api_sends_lists_and_shows_threads(actor, org, lucia, api_client, smtp_server):
-    response = api_client.post(
-        f"/api/v1/contacts/{lucia.pk}/emails", {"subject": "Hola", "body": "Texto"}, content_type="application/json"
-    )
+    with committed():
+        response = api_client.post(
+            f"/api/v1/contacts/{lucia.pk}/emails", {"subject": "Hola", "body": "Texto"}, content_type="application/json"
+        )
 
     assert response.status_code == 201, response.content
     sent = response.json()

@@ -26,7 +26,8 @@ from vinculo.contacts.selectors import contact_get
 from vinculo.core.forms import StyledFormMixin
 from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
-from vinculo.touchpoints.models import EmailThread, Mailbox
+from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
+from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.selectors.mail import (
     email_thread_get,
     email_thread_list,
@@ -247,10 +248,17 @@ def email_thread_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 def email_thread_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     thread = email_thread_get(actor=request.membership, pk=pk)
     contacts = list(thread.contacts.all())
+    thread_messages = list(thread.messages.all())
+    outgoing = outgoing_by_message_id(
+        organization=request.org,
+        message_ids=[m.message_id for m in thread_messages if m.direction == EmailMessage.Direction.OUTBOUND],
+    )
+    for message in thread_messages:
+        message.delivery = outgoing.get(message.message_id)  # type: ignore[attr-defined]
     context = {
         "nav": "mail",
         "thread": thread,
-        "thread_messages": list(thread.messages.all()),
+        "thread_messages": thread_messages,
         "thread_contacts": contacts,
         "can_write": can_write(request.membership),
     }

@@ -1,0 +1,264 @@
+"""Sending outgoing e-mail, in the task worker.
+
+A row is claimed with one conditional UPDATE (queued and due → sending), so two workers never send
+the same message; a row already sent, suppressed or failed is skipped. A batch reuses one SMTP
+connection. Temporary failures (the server is away or disconnects, 4xx answers) are retried with
+back-off as the row's `next_attempt_at`, up to MAX_ATTEMPTS; permanent ones (5xx: recipient
+refused, message rejected) fail at once with the server's answer. While a row is `sending`,
+`next_attempt_at` is its lease: a worker that died mid-send leaves a row the sweep queues again
+(the message may then go out twice — at least once, never silently lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from vinculo.messaging.models import MessageState, OutgoingAttachment, OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+# wait after the n-th failed attempt (the last one repeats)
+BACKOFF = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 180)]
+LEASE = dt.timedelta(minutes=10)
+SWEEP_BATCH = 500
+CLAIM_CHUNK = 100
+SENT_FLUSH = 50
+SWEEP_BUDGET_SECONDS = 50.0  # the sweep runs every minute: leave the rest to the next run
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    stopped: bool = False  # the server could not be reached: the rest of the batch waits
+
+
+class SendError(Exception):
+    def __init__(self, reason: str, *, temporary: bool, connection_lost: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.temporary = temporary
+        self.connection_lost = connection_lost
+
+
+def _describe(code: int, text: Any) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {message}".strip()
+
+
+def classify(exc: BaseException) -> SendError:
+    """What a failed SMTP conversation means for the message: retry later, or give up."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
+        return SendError(_describe(code, text), temporary=400 <= code < 500)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return SendError(f"server disconnected: {exc}", temporary=True, connection_lost=True)
+    if isinstance(exc, (smtplib.SMTPAuthenticationError, smtplib.SMTPConnectError)):  # not the message's fault
+        return SendError(_describe(exc.smtp_code, exc.smtp_error), temporary=True, connection_lost=True)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        return SendError(_describe(code, exc.smtp_error), temporary=not (500 <= code < 600))
+    if isinstance(exc, OSError):  # refused, unreachable, timed out (smtplib's errors are OSErrors too)
+        return SendError(f"{type(exc).__name__}: {exc}", temporary=True, connection_lost=True)
+    if isinstance(exc, (ValueError, UnicodeError)):  # a message that cannot be written out
+        return SendError(f"{type(exc).__name__}: {exc}", temporary=False)
+    return SendError(f"{type(exc).__name__}: {exc}", temporary=True)
+
+
+def build_email(
+    message: OutgoingMessage, connection: Any = None, attachments: Iterable[OutgoingAttachment] | None = None
+) -> EmailMultiAlternatives:
+    """The MIME message of a row: its headers (Message-ID, threading, List-Unsubscribe) as stored.
+    The worker runs outside any organisation's scope, hence the unscoped read of the attachments."""
+    to = str(Address(display_name=message.to_name, addr_spec=message.to_address))
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text_body,
+        from_email=message.from_email,
+        to=[to],
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers=dict(message.headers),
+        connection=connection,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    if attachments is None:
+        attachments = OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id")
+    for attachment in attachments:
+        email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
+    return email
+
+
+def _claim(ids: list[int], now: dt.datetime) -> list[OutgoingMessage]:
+    """Lock the queued, due rows among `ids` and mark them `sending` (attempt counted, lease set):
+    one SELECT and one UPDATE for the chunk. The rows are locked for the claim (SELECT … FOR UPDATE
+    SKIP LOCKED on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so another
+    worker claims none of them."""
+    with transaction.atomic():
+        rows = OutgoingMessage.dangerously_unscoped.filter(
+            pk__in=ids, state=MessageState.QUEUED, next_attempt_at__lte=now
+        ).order_by("id")
+        if db_connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        claimed = list(rows)
+        if claimed:
+            OutgoingMessage.dangerously_unscoped.filter(pk__in=[m.pk for m in claimed]).update(
+                state=MessageState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now
+            )
+    for message in claimed:
+        message.attempts += 1
+        message.state = MessageState.SENDING
+    return claimed
+
+
+def _attachments_of(messages: list[OutgoingMessage]) -> dict[int, list[OutgoingAttachment]]:
+    found: dict[int, list[OutgoingAttachment]] = {}
+    rows = OutgoingAttachment.dangerously_unscoped.filter(message__in=[m.pk for m in messages]).order_by("id")
+    for attachment in rows:
+        found.setdefault(attachment.message_id, []).append(attachment)
+    return found
+
+
+def _mark_sent(ids: list[int]) -> None:
+    if ids:
+        now = timezone.now()
+        OutgoingMessage.dangerously_unscoped.filter(pk__in=ids, state=MessageState.SENDING).update(
+            state=MessageState.SENT, sent_at=now, last_error="", updated_at=now
+        )
+        ids.clear()
+
+
+def _release(messages: list[OutgoingMessage]) -> None:
+    """Claimed rows not attempted (the server went away): back to the queue, attempt not counted."""
+    if messages:
+        now = timezone.now()
+        OutgoingMessage.dangerously_unscoped.filter(pk__in=[m.pk for m in messages], state=MessageState.SENDING).update(
+            state=MessageState.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now + BACKOFF[0], updated_at=now
+        )
+
+
+def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
+    """Back to the queue for a later attempt, or failed for good; True when it will be retried."""
+    now = timezone.now()
+    retry = error.temporary and message.attempts < MAX_ATTEMPTS
+    fields: dict[str, Any] = {"last_error": error.reason[:500], "updated_at": now}
+    if retry:
+        wait = BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+        fields.update(state=MessageState.QUEUED, next_attempt_at=now + wait)
+    else:
+        fields.update(state=MessageState.FAILED)
+    OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(**fields)
+    logger.warning(
+        "e-mail %s to %s: %s (attempt %s, %s)",
+        message.pk,
+        message.to_address,
+        error.reason,
+        message.attempts,
+        "will retry" if retry else "failed",
+    )
+    return retry
+
+
+def send_outgoing_batch(ids: Iterable[int], *, connection: Any = None) -> BatchResult:
+    """Send the given queued, due messages through one connection (opened at the first message
+    that is really to be sent, closed at the end). Safe to run twice and concurrently.
+
+    Rows are claimed CLAIM_CHUNK at a time and marked sent SENT_FLUSH at a time: a worker killed
+    in between leaves at most that many sent rows `sending`, which the sweep sends again when their
+    lease runs out (at least once, never lost)."""
+    result = BatchResult()
+    backend = connection or get_connection()
+    wanted = list(dict.fromkeys(ids))
+    sent: list[int] = []
+    opened = False
+    try:
+        for first in range(0, len(wanted), CLAIM_CHUNK):
+            claimed = _claim(wanted[first : first + CLAIM_CHUNK], timezone.now())
+            result.claimed += len(claimed)
+            attachments = _attachments_of(claimed) if claimed else {}
+            for index, message in enumerate(claimed):
+                try:
+                    email = build_email(message, backend, attachments.get(message.pk, []))
+                    if not opened:
+                        backend.open()
+                        opened = True
+                    backend.send_messages([email])
+                except Exception as exc:
+                    _mark_sent(sent)
+                    error = classify(exc)
+                    if _record_failure(message, error):
+                        result.retried += 1
+                    else:
+                        result.failed += 1
+                    if error.connection_lost:
+                        _release(claimed[index + 1 :])
+                        backend.close()
+                        opened = False
+                        result.stopped = True
+                        return result
+                    continue
+                sent.append(message.pk)
+                result.sent += 1
+                if len(sent) >= SENT_FLUSH:
+                    _mark_sent(sent)
+            _mark_sent(sent)
+    finally:
+        _mark_sent(sent)
+        if opened:
+            backend.close()
+    return result
+
+
+@task()
+def send_outgoing(message_id: int) -> str:
+    """Send one message (enqueued when the transaction that wrote it commits). Returns its state."""
+    send_outgoing_batch([message_id])
+    state = OutgoingMessage.dangerously_unscoped.filter(pk=message_id).values_list("state", flat=True).first()
+    return state or "missing"
+
+
+def due_message_ids(*, now: dt.datetime, limit: int = SWEEP_BATCH) -> list[int]:
+    return list(
+        OutgoingMessage.dangerously_unscoped.filter(state=MessageState.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+@task()
+def send_due_messages() -> int:
+    """The sweep (every minute, `manage.py scheduler`): messages whose enqueue was lost, whose
+    retry is due, or whose worker died mid-send, drained through one connection per batch for at
+    most SWEEP_BUDGET_SECONDS. Returns how many were sent."""
+    now = timezone.now()
+    OutgoingMessage.dangerously_unscoped.filter(state=MessageState.SENDING, next_attempt_at__lte=now).update(
+        state=MessageState.QUEUED, next_attempt_at=now, updated_at=now
+    )
+    sent = 0
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    while time.monotonic() < deadline:
+        ids = due_message_ids(now=timezone.now())
+        if not ids:
+            break
+        result = send_outgoing_batch(ids)
+        sent += result.sent
+        if result.stopped or result.claimed == 0:
+            break
+    return sent
