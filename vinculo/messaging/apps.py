@@ -15,3 +15,12 @@ class MessagingConfig(AppConfig):
         from vinculo.messaging.services.outgoing import message_queue
 
         register_mail_queue(message_queue)  # how accounts, below messaging, queues its mail
+        self.register_sweeps()
+
+    def register_sweeps(self) -> None:
+        """Mail whose task was lost or whose retry is due goes out within seconds, from every
+        worker's turn (vinculo.core.worker), not only at the scheduler's minute."""
+        from vinculo.core.worker import register_sweep
+        from vinculo.messaging.tasks import send_due_messages
+
+        register_sweep(name="messaging.due_messages", every_seconds=10, run=send_due_messages.call)
