@@ -16,12 +16,14 @@ from django.urls import URLPattern, URLResolver, re_path
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.operation import Operation
+from ninja.parser import Parser
 
 from config.api_errors import error_body, install_error_handlers
 from vinculo.accounts.api import router as accounts_router
 from vinculo.contacts.api import router as contacts_router
 from vinculo.core.api_auth import OrgAuth
 from vinculo.core.event_types_api import router as event_types_router
+from vinculo.core.json_input import json_parse
 from vinculo.sales.api import router as sales_router
 from vinculo.touchpoints.api import router as touchpoints_router
 
@@ -42,6 +44,14 @@ def _json_method_not_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     return JsonResponse(error_body(_("Not found.")), status=404)
+
+
+class BoundedParser(Parser):
+    """Request bodies parsed with bounds (vinculo.core.json_input): too deep, NaN or Infinity is a
+    400 JSON error like any body that cannot be parsed, never a 500 or a database error."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json_parse(request.body)
 
 
 class VinculoAPI(NinjaAPI):
@@ -71,6 +81,7 @@ api = VinculoAPI(
         '`X-CSRFToken` header. Errors are `{"detail": …, "errors": [{"field": …, "message": …}]}`.'
     ),
     auth=OrgAuth(),
+    parser=BoundedParser(),
     urls_namespace="api",
     docs=Swagger(settings={"validatorUrl": None}),
 )

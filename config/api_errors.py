@@ -20,6 +20,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from vinculo.core.json_input import JSONInputError
+
 logger = logging.getLogger("vinculo.api")
 
 PARAM_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
@@ -124,6 +126,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, JSONInputError):  # too deep, NaN, NUL: say where
+            return error_response(
+                api,
+                request,
+                status=cause.status,
+                detail=cause.message if cause.status == 400 else _("Some fields are not valid."),
+                errors=[{"field": cause.field, "message": cause.message}],
+            )
         if exc.status_code == 400 and str(exc).startswith(UNPARSABLE_BODY):
             message = _("The body is not valid JSON.")
             return error_response(

@@ -1358,3 +1358,34 @@ def test_a_write_race_the_services_did_not_foresee_answers_409_and_saves_nothing
         "errors": [],
     }
     assert Contact.dangerously_unscoped.filter(organization=org).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail", "field", "message"),
+    [
+        (
+            '{"first_name": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            400,
+            "The JSON is nested too deeply: at most 32 levels.",
+            "body",
+            "The JSON is nested too deeply: at most 32 levels.",
+        ),
+        (
+            '{"first_name": "Ana", "custom": {"score": NaN}}',
+            422,
+            "Some fields are not valid.",
+            "custom.score",
+            "Enter a finite number: NaN and Infinity are not JSON.",
+        ),
+    ],
+)
+def test_a_body_too_deep_or_with_nan_is_refused_with_its_field_and_saves_nothing(
+    api_client, body, status, detail, field, message
+):
+    before = db_state()
+
+    response = send(api_client, "post", "/contacts", body)
+
+    assert response.status_code == status
+    assert response.json() == {"detail": detail, "errors": [{"field": field, "message": message}]}
+    assert db_state() == before

@@ -38,6 +38,7 @@ from pydantic_core import PydanticCustomError
 from vinculo.accounts.models import Membership, Role
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_activity_bump
+from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch, TrackingSite, Visitor
 from vinculo.touchpoints.services.event_rows import insert_events_returning, update_rows
@@ -221,10 +222,10 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         raise IngestError(413, _("The body is too large: at most %(n)s bytes.") % {"n": MAX_BODY_BYTES})
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        message = _("The body is not valid JSON.")
-        raise IngestError(400, message, [{"field": "body", "message": message}]) from None
+        data = json_parse(body)
+    except JSONInputError as exc:
+        detail = exc.message if exc.status == 400 else _("Some fields are not valid.")
+        raise IngestError(exc.status, detail, [{"field": exc.field, "message": exc.message}]) from None
     if not isinstance(data, dict):
         message = _("Give an object.")
         raise IngestError(422, _("Some fields are not valid."), [{"field": "body", "message": message}])

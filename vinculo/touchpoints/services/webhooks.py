@@ -16,7 +16,6 @@ Answers to the sender are JSON `{"detail", "errors": [{"field", "message"}]}` li
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from django_tasks import task
 from vinculo.accounts.models import Membership, Role
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.core.audit import audit_update
+from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.touchpoints import adapters
 from vinculo.touchpoints.adapters import PayloadError, woocommerce
 from vinculo.touchpoints.crypto import SecretUnreadable
@@ -105,29 +105,6 @@ def rate_limit_wait(*, token: str, ip: str) -> int:
 # --- receiving ------------------------------------------------------------------------------------
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_json(body: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity (Python accepts them, databases do not) and no NUL character
-    (PostgreSQL's jsonb refuses it)."""
-    payload = json.loads(body, parse_constant=_no_constants)
-    if _has_nul(payload):
-        raise ValueError("NUL character")
-    return payload
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def integration_by_token(token: str) -> Integration | None:
     """The active integration whose address carries `token`: how a webhook finds its organisation."""
     if not token or len(token) > 64:
@@ -187,9 +164,9 @@ def webhook_receive(*, token: str, headers: Mapping[str, str], body: bytes, ip: 
     if problem:
         return error(401, problem, [{"field": "signature", "message": problem}])
     try:
-        payload = parse_json(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return error(400, _("The body is not JSON."), [{"field": "body", "message": _("The body is not JSON.")}])
+        payload = json_parse(body)
+    except JSONInputError as exc:
+        return error(exc.status, exc.message, [{"field": exc.field, "message": exc.message}])
     if not isinstance(payload, dict):
         return error(400, _("The body must be a JSON object."), [{"field": "body", "message": _("Give an object.")}])
     with scope(organization=integration.organization), transaction.atomic():

@@ -544,3 +544,37 @@ def test_every_event_of_a_batch_reaches_its_consumers_after_commit(site, org, dj
 
     # page views too: a consumer that listens to them gets them (segments will)
     assert sorted(seen) == ["page.viewed", "session.started", "visitor.identified", "web.added_to_cart"]
+
+
+# --- bounded JSON (an outside test: a deep body answered 500, NaN answered 409) -------------------------------
+
+
+def test_a_body_nested_100000_levels_deep_is_a_400_and_stores_nothing(site):
+    body = b'{"key": "' + site.public_key.encode() + b'", "events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = Client().post("/api/v1/track/batch", body, content_type="application/json", HTTP_ORIGIN=ORIGIN)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The JSON is nested too deeply: at most 32 levels.",
+        "errors": [{"field": "body", "message": "The JSON is nested too deeply: at most 32 levels."}],
+    }
+    assert IngestBatch.dangerously_unscoped.count() == 0
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_or_infinity_in_properties_is_a_field_error_and_stores_nothing(site, constant):
+    event = json.dumps(track("added_to_cart", properties={"price": 1})).replace('"price": 1', f'"price": {constant}')
+    body = '{"key": "%s", "events": [%s]}' % (site.public_key, event)
+    response = Client().post("/api/v1/track/batch", body, content_type="application/json", HTTP_ORIGIN=ORIGIN)
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Some fields are not valid.",
+        "errors": [
+            {
+                "field": "events.0.properties.price",
+                "message": "Enter a finite number: NaN and Infinity are not JSON.",
+            }
+        ],
+    }
+    assert IngestBatch.dangerously_unscoped.count() == 0

@@ -33,6 +33,7 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.accounts.throttle import client_ip
 from vinculo.contacts.models import Contact
 from vinculo.contacts.panels import Panel, register_panel
+from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.views import is_htmx, org_view, render_page
 from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.selectors import forms as selectors
@@ -563,8 +564,8 @@ def _submitted_data(request: HttpRequest) -> tuple[dict[str, Any] | None, bool]:
         if len(request.body) > MAX_JSON_BODY:
             raise _TooLarge
         try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+            data = json_parse(request.body or b"{}")
+        except JSONInputError:
             return None, True
         if not isinstance(data, dict):
             return None, True
