@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
 from vinculo.accounts.permissions import require_change, require_delete, require_write
+from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, PhoneKind, Tag
 from vinculo.contacts.validation import clean_custom, clean_domain, clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
@@ -343,7 +344,7 @@ def contact_create(*, actor: Membership, data: Mapping[str, Any]) -> Contact:
     contact = Contact(organization_id=actor.organization_id)
     _changed, relations = _apply_contact(actor, contact, data)
     if contact.owner_id is None and "owner" not in data:
-        contact.owner = actor.user
+        contact.owner = default_owner(actor)
     contact.save()
     _save_contact_children(contact, relations.get("emails"), relations.get("phones"))
     if relations.get("tags"):
@@ -517,7 +518,7 @@ def company_create(*, actor: Membership, data: Mapping[str, Any]) -> Company:
     company = Company(organization_id=actor.organization_id)
     _changed, relations = _apply_company(actor, company, data)
     if company.owner_id is None and "owner" not in data:
-        company.owner = actor.user
+        company.owner = default_owner(actor)
     _save_company(company)
     if relations.get("tags"):
         company.tags.set(_resolve_tags(actor.organization_id, relations["tags"]))

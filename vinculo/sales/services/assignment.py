@@ -28,6 +28,7 @@ from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Team, User
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
+from vinculo.accounts.system_actor import default_owner, is_system_actor, make_via, system_actor
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import clean_member, contact_update
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
@@ -248,7 +249,10 @@ def evaluate(*, subject: Subject, actor: Membership, lock: bool, day: dt.date | 
     if fallback is not None:
         text = _("No rule matched: fallback owner %(name)s.") % {"name": fallback}
         return Assignment(user=fallback, rule=None, reason=_clip(" ".join([*notes, text])))
-    creator = actor.user
+    creator = default_owner(actor)
+    if creator is None:  # the system created it: nobody to fall back on, it stays unowned
+        text = _("No rule matched and there is no fallback owner: it stays unowned.")
+        return Assignment(user=None, rule=None, reason=_clip(" ".join([*notes, text])))
     text = _("No rule matched and there is no fallback owner: %(name)s, who created it.") % {"name": creator}
     return Assignment(user=creator, rule=None, reason=_clip(" ".join([*notes, text])))
 
@@ -302,6 +306,8 @@ class LeadAssignment:
 def lead_assign(*, actor: Membership, contact: Contact) -> LeadAssignment:
     """Give a lead (a contact) the owner the rules choose, and record why (`lead.assigned`)."""
     user, rule, reason = assign_lead(contact=contact, actor=actor)
+    if rule is not None and is_system_actor(actor):  # "by the assignment rule “Spain”"
+        actor = system_actor(actor.organization, via=make_via("assignment_rule", rule.name))
     contact = contact_update(actor=actor, contact=contact, data={"owner": user.pk if user else None})
     emit(
         organization=actor.organization,
@@ -770,9 +776,9 @@ def assignment_settings_update(*, actor: Membership, data: Mapping[str, Any]) ->
 
 def new_lead_assign(*, event_id: int) -> LeadAssignment | None:
     """Route a lead that arrived without an owner (`contact.created`, lifecycle stage lead, no owner):
-    the rules choose, acting as the member who created it, or as the organisation's first owner when
-    it came in from outside (a form, a webhook). Idempotent: a lead with an owner is left alone."""
-    from vinculo.accounts.models import Role
+    the rules choose, acting as the member who created it, or as the system actor ("by the
+    assignment rule …") when it came in from outside (a form, a webhook). Idempotent: a lead with
+    an owner is left alone."""
     from vinculo.contacts.models import LifecycleStage
 
     event = Event.dangerously_unscoped.select_related("organization").filter(pk=event_id).first()
@@ -785,7 +791,5 @@ def new_lead_assign(*, event_id: int) -> LeadAssignment | None:
         members = Membership.objects.filter(organization=event.organization).select_related("organization", "user")
         actor = members.filter(user_id=event.actor_id).first() if event.actor_id else None
         if actor is None or not can_write(actor):
-            actor = members.filter(role=Role.OWNER).order_by("id").first()
-        if actor is None:
-            return None
+            actor = system_actor(event.organization, via=make_via("assignment_rules"))
         return lead_assign(actor=actor, contact=contact)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, Organization
 from vinculo.accounts.permissions import require_write
+from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
@@ -687,7 +688,7 @@ def order_create(
     order = Order(
         organization=organization,
         currency=organization.base_currency,
-        owner=actor.user,
+        owner=default_owner(actor),
         channel=channel,
         external_id=external_id,
     )

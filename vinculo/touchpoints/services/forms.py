@@ -5,8 +5,8 @@ known (contact properties or `custom.<key>`), an e-mail field mapped to `email` 
 matched by it), consent texts versioned (changing a text bumps its version, so the proof of an
 older consent keeps naming the text that was shown).
 
-A submission (`form_submit`) runs as the organisation's first owner (the contact services check a
-role; the visitor has none): spam is answered like a success and stored with status spam only;
+A submission (`form_submit`) runs as the system actor, by way of the form (the contact services
+check a role; the visitor has none, and no member did it): spam is answered like a success and stored with status spam only;
 a valid submission creates or updates the contact matched by e-mail with the mapped fields given,
 stores the submission as received, records each consent with its proof, writes the timeline
 events, and after commit sends the double opt-in e-mail and the owner's notification.
@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.models import Membership, Role, User
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Company, Contact, ContactEmail, LifecycleStage, SourceChannel
 from vinculo.contacts.services import _owner, company_create, contact_create, contact_update
 from vinculo.contacts.validation import clean_email, clean_phone
@@ -510,19 +511,6 @@ class SubmissionResult:
     errors: Errors = field(default_factory=dict)
 
 
-def _form_actor(form: WebForm) -> Membership:
-    """The organisation's first owner: the contact services check roles, and a visitor has none."""
-    membership = (
-        Membership.objects.select_related("organization", "user")
-        .filter(organization_id=form.organization_id, role=Role.OWNER)
-        .order_by("id")
-        .first()
-    )
-    if membership is None:
-        raise RuntimeError(f"organisation {form.organization_id} has no owner")
-    return membership
-
-
 def _raw(value: Any) -> Any:
     """A value as received, capped (stored for spam too)."""
     if isinstance(value, bool | int | float) or value is None:
@@ -734,7 +722,8 @@ def _accept(
     consents: Mapping[str, bool],
     meta: SubmissionMeta,
 ) -> SubmissionResult:
-    actor = _form_actor(form)
+    # a visitor is nobody in the organisation: the write is the system's, "by the web form “…”"
+    actor = system_actor(form.organization, via=make_via("web_form", form.name))
     contact, created = _upsert_contact(form, actor, values)
     double_opt_in = form.double_opt_in
     stored = {s["name"]: _raw(data.get(s["name"])) for s in form.fields or [] if s["name"] in data}

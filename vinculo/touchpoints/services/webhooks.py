@@ -33,13 +33,14 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 from django_tasks import task
 
-from vinculo.accounts.models import Membership, Role
+from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.core.audit import audit_update
 from vinculo.touchpoints import adapters
 from vinculo.touchpoints.adapters import PayloadError, woocommerce
 from vinculo.touchpoints.crypto import SecretUnreadable
-from vinculo.touchpoints.models import Integration, WebhookDelivery
+from vinculo.touchpoints.models import Integration, IntegrationKind, WebhookDelivery
 from vinculo.touchpoints.services.integrations import LEAD_KINDS, integration_secret
 from vinculo.touchpoints.services.orders_in import clean_order, order_ingest
 from vinculo.touchpoints.services.social_leads import lead_ingest, map_lead
@@ -237,15 +238,25 @@ def _enqueue(delivery_id: int) -> None:
         logger.exception("could not enqueue webhook delivery %s", delivery_id)
 
 
-def processing_actor(organization_id: int) -> Membership | None:
-    """Webhooks act as the organisation's first owner (the services need a member to check roles
-    and to sign the audit trail)."""
-    return (
-        Membership.objects.select_related("organization", "user")
-        .filter(organization_id=organization_id, role=Role.OWNER, user__is_active=True)
-        .order_by("id")
-        .first()
+# how a webhook reads in the audit trail: "by the Shopify webhook “My shop”"
+PLATFORMS = {
+    IntegrationKind.SHOPIFY: "Shopify",
+    IntegrationKind.WOOCOMMERCE: "WooCommerce",
+    IntegrationKind.FACEBOOK_LEADS: "Facebook Lead Ads",
+    IntegrationKind.LINKEDIN_LEADS: "LinkedIn Lead Gen Forms",
+}
+
+
+def processing_actor(integration: Integration) -> Membership:
+    """Webhooks act as the system actor, by way of their integration (the services need an actor
+    to check roles and to sign the audit trail)."""
+    platform = PLATFORMS.get(integration.kind)  # type: ignore[call-overload]
+    via = (
+        make_via("platform_webhook", integration.name, platform=platform)
+        if platform
+        else make_via("webhook", integration.name)
     )
+    return system_actor(integration.organization, via=via)
 
 
 def _handle(actor: Membership, integration: Integration, delivery: WebhookDelivery) -> str:
@@ -287,19 +298,17 @@ def _process_locked(delivery_id: int) -> WebhookDelivery | None:
             return delivery
         # one delivery of an integration at a time: two replays of an order never race
         integration = Integration.objects.select_for_update().get(pk=delivery.integration_id)
-        actor = processing_actor(delivery.organization_id)
+        integration.organization = delivery.organization
+        actor = processing_actor(integration)
         status: str = WebhookDelivery.Status.FAILED
         problem = ""
-        if actor is None:
-            problem = _("The organisation has no active owner for webhooks to act as.")
-        else:
-            try:
-                with transaction.atomic():
-                    status = _handle(actor, integration, delivery)
-            except Exception as exc:
-                if not isinstance(exc, PayloadError | ValidationError | PermissionDenied):
-                    logger.exception("webhook delivery %s failed", delivery_id)
-                problem = _failure(exc)
+        try:
+            with transaction.atomic():
+                status = _handle(actor, integration, delivery)
+        except Exception as exc:
+            if not isinstance(exc, PayloadError | ValidationError | PermissionDenied):
+                logger.exception("webhook delivery %s failed", delivery_id)
+            problem = _failure(exc)
         delivery.status = status
         delivery.attempts = min(delivery.attempts + 1, 32767)
         delivery.last_error = problem[:10000]
