@@ -8,6 +8,7 @@ class TouchpointsConfig(AppConfig):
 
     def ready(self) -> None:
         """The panels on a contact's page and the timeline's labels of touchpoint events."""
+        # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.touchpoints import timeline
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.views import forms, webhooks

@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from django_scopes import scope
 
 from vinculo.accounts.models import Membership, User
 from vinculo.accounts.system_actor import (
@@ -19,8 +18,6 @@ from vinculo.accounts.system_actor import (
     system_actor,
     system_user,
 )
-from vinculo.contacts.services import contact_create, contact_update
-from vinculo.core.models import AuditEntry, Event
 
 
 def test_the_system_user_is_one_inactive_user_without_a_password(db):
@@ -43,6 +40,14 @@ def test_the_system_user_can_never_log_in(db):
     assert "_auth_user_id" not in response.client.session
 
 
+def test_the_system_actor_is_never_listed_as_a_member(actor, org, client_in):
+    system_actor(org, via=make_via("web_form", "Newsletter"))
+    html = client_in.get(reverse("org:members", args=[org.slug])).content.decode()
+    assert actor.user.full_name in html
+    assert "Vínculo" not in html.split("<main", 1)[-1]
+    assert SYSTEM_EMAIL not in html
+
+
 def test_the_system_actor_is_an_unsaved_owner_membership_carrying_its_via(org):
     actor = system_actor(org, via=make_via("web_form", "Newsletter"))
 
@@ -56,15 +61,6 @@ def test_the_system_actor_is_an_unsaved_owner_membership_carrying_its_via(org):
     assert is_system_actor(actor)
     assert default_owner(actor) is None
     assert not Membership.objects.filter(organization=org, user__is_system=True).exists()
-
-
-def test_the_system_actor_is_never_listed_as_a_member(actor, org, client_in):
-    with scope(organization=org):
-        contact_create(actor=system_actor(org, via=make_via("web_form", "Newsletter")), data={"first_name": "Ana"})
-    html = client_in.get(reverse("org:members", args=[org.slug])).content.decode()
-    assert actor.user.full_name in html
-    assert "Vínculo" not in html.split("<main", 1)[-1]
-    assert SYSTEM_EMAIL not in html
 
 
 def test_a_member_is_not_the_system_and_owns_what_they_create(actor):
@@ -96,43 +92,3 @@ def test_stored_vias():
     assert make_via("assignment_rules") == "assignment_rules"
     with pytest.raises(ValueError, match="unknown via kind 'nobody'"):
         make_via("nobody", "x")
-
-
-def test_an_automatic_write_is_signed_by_the_system_with_its_via(org, django_capture_on_commit_callbacks):
-    robot = system_actor(org, via=make_via("web_form", "Newsletter"))
-    with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
-        contact = contact_create(actor=robot, data={"first_name": "Ana", "owner": None})
-
-    with scope(organization=org):
-        entry = AuditEntry.objects.get(object_type="contacts.contact", object_id=contact.pk)
-        event = Event.objects.get(type="contact.created")
-    assert (entry.actor_id, entry.via) == (robot.user.pk, "web_form:Newsletter")
-    assert event.actor_id == robot.user.pk
-    assert event.properties == {"name": "Ana", "source": "manual", "via": "web_form:Newsletter"}
-    assert contact.owner_id is None
-
-
-def test_a_members_write_has_no_via(actor, org):
-    with scope(organization=org):
-        contact = contact_create(actor=actor, data={"first_name": "Ana"})
-        entry = AuditEntry.objects.get(object_type="contacts.contact", object_id=contact.pk)
-        event = Event.objects.get(type="contact.created")
-    assert (entry.actor_id, entry.via) == (actor.user_id, "")
-    assert "via" not in event.properties
-
-
-def test_history_and_timeline_say_what_did_it(actor, org, client_in):
-    robot = system_actor(org, via=make_via("web_form", "Newsletter"))
-    with scope(organization=org):
-        contact = contact_create(actor=robot, data={"first_name": "Ana", "owner": None})
-        contact_update(actor=actor, contact=contact, data={"job_title": "CTO"})
-
-    history = client_in.get(reverse("contacts:contact_history", args=[org.slug, contact.pk])).content.decode()
-    assert '<span class="fw-semibold">by the web form “Newsletter”</span>' in history
-    assert f'<span class="fw-semibold">{actor.user.full_name}</span>' in history
-    assert "Vínculo</span>" not in history
-
-    timeline = client_in.get(reverse("contacts:contact_detail", args=[org.slug, contact.pk])).content.decode()
-    assert '<span class="small text-body-secondary">by the web form “Newsletter”</span>' in timeline
-    assert f'<span class="small text-body-secondary">by {actor.user.full_name}</span>' in timeline
-    assert "web_form:Newsletter" not in timeline  # not listed again among the properties

@@ -51,7 +51,7 @@ from vinculo.sales.services import deals as deal_services
 from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
-from vinculo.sales.services.documents import MAX_LINES
+from vinculo.sales.services.pricing import MAX_LINES
 
 router = Router(tags=["deals"])
 

@@ -41,7 +41,8 @@ from vinculo.sales.models import (
     Zone,
 )
 from vinculo.sales.selectors.forecast import ReportParams, forecast
-from vinculo.sales.services.documents import PricedLine, compute_totals, order_create, quote_create
+from vinculo.sales.services.documents import order_create, quote_create
+from vinculo.sales.services.pricing import PricedLine, compute_totals
 
 pytestmark = pytest.mark.django_db
 

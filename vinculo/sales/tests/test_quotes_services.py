@@ -25,8 +25,6 @@ from vinculo.sales.models import (
 )
 from vinculo.sales.services.documents import (
     DocumentConflict,
-    PricedLine,
-    compute_totals,
     quote_accept,
     quote_create,
     quote_decline,
@@ -34,6 +32,7 @@ from vinculo.sales.services.documents import (
     quote_send,
     quote_update,
 )
+from vinculo.sales.services.pricing import PricedLine, compute_totals
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 

@@ -36,7 +36,8 @@ from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
-from vinculo.sales.services.documents import DocumentConflict, PricedLine
+from vinculo.sales.services.documents import DocumentConflict
+from vinculo.sales.services.pricing import CENT, PricedLine
 
 PER_PAGE = 50
 CHOICES_LIMIT = 200
@@ -69,7 +70,7 @@ def display_lines(lines: Any) -> list[dict[str, Any]]:
     rows = []
     for line in lines:
         priced = PricedLine.from_stored(line)
-        rows.append({"line": line, "net": priced.net.quantize(document_services.CENT)})
+        rows.append({"line": line, "net": priced.net.quantize(CENT)})
     return rows
 
 
@@ -164,7 +165,7 @@ def product_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
         % {"name": product},
         "cancel_url": reverse("sales:product_detail", args=[request.org.slug, product.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- price lists ----------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ def price_list_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpR
         % {"name": price_list},
         "cancel_url": reverse("sales:price_list_detail", args=[request.org.slug, price_list.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -589,7 +590,7 @@ def quote_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
         "question": _("Delete the draft quote %(number)s? This cannot be undone.") % {"number": quote.number},
         "cancel_url": detail_url,
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view

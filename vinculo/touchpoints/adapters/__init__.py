@@ -79,6 +79,7 @@ class PayloadError(Exception):
 
 
 def for_kind(kind: str) -> ModuleType:
+    # cycle within the package: each adapter imports PayloadError from this __init__
     from vinculo.touchpoints.adapters import facebook, generic, linkedin, shopify, woocommerce
 
     modules: dict[str, ModuleType] = {

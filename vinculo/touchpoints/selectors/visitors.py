@@ -10,10 +10,12 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from vinculo.contacts.models import Contact
 from vinculo.contacts.panels import Panel, register_panel
+from vinculo.contacts.templatetags.contacts_ui import EVENT_TYPES
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IdentityConflict, Visitor, WebSession
 
@@ -131,10 +133,6 @@ def register() -> None:
             order=40,
         ),
     )
-    from django.utils.translation import gettext_lazy as _
-
-    from vinculo.contacts.templatetags.contacts_ui import EVENT_TYPES
-
     EVENT_TYPES.update(
         {
             "session.started": ("box-arrow-in-right", _("Visit started")),

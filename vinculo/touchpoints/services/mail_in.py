@@ -35,6 +35,7 @@ from email.message import EmailMessage as MimeMessage
 from typing import Any
 
 import nh3
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -44,6 +45,7 @@ from django_scopes import scope
 from vinculo.accounts.models import Membership
 from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Contact, ContactEmail, LifecycleStage, SourceChannel
+from vinculo.contacts.services import contact_create
 from vinculo.core.events import emit
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.services.mailboxes import ImapFailure, imap_connect, imap_select
@@ -288,10 +290,6 @@ def _lead_actor(mailbox: Mailbox) -> Membership | None:
 
 
 def _create_lead(mailbox: Mailbox, parsed: ParsedEmail) -> Contact | None:
-    from django.core.exceptions import ValidationError
-
-    from vinculo.contacts.services import contact_create
-
     actor = _lead_actor(mailbox)
     if actor is None:
         return None

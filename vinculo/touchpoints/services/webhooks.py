@@ -18,14 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +35,7 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.core.audit import audit_update
+from vinculo.core.rate_limit import retry_after
 from vinculo.touchpoints import adapters
 from vinculo.touchpoints.adapters import PayloadError, woocommerce
 from vinculo.touchpoints.crypto import SecretUnreadable
@@ -81,26 +80,10 @@ def _limits() -> dict[str, int]:
     return {**DEFAULT_RATE_LIMITS, **getattr(settings, "VINCULO_WEBHOOK_RATE_LIMITS", {})}
 
 
-def _over(key: str, limit: int, window: int) -> int:
-    """Count a hit on `key`; the seconds to wait when over `limit` in this window (0: go ahead)."""
-    now = time.time()
-    bucket = int(now // window)
-    name = f"webhook-rate:{key}:{bucket}"
-    if cache.add(name, 1, timeout=window * 2):
-        count = 1
-    else:
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired in between
-            cache.add(name, 1, timeout=window * 2)
-            count = 1
-    return int(window - now % window) + 1 if count > limit else 0
-
-
 def rate_limit_wait(*, token: str, ip: str) -> int:
     limits = _limits()
-    window = limits["window_seconds"]
-    return max(_over(f"ip:{ip}", limits["per_ip"], window), _over(f"token:{token[:64]}", limits["per_token"], window))
+    counters = [(f"webhook:ip:{ip}", limits["per_ip"]), (f"webhook:token:{token[:64]}", limits["per_token"])]
+    return retry_after(counters, window=limits["window_seconds"])
 
 
 # --- receiving ------------------------------------------------------------------------------------

@@ -87,8 +87,9 @@ from vinculo.sales.models import (
     Zone,
 )
 from vinculo.sales.services.deals import net_total
-from vinculo.sales.services.documents import PREFIXES, PricedLine, compute_totals
+from vinculo.sales.services.documents import PREFIXES
 from vinculo.sales.services.pipelines import default_stages
+from vinculo.sales.services.pricing import PricedLine, compute_totals
 
 BATCH = 5_000
 DAYS = 548  # 18 months of orders, like the contacts demo's history
