@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from vinculo.accounts.selectors import member_list
+from vinculo.accounts.services import user_set_password
 from vinculo.core.forms import StyledFormMixin
 from vinculo.core.outgoing_mail import queue_mail
 
@@ -205,8 +206,6 @@ class ResetPasswordForm(StyledFormMixin, SetPasswordForm):
     """The new password from a reset link, saved through the accounts service."""
 
     def save(self, commit: bool = True) -> Any:
-        from vinculo.accounts.services import user_set_password
-
         return user_set_password(user=self.user, password=self.cleaned_data["new_password1"])
 
 

@@ -39,6 +39,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # the one inactive user that automatic writes are done by (accounts/system_actor.py)
+    is_system = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -46,8 +48,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["full_name"]
 
+    # what an automatic write was done through ("web_form:Newsletter"); set only on the system
+    # user that `system_actor()` returns, read by the audit trail and the event log
+    via: str = ""
+
     class Meta:
         ordering: ClassVar = ["full_name", "id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["is_system"], condition=models.Q(is_system=True), name="user_one_system"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email

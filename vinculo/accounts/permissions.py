@@ -65,6 +65,12 @@ def can_delete_record(actor: Membership, record: Any) -> bool:
     return owner_id == actor.user_id
 
 
+def require_manager(actor: Membership, message: Any = None) -> None:
+    """Owners, admins and managers only (rules, zones, quotas, follow-ups); `message` says what."""
+    if actor.role not in MANAGE_ALL_ROLES:
+        raise PermissionDenied(str(message or _("Only owners, admins and managers can do this.")))
+
+
 def require_org_admin(actor: Membership) -> None:
     if not can_manage_org(actor):
         raise PermissionDenied(_("Only owners and admins can do this."))

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
+from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
+
+M = TypeVar("M", bound=Model)
 
 TOKEN_PREFIX = "vin_"
+
+
+def visible_to(queryset: QuerySet[M], actor: Membership) -> QuerySet[M]:
+    """The records of `queryset` (a model with an `owner`) that `actor` may see: a sales rep sees
+    the ones they or their teams own and unowned ones; every other role sees them all. The list
+    side of `permissions.can_change_record`, shared by contacts, companies, deals, quotes, orders."""
+    if sees_only_own_and_team(actor):
+        return queryset.filter(Q(owner__isnull=True) | Q(owner_id__in=team_user_ids(actor)))
+    return queryset
 
 
 def hash_secret(secret: str) -> str:

@@ -25,19 +25,19 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from vinculo.accounts.currencies import is_currency
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, Team, User
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.accounts.selectors import TOKEN_PREFIX, hash_secret
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.currencies import is_currency
 from vinculo.core.outgoing_mail import queue_mail
+from vinculo.core.validation import Errors
 
 logger = logging.getLogger(__name__)
 
 INVITATION_DAYS = 7
 RESERVED_SLUGS = frozenset({"new", "api", "admin", "static", "accounts", "settings"})
 ORGANIZATION_FIELDS = ["name", "base_currency", "language", "time_zone"]
-Errors = dict[str, list[str]]
 
 
 def _raise(errors: Errors) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from vinculo.contacts.models import LifecycleStage
 from vinculo.core.pagination import MAX_PAGE
 from vinculo.core.query_params import MAX_ID, date_param, int_param
+from vinculo.core.search import search_filter
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("last_name", "first_name", "id"),
@@ -56,8 +58,6 @@ class ListFilters:
     errors: dict[str, str] = field(default_factory=dict)
 
     def querystring_without(self, *names: str) -> str:
-        from urllib.parse import urlencode
-
         values = {
             "q": self.q,
             "owner": self.owner,
@@ -133,8 +133,6 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
 
 
 def apply_filters(queryset: QuerySet[Any], f: ListFilters, *, user_id: int, kind: str) -> QuerySet[Any]:
-    from vinculo.core.search import search_filter
-
     if f.q:
         queryset = search_filter(queryset, f.q)
     if f.owner == "me":

@@ -21,7 +21,7 @@ from django_countries import countries
 
 from vinculo.accounts.models import User
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, PhoneKind, SourceChannel
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 
 EXTRA_ROWS = 1  # empty inputs offered after the filled ones, for another e-mail or phone
 _SCALAR = re.compile(r"^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$")
@@ -241,20 +241,6 @@ def _select(choices: Iterable[tuple[str, Any]] = ()) -> forms.Select:
 
 
 # --- forms -----------------------------------------------------------------------------------
-
-
-class ServiceErrorsMixin:
-    """Put a service's `ValidationError.message_dict` back onto the form's fields."""
-
-    def apply_service_errors(self, exc: ValidationError) -> None:
-        fields = self.fields  # type: ignore[attr-defined]
-        for key, messages in exc.message_dict.items():
-            self.add_error(key if key in fields else None, messages)  # type: ignore[attr-defined]
-            if key in fields:  # the same look as a form error (StyledFormMixin marks those)
-                widget = fields[key].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
-                widget.attrs["aria-invalid"] = "true"
 
 
 def _text(label: Any, model: type[Any], name: str, **kwargs: Any) -> forms.CharField:

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from vinculo.accounts.models import Membership
-from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
+from vinculo.accounts.selectors import visible_to
 from vinculo.contacts.filters import ListFilters, apply_filters
 from vinculo.contacts.models import Company, Contact, Note, Tag
 from vinculo.core import event_types
@@ -22,18 +22,12 @@ from vinculo.core.pagination import Page, paginate
 from vinculo.core.search import search_filter
 
 
-def _visible(queryset: QuerySet[Any], actor: Membership) -> QuerySet[Any]:
-    if sees_only_own_and_team(actor):
-        return queryset.filter(Q(owner__isnull=True) | Q(owner_id__in=team_user_ids(actor)))
-    return queryset
-
-
 def contact_queryset(*, actor: Membership) -> QuerySet[Contact]:
-    return _visible(Contact.objects.all(), actor)
+    return visible_to(Contact.objects.all(), actor)
 
 
 def company_queryset(*, actor: Membership) -> QuerySet[Company]:
-    return _visible(Company.objects.all(), actor)
+    return visible_to(Company.objects.all(), actor)
 
 
 def contact_list(*, actor: Membership, filters: ListFilters) -> Page:

@@ -4,22 +4,28 @@ trail and emits its domain event; views, API endpoints, tasks and commands call 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf.locale import LANG_INFO
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
-from vinculo.accounts.permissions import require_change, require_delete, require_write
+from vinculo.accounts.permissions import MANAGE_ALL_ROLES, require_change, require_delete, require_write
+from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, PhoneKind, Tag
+from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.validation import clean_custom, clean_domain, clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.search import normalize
+from vinculo.core.validation import reject_unknown
 
 CONTACT_FIELDS = (
     "first_name",
@@ -62,13 +68,6 @@ def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def _reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: dict[str, list[str]]) -> None:
-    allowed = set(allowed)
-    for key in data:
-        if key not in allowed:
-            errors.setdefault(key, []).append(_("Unknown field."))
-
-
 def clean_member(actor: Membership, value: Any, field: str, errors: dict[str, list[str]]) -> User | None:
     """The user of the actor's organisation that `value` (a user or its id) names; None when empty,
     and None with an error on `field` when it names nobody of this organisation."""
@@ -92,8 +91,6 @@ def _company(
 ) -> Company | None:
     """A company the actor can see (a sales rep cannot link to a company hidden from them);
     keeping the contact's current company is always allowed."""
-    from vinculo.contacts.selectors import company_queryset
-
     if value in (None, ""):
         return None
     if isinstance(value, Company):
@@ -247,7 +244,8 @@ def _raise(errors: dict[str, list[str]]) -> None:
         raise ValidationError(dict(errors.items()))
 
 
-def _contact_search_text(contact: Contact, emails: list[str], phones: list[str]) -> str:
+def contact_search_text(contact: Contact, emails: list[str], phones: list[str]) -> str:
+    """The text the search index reads of a contact (also written by the demo data's bulk insert)."""
     digits = [p.lstrip("+") for p in phones]
     return normalize(contact.first_name, contact.last_name, *emails, *phones, *digits, contact.job_title, contact.city)
 
@@ -303,7 +301,7 @@ def _save_contact_children(contact: Contact, emails: list[str] | None, phones: l
 def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """Validate `data` onto `contact` (unsaved); returns changed model fields and the relations."""
     errors: dict[str, list[str]] = {}
-    _reject_unknown(data, CONTACT_FIELDS + CONTACT_RELATIONS, errors)
+    reject_unknown(data, CONTACT_FIELDS + CONTACT_RELATIONS, errors)
     changed = _set_scalars(contact, data, CONTACT_FIELDS, errors)
     relations: dict[str, Any] = {}
     if "company" in data:
@@ -321,11 +319,8 @@ def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any])
     _field_check(contact, [c for c in changed if c not in ("company", "owner", "custom")], errors)
     if contact.language and contact.language not in {code for code, _n in _language_choices()}:
         errors.setdefault("language", []).append(_("Unknown language code."))
-    if contact.time_zone:
-        import zoneinfo
-
-        if contact.time_zone not in zoneinfo.available_timezones():
-            errors.setdefault("time_zone", []).append(_("Unknown time zone."))
+    if contact.time_zone and contact.time_zone not in zoneinfo.available_timezones():
+        errors.setdefault("time_zone", []).append(_("Unknown time zone."))
     has_email = bool(relations.get("emails")) if "emails" in relations else bool(contact.email)
     if not (contact.first_name or contact.last_name or has_email) and "first_name" not in errors:
         errors.setdefault("first_name", []).append(_("Give the contact a name or an e-mail address."))
@@ -334,8 +329,6 @@ def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any])
 
 
 def _language_choices() -> list[tuple[str, str]]:
-    from django.conf.locale import LANG_INFO
-
     return [(code, info.get("name", code)) for code, info in LANG_INFO.items() if "name" in info]
 
 
@@ -345,12 +338,12 @@ def contact_create(*, actor: Membership, data: Mapping[str, Any]) -> Contact:
     contact = Contact(organization_id=actor.organization_id)
     _changed, relations = _apply_contact(actor, contact, data)
     if contact.owner_id is None and "owner" not in data:
-        contact.owner = actor.user
+        contact.owner = default_owner(actor)
     contact.save()
     _save_contact_children(contact, relations.get("emails"), relations.get("phones"))
     if relations.get("tags"):
         contact.tags.set(_resolve_tags(actor.organization_id, relations["tags"]))
-    contact.search_text = _contact_search_text(
+    contact.search_text = contact_search_text(
         contact, relations.get("emails") or [], [n for n, _k in relations.get("phones") or []]
     )
     contact.save(update_fields=["email", "phone", "search_text"])
@@ -378,7 +371,7 @@ def contact_update(*, actor: Membership, contact: Contact, data: Mapping[str, An
         contact.tags.set(_resolve_tags(actor.organization_id, relations["tags"]))
     emails = [e.email for e in contact.emails.all()]
     phones = [p.number for p in contact.phones.all()]
-    contact.search_text = _contact_search_text(contact, emails, phones)
+    contact.search_text = contact_search_text(contact, emails, phones)
     contact.save()
     after = _contact_snapshot(contact)
     changes = diff(before, after)
@@ -417,8 +410,6 @@ def _bulk_id(value: Any) -> int:
 
 
 def _bulk(actor: Membership, ids: Iterable[Any]) -> list[Contact]:
-    from vinculo.contacts.selectors import contact_queryset
-
     clean_ids = []
     for value in ids:
         try:
@@ -478,7 +469,7 @@ def _company_snapshot(company: Company) -> dict[str, Any]:
 
 def _apply_company(actor: Membership, company: Company, data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     errors: dict[str, list[str]] = {}
-    _reject_unknown(data, COMPANY_FIELDS + COMPANY_RELATIONS, errors)
+    reject_unknown(data, COMPANY_FIELDS + COMPANY_RELATIONS, errors)
     changed = _set_scalars(company, data, COMPANY_FIELDS, errors)
     relations: dict[str, Any] = {}
     if "owner" in data:
@@ -519,7 +510,7 @@ def company_create(*, actor: Membership, data: Mapping[str, Any]) -> Company:
     company = Company(organization_id=actor.organization_id)
     _changed, relations = _apply_company(actor, company, data)
     if company.owner_id is None and "owner" not in data:
-        company.owner = actor.user
+        company.owner = default_owner(actor)
     _save_company(company)
     if relations.get("tags"):
         company.tags.set(_resolve_tags(actor.organization_id, relations["tags"]))
@@ -572,8 +563,6 @@ def company_delete(*, actor: Membership, company: Company) -> None:
 
 
 def _bulk_companies(actor: Membership, ids: Iterable[Any]) -> list[Company]:
-    from vinculo.contacts.selectors import company_queryset
-
     clean_ids = []
     for value in ids:
         try:
@@ -655,12 +644,8 @@ def note_create(
 
 
 def _require_note_author_or_manager(actor: Membership, note: Note) -> None:
-    from vinculo.accounts.permissions import MANAGE_ALL_ROLES
-
     require_write(actor)
     if note.author_id != actor.user_id and actor.role not in MANAGE_ALL_ROLES:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("Only the author or a manager can change this note."))
 
 
@@ -688,7 +673,7 @@ def note_delete(*, actor: Membership, note: Note) -> None:
 
 def _clean_tag(data: Mapping[str, Any], tag: Tag) -> None:
     errors: dict[str, list[str]] = {}
-    _reject_unknown(data, ("name", "color"), errors)
+    reject_unknown(data, ("name", "color"), errors)
     if "name" in data:
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
@@ -702,8 +687,6 @@ def _clean_tag(data: Mapping[str, Any], tag: Tag) -> None:
                 errors.setdefault("name", []).append(_("A tag with this name already exists."))
     if "color" in data:
         color = data["color"]
-        import re
-
         if not isinstance(color, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
             errors.setdefault("color", []).append(_("Use a colour like #1a2b3c."))
         else:
@@ -750,11 +733,7 @@ def tag_update(*, actor: Membership, tag: Tag, data: Mapping[str, Any]) -> Tag:
 
 @transaction.atomic
 def tag_delete(*, actor: Membership, tag: Tag) -> None:
-    from vinculo.accounts.permissions import MANAGE_ALL_ROLES
-
     if actor.role not in MANAGE_ALL_ROLES:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("Only managers and admins can delete tags."))
     audit_delete(
         instance=tag, actor=actor.user, values=snapshot(tag, ["name", "color"]), organization=actor.organization

@@ -597,7 +597,7 @@ def contact_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
         % {"name": contact},
         "cancel_url": _detail_url(request, contact),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- companies -------------------------------------------------------------------------------
@@ -722,7 +722,7 @@ def company_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
         % {"name": company.name},
         "cancel_url": _detail_url(request, company),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -849,4 +849,4 @@ def tag_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse
         "question": _("Delete the tag %(name)s? It is taken off every contact and company.") % {"name": tag.name},
         "cancel_url": reverse("contacts:tag_list", args=[request.org.slug]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)

@@ -1,5 +1,6 @@
 """The audit trail: services call `audit_create/update/delete` in the same transaction as the
-write, so every change through a service says who made it, when, and what it was before."""
+write, so every change through a service says who made it, when, and what it was before. An
+automatic write is signed by the system user, whose `via` says what did it ("web_form:Newsletter")."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def _record(
         object_id=instance.pk,
         object_repr=str(instance)[:255],
         changes=changes,
+        via=(getattr(actor, "via", "") or "")[:200],
     )
 
 

@@ -58,7 +58,10 @@ def emit(
         "contact": contact,
         "company_id": company_id,
         "actor": actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-        "properties": properties or {},
+        # an automatic write says what did it (the system actor's `via`, accounts/system_actor.py)
+        "properties": {**(properties or {}), "via": getattr(actor, "via", "")}
+        if getattr(actor, "via", "")
+        else properties or {},
         "source": source,
         "occurred_at": occurred_at or now,
         "received_at": now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
 
 
@@ -39,4 +40,25 @@ class StyledFormMixin:
             if name in self.fields:  # type: ignore[attr-defined]
                 widget = self.fields[name].widget  # type: ignore[attr-defined]
                 widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
+                widget.attrs["aria-invalid"] = "true"
+
+
+class ServiceErrorsMixin:
+    """Put a service's `ValidationError.message_dict` back onto the form: an error of a known field
+    next to it (marked invalid, as StyledFormMixin marks form errors), any other on top. Keys that
+    start with one of `inline_error_prefixes` are left out: the page shows them itself (a
+    document's `lines.0.quantity` next to that line's input)."""
+
+    inline_error_prefixes: tuple[str, ...] = ()
+
+    def apply_service_errors(self, exc: ValidationError) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        for key, messages in exc.message_dict.items():
+            if key not in fields and key.startswith(self.inline_error_prefixes):
+                continue
+            self.add_error(key if key in fields else None, messages)  # type: ignore[attr-defined]
+            if key in fields:
+                widget = fields[key].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
                 widget.attrs["aria-invalid"] = "true"

@@ -119,6 +119,8 @@ class AuditEntry(OrgScopedModel):
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=255, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True)
+    # what an automatic write was done through, when the actor is the system (accounts/system_actor.py)
+    via = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]

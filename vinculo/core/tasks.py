@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.db import connection
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task, task_backends
+from django_tasks_db.backend import DatabaseBackend
 
 
 @task()
@@ -14,8 +15,6 @@ def prune_task_results(min_age_days: int = 14) -> bool:
 
     Idempotent; returns False and does nothing when another task backend is configured.
     """
-    from django_tasks_db.backend import DatabaseBackend
-
     if not isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
         return False
     call_command("prune_db_task_results", min_age_days=min_age_days, verbosity=0)

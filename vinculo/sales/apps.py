@@ -7,6 +7,7 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
+        # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.sales import panels, subscribers
 
         panels.register()

@@ -13,8 +13,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import Team, User
-from vinculo.contacts.forms import ServiceErrorsMixin, country_choices
-from vinculo.core.forms import StyledFormMixin
+from vinculo.contacts.forms import country_choices
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import AssignmentRule, AssignmentTarget, OutOfOffice, Zone
 
 

@@ -12,9 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import User
-from vinculo.contacts.forms import ServiceErrorsMixin
 from vinculo.contacts.models import Company, Contact
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import Deal, ForecastCategory, LostReason, Pipeline, StageKind
 
 

@@ -15,22 +15,10 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import PriceList, Product
 
 LINE_INPUTS = ("product", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the form: known fields next to them, others on top."""
-
-    def apply_service_errors(self, exc: ValidationError) -> None:
-        for name, messages in exc.message_dict.items():
-            target = name if name in self.fields else None  # type: ignore[attr-defined]
-            if target is None and name.startswith("lines."):
-                continue  # shown next to the line's input (line_errors)
-            for message in messages:
-                self.add_error(target, message)  # type: ignore[attr-defined]
 
 
 class ProductForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
@@ -95,6 +83,8 @@ class QuoteEmailForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
 
 class DocumentForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     """The header of a quote or an order; the lines are parsed by `lines_from_post`."""
+
+    inline_error_prefixes = ("lines.",)  # shown next to the line's input (line_errors)
 
     contact = forms.ChoiceField(label=_("Contact"), required=False)
     company = forms.ChoiceField(label=_("Company"), required=False)

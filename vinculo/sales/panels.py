@@ -11,12 +11,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vinculo.accounts.permissions import can_write
+from vinculo.accounts.selectors import visible_to
 from vinculo.contacts.models import Company, Contact, LifecycleStage
 from vinculo.contacts.panels import Panel, register_panel
 from vinculo.sales.models import DealStatus, Order, Quote
 from vinculo.sales.selectors.activities import activity_queryset
 from vinculo.sales.selectors.deals import deal_queryset
-from vinculo.sales.selectors.documents import _visible as visible_documents
 
 PANEL_ROWS = 5
 
@@ -61,8 +61,8 @@ def agenda_panel(request: HttpRequest, record: Contact | Company) -> dict[str, A
 def documents_panel(request: HttpRequest, record: Contact | Company) -> dict[str, Any]:
     actor = request.membership  # type: ignore[attr-defined]
     kind, about = _subject(record)
-    orders = list(visible_documents(Order.objects.filter(about), actor).order_by("-placed_at", "-id")[:PANEL_ROWS])
-    quotes = list(visible_documents(Quote.objects.filter(about), actor).order_by("-created_at", "-id")[:PANEL_ROWS])
+    orders = list(visible_to(Order.objects.filter(about), actor).order_by("-placed_at", "-id")[:PANEL_ROWS])
+    quotes = list(visible_to(Quote.objects.filter(about), actor).order_by("-created_at", "-id")[:PANEL_ROWS])
     return {"kind": kind, "record": record, "orders": orders, "quotes": quotes, "can_write": can_write(actor)}
 
 

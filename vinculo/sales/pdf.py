@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Organization
 from vinculo.sales.models import Quote
-from vinculo.sales.services.documents import CENT, PricedLine
+from vinculo.sales.pricing import CENT, PricedLine
 
 FONT_DIR = Path("/usr/share/fonts/truetype/liberation")
 FONT_FILES = {"": "LiberationSans-Regular.ttf", "B": "LiberationSans-Bold.ttf"}

@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django_scopes import scope
+
 from vinculo.accounts.models import Membership, Organization
 from vinculo.sales.models import Pipeline, PriceList, PriceListItem, Product, Stage, StageKind
+from vinculo.sales.services.deals import deal_create
 
 DEFAULT_STAGES = [
     ("Qualification", 10, StageKind.OPEN),
@@ -33,10 +36,6 @@ def stage_named(pipeline: Pipeline, name: str) -> Stage:
 
 
 def make_deal(actor: Membership, **data: Any) -> Any:
-    from django_scopes import scope
-
-    from vinculo.sales.services.deals import deal_create
-
     data.setdefault("title", "Deal")
     with scope(organization=actor.organization):
         return deal_create(actor=actor, data=data)

@@ -8,6 +8,7 @@ class TouchpointsConfig(AppConfig):
 
     def ready(self) -> None:
         """The panels on a contact's page (the labels of touchpoint events are in event_types.py)."""
+        # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.views import forms, webhooks
 

@@ -135,6 +135,12 @@ def sorted_items(value: Any) -> list[tuple[str, Any]]:
 
 
 @register.filter
+def event_details(properties: Any) -> list[tuple[str, Any]]:
+    """An event's properties to list, without `via` (shown as who did it, after "by")."""
+    return [(k, v) for k, v in sorted_items(properties) if k != "via"]
+
+
+@register.filter
 def event_icon(event_type: str) -> str:
     """The Bootstrap icon of a type, from the event-type catalogue."""
     return event_types.event_icon(event_type)

@@ -15,7 +15,7 @@ from vinculo.accounts.models import Membership, Organization, Role, Team, User
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note
 from vinculo.contacts.selectors import global_search
-from vinculo.contacts.services import _contact_search_text
+from vinculo.contacts.services import contact_search_text
 from vinculo.core.management.demo_login import DEMO_EMAIL, DEMO_PASSWORD
 from vinculo.core.models import Event
 from vinculo.core.search import normalize
@@ -55,7 +55,7 @@ def test_demo_contacts_have_what_the_services_would_write():
             assert emails
             assert contact.email == emails[0]
             assert contact.phone == (phones[0] if phones else "")
-            assert contact.search_text == _contact_search_text(contact, emails, phones)
+            assert contact.search_text == contact_search_text(contact, emails, phones)
             assert contact.created_at <= contact.updated_at
             assert contact.last_activity_at is not None
             assert contact.last_activity_at >= contact.created_at

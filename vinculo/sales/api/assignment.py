@@ -33,6 +33,7 @@ from vinculo.core.api import (
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import AssignmentRule, AssignmentTarget, Deal, OutOfOffice, Zone
 from vinculo.sales.services import assignment as services
+from vinculo.sales.services import deals as deal_services
 
 router = Router(tags=["assignment"])
 
@@ -338,5 +339,5 @@ def deal_reassign(request: HttpRequest, deal_id: int, payload: ReassignIn) -> di
     deal = get_object_or_404(Deal, pk=deal_id)
     if "owner" not in payload.model_fields_set:  # checked after the deal, so a foreign id is a 404
         raise ValidationError({"owner": [_("This field is required.")]})
-    deal = services.deal_reassign(actor=actor, deal=deal, owner=payload.owner)
+    deal = deal_services.deal_reassign(actor=actor, deal=deal, owner=payload.owner)
     return {"deal_id": deal.pk, "owner": deal.owner, "assignment_reason": deal.assignment_reason}

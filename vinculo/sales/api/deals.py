@@ -44,6 +44,7 @@ from vinculo.sales.models import (
     Stage,
     StageKind,
 )
+from vinculo.sales.pricing import MAX_LINES
 from vinculo.sales.selectors import deals as deal_selectors
 from vinculo.sales.selectors import pipelines as pipeline_selectors
 from vinculo.sales.selectors.deals import BOARD_PARAMS, DEAL_SORTS, MAX_PER_PAGE, parse_deal_filters
@@ -51,7 +52,6 @@ from vinculo.sales.services import deals as deal_services
 from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
-from vinculo.sales.services.documents import MAX_LINES
 
 router = Router(tags=["deals"])
 

@@ -32,6 +32,7 @@ from vinculo.core.api import (
 )
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import OrderChannel, OrderStatus, PriceList, PriceListItem, Product, Quote, QuoteStatus
+from vinculo.sales.pricing import MAX_LINES
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
@@ -205,7 +206,7 @@ class QuoteIn(InSchema):
     price_list: RecordId | None = Field(None, description="Prices the lines; the currency's default list if left out.")
     valid_until: dt.date | None = None
     notes: Annotated[str, Field(max_length=5000)] | None = None
-    lines: Annotated[list[LineIn], Field(max_length=document_services.MAX_LINES)] | None = None
+    lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = None
 
 
 class OrderIn(InSchema):
@@ -215,7 +216,7 @@ class OrderIn(InSchema):
     currency: Currency | None = None
     price_list: RecordId | None = None
     notes: Annotated[str, Field(max_length=5000)] | None = None
-    lines: Annotated[list[LineIn], Field(max_length=document_services.MAX_LINES)] | None = None
+    lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = None
     external_id: Annotated[str, Field(max_length=128)] | None = Field(
         None, description="The order's id in your system: sending it again returns the same order (200)."
     )

@@ -22,6 +22,7 @@ from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, sees_only_
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.pagination import Page, paginate
 from vinculo.sales.models import Activity, CalendarFeed, Deal, FollowUpRule
+from vinculo.sales.selectors.deals import deal_queryset
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 366
@@ -62,8 +63,6 @@ def activity_queryset(*, actor: Membership) -> QuerySet[Activity]:
 
 def visible_deals(*, actor: Membership) -> QuerySet[Deal]:
     """Deals the actor can link an activity to (the deals' own visibility rule)."""
-    from vinculo.sales.selectors.deals import deal_queryset
-
     return deal_queryset(actor=actor)
 
 

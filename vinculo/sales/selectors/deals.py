@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership
-from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
+from vinculo.accounts.selectors import visible_to
 from vinculo.core.audit import audit_history
 from vinculo.core.models import AuditEntry, Event
 from vinculo.core.pagination import MAX_PAGE, Page, paginate
@@ -176,10 +176,7 @@ def parse_deal_filters(
 
 
 def deal_queryset(*, actor: Membership) -> QuerySet[Deal]:
-    deals = Deal.objects.all()
-    if sees_only_own_and_team(actor):
-        deals = deals.filter(Q(owner__isnull=True) | Q(owner_id__in=team_user_ids(actor)))
-    return deals
+    return visible_to(Deal.objects.all(), actor)
 
 
 def apply_deal_filters(queryset: QuerySet[Deal], f: DealFilters, *, user_id: int) -> QuerySet[Deal]:

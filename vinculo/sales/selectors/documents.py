@@ -9,17 +9,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from vinculo.accounts.models import Membership
-from vinculo.accounts.permissions import sees_only_own_and_team, team_user_ids
+from vinculo.accounts.selectors import visible_to
 from vinculo.sales.models import Order, OrderLine, Quote, QuoteLine
 
 LIST_RELATED = ("contact", "company", "owner")
-
-
-def _visible(queryset: QuerySet[Any], actor: Membership) -> QuerySet[Any]:
-    """A sales rep sees the documents they or their team own, and unowned ones (as with contacts)."""
-    if sees_only_own_and_team(actor):
-        return queryset.filter(Q(owner__isnull=True) | Q(owner_id__in=team_user_ids(actor)))
-    return queryset
 
 
 def _search(queryset: QuerySet[Any], q: str) -> QuerySet[Any]:
@@ -34,7 +27,7 @@ def _search(queryset: QuerySet[Any], q: str) -> QuerySet[Any]:
 
 
 def quote_list(*, actor: Membership, q: str = "", status: str = "") -> QuerySet[Quote]:
-    queryset = _visible(Quote.objects.all(), actor).select_related(*LIST_RELATED)
+    queryset = visible_to(Quote.objects.all(), actor).select_related(*LIST_RELATED)
     if status:
         queryset = queryset.filter(status=status)
     return _search(queryset, q).order_by("-created_at", "-id")
@@ -45,7 +38,7 @@ def quote_get(*, actor: Membership, pk: Any) -> Quote:
     lines = Prefetch("lines", queryset=QuoteLine.objects.select_related("product").order_by("position", "id"))
     try:
         return (
-            _visible(Quote.objects.all(), actor)
+            visible_to(Quote.objects.all(), actor)
             .select_related("organization", "contact", "company", "deal", "owner")
             .prefetch_related(lines)
             .get(pk=int(pk))
@@ -60,7 +53,7 @@ def quote_order(*, quote: Quote) -> Order | None:
 
 
 def order_list(*, actor: Membership, q: str = "", status: str = "", contact_id: int | None = None) -> QuerySet[Order]:
-    queryset = _visible(Order.objects.all(), actor).select_related(*LIST_RELATED)
+    queryset = visible_to(Order.objects.all(), actor).select_related(*LIST_RELATED)
     if status:
         queryset = queryset.filter(status=status)
     if contact_id is not None:
@@ -72,7 +65,7 @@ def order_get(*, actor: Membership, pk: Any) -> Order:
     lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("position", "id"))
     try:
         return (
-            _visible(Order.objects.all(), actor)
+            visible_to(Order.objects.all(), actor)
             .select_related("organization", "contact", "company", "deal", "owner", "quote")
             .prefetch_related(lines)
             .get(pk=int(pk))

@@ -27,9 +27,9 @@ from vinculo.accounts.permissions import require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.validation import Errors, add_error, clean_text, keep_linked, record_by_id, reject_unknown
 from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, Deal, FollowUpRule, new_feed_token
 from vinculo.sales.selectors.activities import activity_queryset, can_delete_activity, visible_deals
-from vinculo.sales.services._common import Errors, add_error, clean_text, keep_linked, record_by_id, reject_unknown
 from vinculo.sales.services.deals import deal_touch
 
 MAX_DURATION_MINUTES = 24 * 60

@@ -27,12 +27,14 @@ from django_countries import countries as all_countries
 from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Team, User
-from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
-from vinculo.contacts.models import Contact
+from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, require_manager
+from vinculo.accounts.system_actor import default_owner, is_system_actor, make_via, system_actor
+from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.services import clean_member, contact_update
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.models import Event
+from vinculo.core.validation import Errors, add_error, clean_date, clean_text, record_by_id, reject_unknown
 from vinculo.sales.models import (
     AssignmentRule,
     AssignmentSettings,
@@ -42,7 +44,6 @@ from vinculo.sales.models import (
     OutOfOffice,
     Zone,
 )
-from vinculo.sales.services._common import Errors, add_error, clean_date, clean_text, record_by_id, reject_unknown
 
 MAX_CODES = 300  # countries or regions in one zone or rule
 MAX_REASON = 300  # Deal.assignment_reason
@@ -53,12 +54,6 @@ MAX_REASON = 300  # Deal.assignment_reason
 
 def can_manage_assignment(actor: Membership) -> bool:
     return actor.role in MANAGE_ALL_ROLES
-
-
-def require_manager(actor: Membership) -> None:
-    """Rules, zones, quotas and the fallback owner are the managers' to set."""
-    if not can_manage_assignment(actor):
-        raise PermissionDenied(_("Only owners, admins and managers can do this."))
 
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -194,7 +189,8 @@ def _choose(rule: AssignmentRule, day: dt.date) -> tuple[User | None, list[str],
     return None, skipped, ""
 
 
-def _clip(text: str) -> str:
+def clip_reason(text: str) -> str:
+    """An assignment reason cut to fit its column."""
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
@@ -243,14 +239,17 @@ def evaluate(*, subject: Subject, actor: Membership, lock: bool, day: dt.date | 
             AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned_user=rep)
             rule.last_assigned_user = rep
         reason = f"{label}: " + "; ".join([how, *skipped]) + "."
-        return Assignment(user=rep, rule=rule, reason=_clip(" ".join([*notes, reason])), notes=notes)
+        return Assignment(user=rep, rule=rule, reason=clip_reason(" ".join([*notes, reason])), notes=notes)
     fallback = _fallback(actor.organization_id)
     if fallback is not None:
         text = _("No rule matched: fallback owner %(name)s.") % {"name": fallback}
-        return Assignment(user=fallback, rule=None, reason=_clip(" ".join([*notes, text])))
-    creator = actor.user
+        return Assignment(user=fallback, rule=None, reason=clip_reason(" ".join([*notes, text])))
+    creator = default_owner(actor)
+    if creator is None:  # the system created it: nobody to fall back on, it stays unowned
+        text = _("No rule matched and there is no fallback owner: it stays unowned.")
+        return Assignment(user=None, rule=None, reason=clip_reason(" ".join([*notes, text])))
     text = _("No rule matched and there is no fallback owner: %(name)s, who created it.") % {"name": creator}
-    return Assignment(user=creator, rule=None, reason=_clip(" ".join([*notes, text])))
+    return Assignment(user=creator, rule=None, reason=clip_reason(" ".join([*notes, text])))
 
 
 def _place_of(*records: Any) -> tuple[str, str]:
@@ -302,6 +301,8 @@ class LeadAssignment:
 def lead_assign(*, actor: Membership, contact: Contact) -> LeadAssignment:
     """Give a lead (a contact) the owner the rules choose, and record why (`lead.assigned`)."""
     user, rule, reason = assign_lead(contact=contact, actor=actor)
+    if rule is not None and is_system_actor(actor):  # "by the assignment rule “Spain”"
+        actor = system_actor(actor.organization, via=make_via("assignment_rule", rule.name))
     contact = contact_update(actor=actor, contact=contact, data={"owner": user.pk if user else None})
     emit(
         organization=actor.organization,
@@ -317,19 +318,6 @@ def lead_assign(*, actor: Membership, contact: Contact) -> LeadAssignment:
         },
     )
     return LeadAssignment(contact=contact, user=user, rule=rule, reason=reason)
-
-
-@transaction.atomic
-def deal_reassign(*, actor: Membership, deal: Deal, owner: Any) -> Deal:
-    """A manager overrides the rules: the new owner, and the reason says who decided."""
-    from vinculo.sales.services.deals import deal_update
-
-    require_manager(actor)
-    deal = deal_update(actor=actor, deal=deal, data={"owner": owner})
-    reason = _clip(_("Overridden by %(name)s.") % {"name": actor.user})
-    Deal.objects.filter(pk=deal.pk).update(assignment_reason=reason, assigned_by_rule=None)
-    deal.assignment_reason, deal.assigned_by_rule = reason, None
-    return deal
 
 
 def assignment_preview(*, actor: Membership, data: Mapping[str, Any]) -> Assignment:
@@ -770,11 +758,9 @@ def assignment_settings_update(*, actor: Membership, data: Mapping[str, Any]) ->
 
 def new_lead_assign(*, event_id: int) -> LeadAssignment | None:
     """Route a lead that arrived without an owner (`contact.created`, lifecycle stage lead, no owner):
-    the rules choose, acting as the member who created it, or as the organisation's first owner when
-    it came in from outside (a form, a webhook). Idempotent: a lead with an owner is left alone."""
-    from vinculo.accounts.models import Role
-    from vinculo.contacts.models import LifecycleStage
-
+    the rules choose, acting as the member who created it, or as the system actor ("by the
+    assignment rule …") when it came in from outside (a form, a webhook). Idempotent: a lead with
+    an owner is left alone."""
     event = Event.dangerously_unscoped.select_related("organization").filter(pk=event_id).first()
     if event is None or event.type != "contact.created" or event.contact_id is None:
         return None
@@ -785,7 +771,5 @@ def new_lead_assign(*, event_id: int) -> LeadAssignment | None:
         members = Membership.objects.filter(organization=event.organization).select_related("organization", "user")
         actor = members.filter(user_id=event.actor_id).first() if event.actor_id else None
         if actor is None or not can_write(actor):
-            actor = members.filter(role=Role.OWNER).order_by("id").first()
-        if actor is None:
-            return None
+            actor = system_actor(event.organization, via=make_via("assignment_rules"))
         return lead_assign(actor=actor, contact=contact)

@@ -21,11 +21,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
-from vinculo.accounts.permissions import require_change, require_delete, require_write
+from vinculo.accounts.permissions import require_change, require_delete, require_manager, require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.services import clean_member
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.validation import (
+    MAX_MONEY,
+    Errors,
+    add_error,
+    clean_currency,
+    clean_date,
+    clean_money,
+    clean_probability,
+    clean_text,
+    keep_linked,
+    record_by_id,
+    reject_unknown,
+)
 from vinculo.sales.models import (
     Deal,
     DealLineItem,
@@ -39,27 +52,16 @@ from vinculo.sales.models import (
     StageKind,
     Zone,
 )
-from vinculo.sales.services._common import (
-    MAX_MONEY,
-    Errors,
-    add_error,
-    clean_currency,
-    clean_date,
-    clean_money,
-    clean_probability,
-    clean_text,
-    keep_linked,
-    record_by_id,
-    reject_unknown,
-)
-from vinculo.sales.services.documents import (
+from vinculo.sales.pricing import (
     CENT,
     PricedLine,
     Totals,
-    _line_rows,
     compute_totals,
     price_lines,
+    save_line_rows,
 )
+from vinculo.sales.selectors.deals import deal_queryset
+from vinculo.sales.services.assignment import assign_deal, clip_reason
 
 TEXT_FIELDS = {
     "title": 200,
@@ -247,8 +249,6 @@ def deal_create(*, actor: Membership, data: Mapping[str, Any]) -> Deal:
 
     Without an owner in `data`, the assignment rules choose one (services.assignment).
     """
-    from vinculo.sales.services.assignment import assign_deal
-
     require_write(actor)
     organization = actor.organization
     deal = Deal(organization=organization, currency=organization.base_currency)
@@ -527,7 +527,7 @@ def deal_set_line_items(*, actor: Membership, deal: Deal, lines: Any) -> Totals:
     if errors:
         raise ValidationError(errors)
     DealLineItem.objects.filter(deal=deal).delete()
-    _line_rows(DealLineItem, "deal", deal, priced)
+    save_line_rows(DealLineItem, "deal", deal, priced)
     totals = compute_totals(priced)
     if priced:
         deal_update(actor=actor, deal=deal, data={"amount": str(net_total(totals))})
@@ -541,8 +541,6 @@ MAX_BULK = 500
 
 def _bulk(actor: Membership, ids: Any) -> list[Deal]:
     """The visible deals among `ids` (others are left out, as on the list), in id order."""
-    from vinculo.sales.selectors.deals import deal_queryset
-
     clean_ids: list[int] = []
     for value in ids or []:
         try:
@@ -585,3 +583,14 @@ def deal_bulk_delete(*, actor: Membership, ids: Any) -> int:
     for deal in deals:
         deal_delete(actor=actor, deal=deal)
     return len(deals)
+
+
+@transaction.atomic
+def deal_reassign(*, actor: Membership, deal: Deal, owner: Any) -> Deal:
+    """A manager overrides the rules: the new owner, and the reason says who decided."""
+    require_manager(actor)
+    deal = deal_update(actor=actor, deal=deal, data={"owner": owner})
+    reason = clip_reason(_("Overridden by %(name)s.") % {"name": actor.user})
+    Deal.objects.filter(pk=deal.pk).update(assignment_reason=reason, assigned_by_rule=None)
+    deal.assignment_reason, deal.assigned_by_rule = reason, None
+    return deal

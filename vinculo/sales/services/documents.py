@@ -1,8 +1,7 @@
 """Writes of sales documents: quotes (draft → sent → accepted/declined) and orders.
 
-Lines are priced, validated and totalled here, the same way for quotes, orders and the form's
-totals preview (`document_preview`). Amounts per line are never rounded; the document's subtotal,
-discount, tax and total are each summed unrounded and rounded once (ROUND_HALF_EVEN to cents).
+Lines are priced, validated and totalled by `pricing.py`, the same way for quotes, orders, deals
+and the form's totals preview (`document_preview`).
 
 Numbers come from a per-organisation `DocumentCounter` row, locked and incremented with F() in
 the same transaction as the document, and taken only after every check has passed: a refused
@@ -16,9 +15,8 @@ contact as a customer (through `contact_update`, so the change is audited) and e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,47 +28,48 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, Organization
 from vinculo.accounts.permissions import require_write
+from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.selectors import company_queryset, contact_queryset
+from vinculo.contacts.services import contact_update
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.validation import (
+    Errors,
+    add_error,
+    clean_currency,
+    clean_date,
+    clean_text,
+    keep_linked,
+    record_by_id,
+    reject_unknown,
+)
 from vinculo.sales.models import (
     Deal,
     DealStatus,
     DocumentCounter,
-    LineItem,
     Order,
     OrderChannel,
     OrderLine,
     OrderStatus,
     PriceList,
-    PriceListItem,
-    Product,
     Quote,
     QuoteLine,
     QuoteStatus,
     SalesDocument,
     StageKind,
 )
-from vinculo.sales.services._common import (
-    Errors,
-    add_error,
-    clean_currency,
-    clean_date,
-    clean_decimal,
-    clean_money,
-    clean_percent,
-    clean_text,
-    keep_linked,
-    record_by_id,
-    reject_unknown,
+from vinculo.sales.pricing import (
+    PricedLine,
+    Totals,
+    compute_totals,
+    given,
+    price_lines,
+    price_list_for,
+    save_line_rows,
 )
+from vinculo.sales.services.deals import deal_update
 
-CENT = Decimal("0.01")
-HUGE = Decimal("1e15")
-MAX_LINES = 200
-MAX_QUANTITY = Decimal("999999999.999")
-LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
 QUOTE_FIELDS = ("contact", "company", "deal", "currency", "valid_until", "notes", "lines", "price_list")
 ORDER_FIELDS = ("contact", "company", "deal", "currency", "notes", "lines", "price_list", "external_id", "placed_at")
 # an order's own time (a shop's, an import's) may run ahead of ours by a little clock skew, no more
@@ -95,237 +94,11 @@ class DocumentConflict(Exception):
         self.message = message
 
 
-# --- lines and totals -----------------------------------------------------------------------------
-
-
-@dataclass
-class PricedLine:
-    """A validated line; its amounts are exact (unrounded) Decimals."""
-
-    product: Product | None
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    discount_percent: Decimal = Decimal(0)
-    tax_rate: Decimal = Decimal(0)
-
-    @classmethod
-    def from_stored(cls, line: LineItem) -> PricedLine:
-        """A saved line (of a deal, a quote or an order) with its exact, unrounded amounts."""
-        return cls(
-            product=line.product,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-        )
-
-    @property
-    def gross(self) -> Decimal:
-        return self.quantity * self.unit_price
-
-    @property
-    def discount(self) -> Decimal:
-        return self.gross * self.discount_percent / Decimal(100)
-
-    @property
-    def net(self) -> Decimal:
-        return self.gross - self.discount
-
-    @property
-    def tax(self) -> Decimal:
-        return self.net * self.tax_rate / Decimal(100)
-
-
-@dataclass
-class Totals:
-    subtotal: Decimal = Decimal("0.00")
-    discount_total: Decimal = Decimal("0.00")
-    tax_total: Decimal = Decimal("0.00")
-    total: Decimal = Decimal("0.00")
-    lines: list[PricedLine] = field(default_factory=list)
-
-
-def _round(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
-
-
-def compute_totals(lines: Sequence[PricedLine]) -> Totals:
-    """Sum the exact line amounts, then round each sum once."""
-    subtotal = sum((line.gross for line in lines), Decimal(0))
-    discount = sum((line.discount for line in lines), Decimal(0))
-    tax = sum((line.tax for line in lines), Decimal(0))
-    return Totals(
-        subtotal=_round(subtotal),
-        discount_total=_round(discount),
-        tax_total=_round(tax),
-        total=_round(subtotal - discount + tax),
-        lines=list(lines),
-    )
-
-
-def _given(value: Any) -> bool:
-    return value not in (None, "")
-
-
-def within_range(value: Any, field: str, errors: Errors) -> bool:
-    """False (with an error) for a number too large for any amount, which the shared cleaners
-    could not even round (Decimal.quantize raises beyond its precision)."""
-    if isinstance(value, bool) or value is None:
-        return True
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return True  # not a number: the cleaner says so
-    if number.is_finite() and abs(number) >= HUGE:
-        add_error(errors, field, _("Too large."))
-        return False
-    return True
-
-
-def _record_id(value: Any) -> int | None:
-    """An id as a positive integer that fits a database column, or None (True is not 1)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        pk = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return pk if 0 < pk < 2**63 else None
-
-
-def _clean_quantity(value: Any, name: str, errors: Errors) -> Decimal | None:
-    if not _given(value):
-        return Decimal(1)
-    if not within_range(value, name, errors):
-        return None
-    quantity = clean_decimal(value, name, errors, places=3, minimum=Decimal("-1e12"), maximum=MAX_QUANTITY)
-    if quantity is not None and quantity <= 0:
-        add_error(errors, name, _("Enter a quantity greater than zero."))
-        return None
-    return quantity
-
-
-def _percent(value: Any, field: str, errors: Errors) -> Decimal | None:
-    if not _given(value):
-        return Decimal(0)
-    if not within_range(value, field, errors):
-        return None
-    return clean_percent(value, field, errors)
-
-
-def _price_list_for(currency: str | None, value: Any, errors: Errors) -> PriceList | None:
-    """The price list named in the input (it must be in the document's currency), else the
-    default list of the currency."""
-    if _given(value):
-        price_list = record_by_id(PriceList.objects.all(), value, "price_list", errors, _("No such price list."))
-        if price_list is not None and currency and price_list.currency != currency:
-            add_error(
-                errors,
-                "price_list",
-                _("Mismatched currencies: this price list is in %(list)s and the document in %(document)s.")
-                % {"list": price_list.currency, "document": currency},
-            )
-            return None
-        return price_list
-    if not currency:
-        return None
-    return PriceList.objects.filter(currency=currency, is_default=True).order_by("id").first()
-
-
-def price_lines(*, lines: Any, currency: str | None, price_list: PriceList | None, errors: Errors) -> list[PricedLine]:
-    """Validate the input lines (dicts) and price them; errors go under `lines.<i>.<field>`.
-
-    A product line without a unit price takes the price of `price_list` (the currency's default);
-    its description and tax rate default to the product's.
-    """
-    if not isinstance(lines, list | tuple):
-        add_error(errors, "lines", _("Give a list."))
-        return []
-    if not lines:
-        add_error(errors, "lines", _("Add at least one line."))
-        return []
-    if len(lines) > MAX_LINES:
-        add_error(errors, "lines", _("At most %(n)s lines.") % {"n": MAX_LINES})
-        return []
-    product_ids: set[int] = set()
-    for line in lines:
-        if isinstance(line, Mapping):
-            pk = _record_id(line.get("product"))
-            if pk is not None:
-                product_ids.add(pk)
-    products = Product.objects.in_bulk(list(product_ids)) if product_ids else {}
-    prices: dict[int, Decimal] = {}
-    if price_list is not None and products:
-        prices = dict(
-            PriceListItem.objects.filter(price_list=price_list, product_id__in=list(products)).values_list(
-                "product_id", "unit_price"
-            )
-        )
-    priced: list[PricedLine] = []
-    for index, line in enumerate(lines):
-        prefix = f"lines.{index}"
-        if not isinstance(line, Mapping):
-            add_error(errors, prefix, _("Give an object."))
-            continue
-        for key in set(line) - set(LINE_FIELDS):
-            add_error(errors, f"{prefix}.{key}", _("Unknown field."))
-        product = None
-        if _given(line.get("product")):
-            pk = _record_id(line["product"])
-            product = products.get(pk) if pk is not None else None
-            if product is None:
-                add_error(errors, f"{prefix}.product", _("No such product."))
-        description = clean_text(
-            line.get("description"),
-            f"{prefix}.description",
-            errors,
-            max_length=300,
-            required=not _given(line.get("product")),
-        )
-        if not description and product is not None:
-            description = product.name[:300]
-        quantity = _clean_quantity(line.get("quantity"), f"{prefix}.quantity", errors)
-        unit_price: Decimal | None = None
-        if _given(line.get("unit_price")):
-            if within_range(line["unit_price"], f"{prefix}.unit_price", errors):
-                unit_price = clean_money(line["unit_price"], f"{prefix}.unit_price", errors)
-        elif product is not None:
-            unit_price = prices.get(product.pk)
-            if unit_price is None and currency and "price_list" not in errors:
-                add_error(
-                    errors,
-                    f"{prefix}.product",
-                    _("%(product)s has no price in %(currency)s.") % {"product": product.name, "currency": currency},
-                )
-        elif f"{prefix}.product" not in errors:
-            add_error(errors, f"{prefix}.unit_price", _("This field is required."))
-        discount = _percent(line.get("discount_percent"), f"{prefix}.discount_percent", errors)
-        if _given(line.get("tax_rate")):
-            tax_rate = _percent(line["tax_rate"], f"{prefix}.tax_rate", errors)
-        else:
-            tax_rate = product.tax_rate if product is not None else Decimal(0)
-        if None in (description, quantity, unit_price, discount, tax_rate):
-            continue
-        priced.append(
-            PricedLine(
-                product=product,
-                description=description or "",
-                quantity=quantity,  # type: ignore[arg-type]
-                unit_price=unit_price,  # type: ignore[arg-type]
-                discount_percent=discount,  # type: ignore[arg-type]
-                tax_rate=tax_rate,  # type: ignore[arg-type]
-            )
-        )
-    return priced
-
-
 def document_preview(*, actor: Membership, data: Mapping[str, Any]) -> tuple[Totals, Errors]:
     """The totals the form would save, with the errors that would refuse it (nothing is written)."""
     errors: Errors = {}
     currency = clean_currency(data.get("currency") or actor.organization.base_currency, "currency", errors)
-    price_list = _price_list_for(currency, data.get("price_list"), errors)
+    price_list = price_list_for(currency, data.get("price_list"), errors)
     lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
     return compute_totals(lines), errors
 
@@ -364,9 +137,9 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
         deal = record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
         document.deal = deal
         if deal is not None:
-            if not _given(data.get("contact")) and document.contact_id is None and deal.contact_id is not None:
+            if not given(data.get("contact")) and document.contact_id is None and deal.contact_id is not None:
                 document.contact_id = deal.contact_id
-            if not _given(data.get("company")) and document.company_id is None and deal.company_id is not None:
+            if not given(data.get("company")) and document.company_id is None and deal.company_id is not None:
                 document.company_id = deal.company_id
     if document.contact_id is None and document.company_id is None and not {"contact", "company"} & set(errors):
         add_error(errors, "contact", _("Choose a contact or a company."))
@@ -377,7 +150,7 @@ def _apply_common(
 ) -> PriceList | None:
     reject_unknown(data, allowed, errors)
     _apply_customer(actor, document, data, errors)
-    if _given(data.get("currency")):  # empty keeps the document's (new: the base currency)
+    if given(data.get("currency")):  # empty keeps the document's (new: the base currency)
         currency = clean_currency(data["currency"], "currency", errors)
         if currency is not None:
             document.currency = currency
@@ -386,7 +159,7 @@ def _apply_common(
         if notes is not None:
             document.notes = notes
     currency_ok = "currency" not in errors
-    return _price_list_for(document.currency if currency_ok else None, data.get("price_list"), errors)
+    return price_list_for(document.currency if currency_ok else None, data.get("price_list"), errors)
 
 
 def _set_totals(document: SalesDocument, totals: Totals) -> None:
@@ -394,25 +167,6 @@ def _set_totals(document: SalesDocument, totals: Totals) -> None:
     document.discount_total = totals.discount_total
     document.tax_total = totals.tax_total
     document.total = totals.total
-
-
-def _line_rows(model: Any, parent: str, document: Any, lines: Iterable[PricedLine]) -> None:
-    model.objects.bulk_create(
-        [
-            model(
-                organization_id=document.organization_id,
-                product=line.product,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_percent=line.discount_percent,
-                tax_rate=line.tax_rate,
-                position=position,
-                **{parent: document},
-            )
-            for position, line in enumerate(lines)
-        ]
-    )
 
 
 def _money(value: Decimal) -> str:
@@ -440,7 +194,7 @@ def _emit(
 
 def _clean_placed_at(value: Any, errors: Errors) -> dt.datetime | None:
     """When an order was placed, as an aware ISO 8601 date-time; not in the future."""
-    if not _given(value):
+    if not given(value):
         return None
     try:
         when = value if isinstance(value, dt.datetime) else parse_datetime(value) if isinstance(value, str) else None
@@ -480,7 +234,7 @@ def quote_create(*, actor: Membership, data: Mapping[str, Any]) -> Quote:
     _set_totals(quote, totals)
     quote.number = _next_number(organization, "quote")
     quote.save()
-    _line_rows(QuoteLine, "quote", quote, lines)
+    save_line_rows(QuoteLine, "quote", quote, lines)
     audit_create(instance=quote, actor=actor.user, values=snapshot(quote, DOCUMENT_AUDITED), organization=organization)
     _emit(quote, actor, "quote.created", {**_quote_properties(quote), "lines": len(lines)})
     return quote
@@ -532,7 +286,7 @@ def quote_update(*, actor: Membership, quote: Quote, data: Mapping[str, Any]) ->
     if lines is not None:
         _set_totals(quote, compute_totals(lines))
         quote.lines.all().delete()
-        _line_rows(QuoteLine, "quote", quote, lines)
+        save_line_rows(QuoteLine, "quote", quote, lines)
     quote.save()
     audit_update(
         instance=quote,
@@ -585,8 +339,6 @@ def quote_accept(*, actor: Membership, quote: Quote) -> Order:
     """The customer accepts: the quote is closed and its order placed (channel "quote", the same
     lines and totals), its deal is won when its pipeline has a won stage; all in one transaction.
     Accepting twice is refused (the quote row is locked, so two clicks cannot both pass)."""
-    from vinculo.sales.services.deals import deal_update
-
     require_write(actor)
     quote = _lock_quote(quote)
     _refuse_closed(quote)
@@ -639,12 +391,10 @@ def quote_delete(*, actor: Membership, quote: Quote) -> None:
 
 def _place(actor: Membership, order: Order, lines: list[PricedLine]) -> None:
     """Number and save the order and its lines, emit `order.placed`, make the contact a customer."""
-    from vinculo.contacts.services import contact_update
-
     order.placed_at = order.placed_at or timezone.now()
     order.number = _next_number(order.organization, "order")
     order.save()
-    _line_rows(OrderLine, "order", order, lines)
+    save_line_rows(OrderLine, "order", order, lines)
     audit_create(
         instance=order, actor=actor.user, values=snapshot(order, DOCUMENT_AUDITED), organization=actor.organization
     )
@@ -687,7 +437,7 @@ def order_create(
     order = Order(
         organization=organization,
         currency=organization.base_currency,
-        owner=actor.user,
+        owner=default_owner(actor),
         channel=channel,
         external_id=external_id,
     )

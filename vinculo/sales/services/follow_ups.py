@@ -14,17 +14,18 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_scopes import scope
 
 from vinculo.accounts.models import Membership
-from vinculo.accounts.permissions import MANAGE_ALL_ROLES
+from vinculo.accounts.permissions import require_manager
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.models import Event
+from vinculo.core.validation import Errors, add_error, clean_text, record_by_id, reject_unknown
 from vinculo.sales.models import Activity, ActivityKind, Deal, FollowUpRule, Stage
-from vinculo.sales.services._common import Errors, add_error, clean_text, record_by_id, reject_unknown
 from vinculo.sales.services.activities import create_from_rule, user_tz
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,7 @@ FOLLOW_UP_TIME = dt.time(9, 0)  # in the deal owner's time zone
 STAGE_EVENTS = ("deal.created", "deal.stage_changed")
 
 
-def require_manager(actor: Membership) -> None:
-    if actor.role not in MANAGE_ALL_ROLES:
-        raise PermissionDenied(_("Only owners, admins and managers can change follow-up rules."))
+MANAGERS_ONLY = gettext_lazy("Only owners, admins and managers can change follow-up rules.")
 
 
 def _apply(rule: FollowUpRule, data: Mapping[str, Any], errors: Errors) -> None:
@@ -84,7 +83,7 @@ def _apply(rule: FollowUpRule, data: Mapping[str, Any], errors: Errors) -> None:
 
 @transaction.atomic
 def follow_up_rule_create(*, actor: Membership, data: Mapping[str, Any]) -> FollowUpRule:
-    require_manager(actor)
+    require_manager(actor, MANAGERS_ONLY)
     rule = FollowUpRule(organization=actor.organization)
     errors: Errors = {}
     _apply(rule, data, errors)
@@ -100,7 +99,7 @@ def follow_up_rule_create(*, actor: Membership, data: Mapping[str, Any]) -> Foll
 
 @transaction.atomic
 def follow_up_rule_update(*, actor: Membership, rule: FollowUpRule, data: Mapping[str, Any]) -> FollowUpRule:
-    require_manager(actor)
+    require_manager(actor, MANAGERS_ONLY)
     rule = FollowUpRule.objects.select_for_update(of=("self",)).select_related("stage__pipeline").get(pk=rule.pk)
     before = snapshot(rule, list(AUDITED))
     errors: Errors = {}
@@ -117,7 +116,7 @@ def follow_up_rule_update(*, actor: Membership, rule: FollowUpRule, data: Mappin
 @transaction.atomic
 def follow_up_rule_delete(*, actor: Membership, rule: FollowUpRule) -> None:
     """The rule goes; the activities it created stay (their `follow_up_rule` becomes empty)."""
-    require_manager(actor)
+    require_manager(actor, MANAGERS_ONLY)
     audit_delete(instance=rule, actor=actor.user, values=snapshot(rule, list(AUDITED)), organization=actor.organization)
     rule.delete()
 

@@ -18,8 +18,8 @@ from vinculo.contacts.models import Company, Contact, LifecycleStage
 from vinculo.contacts.selectors import company_queryset
 from vinculo.contacts.services import company_create, contact_update
 from vinculo.core.events import emit
+from vinculo.core.validation import Errors, add_error, clean_text, record_by_id
 from vinculo.sales.models import Deal
-from vinculo.sales.services._common import Errors, add_error, clean_text, record_by_id
 from vinculo.sales.services.deals import deal_create
 
 DEAL_KEYS = ("title", "amount", "currency", "pipeline", "stage", "expected_close_date")

@@ -20,8 +20,7 @@ from django.utils.translation import gettext_lazy
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
-from vinculo.sales.models import Deal, LostReason, Pipeline, Stage, StageKind
-from vinculo.sales.services._common import (
+from vinculo.core.validation import (
     Errors,
     add_error,
     clean_probability,
@@ -29,6 +28,8 @@ from vinculo.sales.services._common import (
     record_by_id,
     reject_unknown,
 )
+from vinculo.sales.models import Deal, LostReason, Pipeline, Stage, StageKind
+from vinculo.sales.services.deals import deal_move
 
 # names in the language active when the pipeline is created (English in tests and the API default)
 DEFAULT_STAGES: list[dict[str, Any]] = [
@@ -383,8 +384,6 @@ def stage_update(*, actor: Membership, stage: Stage, data: Mapping[str, Any]) ->
 def stage_delete(*, actor: Membership, stage: Stage, move_to: Any = None) -> int:
     """Delete a stage. Its deals must go somewhere first: `move_to` names another stage of the same
     pipeline, and each deal is moved there as on the board (events, audit). Returns how many moved."""
-    from vinculo.sales.services.deals import deal_move
-
     require_pipeline_admin(actor)
     stage = Stage.objects.select_for_update().select_related("pipeline").get(pk=stage.pk)
     errors: Errors = {}

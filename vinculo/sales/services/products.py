@@ -18,8 +18,7 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_write
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
-from vinculo.sales.models import PriceList, PriceListItem, Product
-from vinculo.sales.services._common import (
+from vinculo.core.validation import (
     Errors,
     add_error,
     clean_currency,
@@ -29,7 +28,8 @@ from vinculo.sales.services._common import (
     record_by_id,
     reject_unknown,
 )
-from vinculo.sales.services.documents import within_range
+from vinculo.sales.models import PriceList, PriceListItem, Product
+from vinculo.sales.pricing import within_range
 
 CENT = Decimal("0.01")
 PRODUCT_TEXT = {"name": 200, "sku": 64, "product_line": 100, "description": 5000}

@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
+from vinculo.accounts.permissions import require_manager
 from vinculo.contacts.services import clean_member
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.validation import Errors, add_error, clean_date, clean_money, reject_unknown
 from vinculo.sales.models import Quota
-from vinculo.sales.services._common import Errors, add_error, clean_date, clean_money, reject_unknown
-from vinculo.sales.services.assignment import require_manager
 
 QUOTA_FIELDS = ("user", "period", "starts_on", "amount")
 

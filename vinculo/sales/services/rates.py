@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.validation import Errors, add_error, clean_currency, clean_date, clean_decimal, reject_unknown
 from vinculo.sales.models import ExchangeRate
-from vinculo.sales.services._common import Errors, add_error, clean_currency, clean_date, clean_decimal, reject_unknown
 from vinculo.sales.services.pipelines import require_pipeline_admin
 
 RATE_FIELDS = ("currency", "rate", "valid_from")

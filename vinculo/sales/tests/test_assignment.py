@@ -21,11 +21,11 @@ from vinculo.sales.services.assignment import (
     assignment_rule_reorder,
     assignment_rule_update,
     assignment_settings_update,
-    deal_reassign,
     lead_assign,
     out_of_office_create,
     zone_create,
 )
+from vinculo.sales.services.deals import deal_reassign
 from vinculo.sales.testing import make_deal, make_pipeline
 
 

@@ -40,8 +40,9 @@ from vinculo.sales.models import (
     QuoteStatus,
     Zone,
 )
+from vinculo.sales.pricing import PricedLine, compute_totals
 from vinculo.sales.selectors.forecast import ReportParams, forecast
-from vinculo.sales.services.documents import PricedLine, compute_totals, order_create, quote_create
+from vinculo.sales.services.documents import order_create, quote_create
 
 pytestmark = pytest.mark.django_db
 

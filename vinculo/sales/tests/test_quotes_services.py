@@ -23,10 +23,9 @@ from vinculo.sales.models import (
     QuoteLine,
     QuoteStatus,
 )
+from vinculo.sales.pricing import PricedLine, compute_totals
 from vinculo.sales.services.documents import (
     DocumentConflict,
-    PricedLine,
-    compute_totals,
     quote_accept,
     quote_create,
     quote_decline,

@@ -26,13 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.models import Team, User
-from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, require_write
+from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, require_manager, require_write
 from vinculo.contacts.filters import ListFilters
-from vinculo.contacts.forms import ServiceErrorsMixin
 from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.selectors import company_queryset, contact_list, contact_queryset
 from vinculo.core.audit import audit_history
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.views import is_htmx, org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales.ical import feed_url
@@ -549,7 +548,7 @@ def activity_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
         "question": _("Delete the activity “%(subject)s”? This cannot be undone.") % {"subject": activity.subject},
         "cancel_url": reverse("sales:activity_detail", args=[org_slug, activity.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -597,7 +596,7 @@ def follow_up_rule_list_view(request: OrgRequest, org_slug: str) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def follow_up_rule_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     actor = request.membership
-    follow_ups.require_manager(actor)
+    require_manager(actor, follow_ups.MANAGERS_ONLY)
     stages = _stages()
     if request.method == "GET":
         initial = {"kind": ActivityKind.CALL, "days_after": "1", "is_active": True}
@@ -619,7 +618,7 @@ def follow_up_rule_create_view(request: OrgRequest, org_slug: str) -> HttpRespon
 def follow_up_rule_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     actor = request.membership
     rule = selectors.follow_up_rule_get(pk=pk)
-    follow_ups.require_manager(actor)
+    require_manager(actor, follow_ups.MANAGERS_ONLY)
     stages = _stages()
     if request.method == "GET":
         initial = {
@@ -647,7 +646,7 @@ def follow_up_rule_edit_view(request: OrgRequest, org_slug: str, pk: int) -> Htt
 def follow_up_rule_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     actor = request.membership
     rule = selectors.follow_up_rule_get(pk=pk)
-    follow_ups.require_manager(actor)
+    require_manager(actor, follow_ups.MANAGERS_ONLY)
     if request.method == "POST":
         follow_ups.follow_up_rule_delete(actor=actor, rule=rule)
         messages.success(request, _("Follow-up rule deleted."))
@@ -660,7 +659,7 @@ def follow_up_rule_delete_view(request: OrgRequest, org_slug: str, pk: int) -> H
         % {"subject": rule.subject},
         "cancel_url": reverse("sales:follow_up_rule_list", args=[org_slug]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 urlpatterns: list[URLPattern] = [

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.models import Team
-from vinculo.accounts.permissions import can_write
+from vinculo.accounts.permissions import can_write, require_manager
 from vinculo.accounts.selectors import assignable_users
 from vinculo.core.views import is_htmx, org_view, render_page
 from vinculo.sales.forms_assignment import (
@@ -32,7 +32,7 @@ from vinculo.sales.forms_assignment import (
 )
 from vinculo.sales.models import AssignmentRule, OutOfOffice, Zone
 from vinculo.sales.services import assignment as services
-from vinculo.sales.services.assignment import can_manage_assignment, require_manager
+from vinculo.sales.services.assignment import can_manage_assignment
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ def assignment_rule_delete_view(request: OrgRequest, org_slug: str, pk: int) -> 
         "question": _("Delete the rule “%(name)s”? Deals it assigned keep their owners.") % {"name": rule.name},
         "cancel_url": _rule_list_url(request),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 def _rules_partial(request: OrgRequest) -> HttpResponse:
@@ -296,7 +296,7 @@ def zone_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         % {"name": zone.name},
         "cancel_url": _zone_list_url(request),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- out of office -----------------------------------------------------------------------------------

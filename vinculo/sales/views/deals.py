@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
+from django import forms as django_forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -37,6 +39,7 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
+from vinculo.contacts.templatetags.contacts_ui import audit_value
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.views import is_htmx, org_view
 from vinculo.core.views import render_page as _render
@@ -183,8 +186,6 @@ def stage_cards_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
 
 def _board_summaries_json(request: OrgRequest, deal: Deal) -> dict[str, str]:
     """The re-rendered summary of every column of the deal's pipeline, under the board's filters."""
-    from urllib.parse import parse_qsl
-
     raw = request.POST.get("filters", "")[:2000]
     filters = parse_deal_filters(dict(parse_qsl(raw)), strict=False, allowed=BOARD_PARAMS)
     pipeline = pipeline_selectors.pipeline_get(pk=deal.pipeline_id)
@@ -343,8 +344,6 @@ def _list_response(
 @require_POST
 def deal_bulk_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     """An action on the deals ticked in the list: give them an owner, move them, delete them."""
-    from django.http import QueryDict
-
     actor = request.membership
     require_write(actor)
     next_query = request.POST.get("next", "")[:2000]
@@ -485,10 +484,6 @@ def deal_line_items_preview_view(request: OrgRequest, org_slug: str, pk: int) ->
 
 def _labelled_history(entries: list[Any]) -> list[Any]:
     """Each audit entry with `rows`: (the field's translated name, before, after) of its changes."""
-    from django.core.exceptions import FieldDoesNotExist
-
-    from vinculo.contacts.templatetags.contacts_ui import audit_value
-
     for entry in entries:
         rows = []
         for name, (before, after) in sorted(entry.changes.items()):
@@ -635,7 +630,7 @@ def deal_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         % {"title": deal.title},
         "cancel_url": reverse("sales:deal_detail", args=[request.org.slug, deal.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- leads ---------------------------------------------------------------------------------------
@@ -788,8 +783,6 @@ def _settings_write(
 
 
 def _checkboxes(request: OrgRequest, form: Any) -> dict[str, Any]:
-    from django import forms as django_forms
-
     return {
         name: name in request.POST
         for name, field in form.fields.items()

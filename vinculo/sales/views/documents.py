@@ -34,12 +34,13 @@ from vinculo.sales.forms_documents import (
     lines_from_post,
 )
 from vinculo.sales.models import Deal, DealStatus, LineItem, OrderStatus, QuoteStatus
+from vinculo.sales.pricing import CENT, PricedLine
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
-from vinculo.sales.services.documents import DocumentConflict, PricedLine
+from vinculo.sales.services.documents import DocumentConflict
 
 PER_PAGE = 50
 CHOICES_LIMIT = 200
@@ -72,7 +73,7 @@ def display_lines(lines: Any) -> list[dict[str, Any]]:
     rows = []
     for line in lines:
         priced = PricedLine.from_stored(line)
-        rows.append({"line": line, "net": priced.net.quantize(document_services.CENT)})
+        rows.append({"line": line, "net": priced.net.quantize(CENT)})
     return rows
 
 
@@ -167,7 +168,7 @@ def product_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
         % {"name": product},
         "cancel_url": reverse("sales:product_detail", args=[request.org.slug, product.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- price lists ----------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def price_list_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpR
         % {"name": price_list},
         "cancel_url": reverse("sales:price_list_detail", args=[request.org.slug, price_list.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -632,7 +633,7 @@ def quote_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
         "question": _("Delete the draft quote %(number)s? This cannot be undone.") % {"number": quote.number},
         "cancel_url": detail_url,
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view

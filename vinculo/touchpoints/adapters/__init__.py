@@ -17,8 +17,11 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from types import ModuleType
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 
 def hmac_sha256(secret: str, message: bytes) -> bytes:
@@ -44,6 +47,38 @@ def header(headers: Mapping[str, str], name: str) -> str:
                 value = item
                 break
     return (value or "").strip()
+
+
+def verify_base64_hmac(headers: Mapping[str, str], body: bytes, secret: str, name: str) -> str | None:
+    """None when header `name` holds the base64 HMAC-SHA256 of the body (Shopify, WooCommerce),
+    else the reason."""
+    signature = header(headers, name)
+    if not signature:
+        return _("Missing %(header)s header.") % {"header": name}
+    if not same(base64_signature(secret, body), signature):
+        return _("Invalid signature.")
+    return None
+
+
+def payload_id(payload: Any) -> str:
+    """The payload's own "id" as text ('' when missing or not a string or a number)."""
+    value = payload.get("id") if isinstance(payload, dict) else None
+    return str(value)[:100] if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+def decimal_or_zero(value: Any) -> Decimal:
+    """A shop's amount (text or number) as a Decimal; 0 when empty or not a number."""
+    try:
+        return Decimal(str(value if value not in (None, "") else "0"))
+    except (ArithmeticError, ValueError):
+        return Decimal(0)
+
+
+def percent_of(part: Decimal, whole: Decimal) -> str:
+    """`part` as a percentage of `whole`, to cents ("0.00" when either is not positive)."""
+    if whole <= 0 or part <= 0:
+        return "0.00"
+    return str((part * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
 def obj(value: Any) -> Mapping[str, Any]:
@@ -79,6 +114,7 @@ class PayloadError(Exception):
 
 
 def for_kind(kind: str) -> ModuleType:
+    # cycle within the package: each adapter imports PayloadError from this __init__
     from vinculo.touchpoints.adapters import facebook, generic, linkedin, shopify, woocommerce
 
     modules: dict[str, ModuleType] = {

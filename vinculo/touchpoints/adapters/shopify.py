@@ -21,7 +21,16 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from vinculo.touchpoints.adapters import PayloadError, base64_signature, header, items, obj, same
+from vinculo.touchpoints.adapters import (
+    PayloadError,
+    decimal_or_zero,
+    header,
+    items,
+    obj,
+    payload_id,
+    percent_of,
+    verify_base64_hmac,
+)
 
 KIND = "shopify"
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -29,12 +38,7 @@ TOPIC_HEADER = "X-Shopify-Topic"
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str, now: datetime) -> str | None:
-    signature = header(headers, SIGNATURE_HEADER)
-    if not signature:
-        return _("Missing %(header)s header.") % {"header": SIGNATURE_HEADER}
-    if not same(base64_signature(secret, body), signature):
-        return _("Invalid signature.")
-    return None
+    return verify_base64_hmac(headers, body, secret, SIGNATURE_HEADER)
 
 
 def topic(headers: Mapping[str, str], payload: Any) -> str:
@@ -42,27 +46,15 @@ def topic(headers: Mapping[str, str], payload: Any) -> str:
 
 
 def external_id(payload: Any) -> str:
-    value = payload.get("id") if isinstance(payload, dict) else None
-    return str(value)[:100] if isinstance(value, str | int) and not isinstance(value, bool) else ""
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else "0"))
-    except (ArithmeticError, ValueError):
-        return Decimal(0)
-
-
-def _percent(part: Decimal, whole: Decimal) -> str:
-    if whole <= 0 or part <= 0:
-        return "0.00"
-    return str((part * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+    return payload_id(payload)
 
 
 def _tax_rate(item: Mapping[str, Any], taxes_included: bool) -> str:
     if taxes_included:
         return "0.00"
-    rate = sum((_decimal(t.get("rate")) for t in items(item.get("tax_lines")) if isinstance(t, Mapping)), Decimal(0))
+    rate = sum(
+        (decimal_or_zero(t.get("rate")) for t in items(item.get("tax_lines")) if isinstance(t, Mapping)), Decimal(0)
+    )
     return str((rate * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
@@ -70,8 +62,8 @@ def _line_discount(item: Mapping[str, Any]) -> Decimal:
     """The line's discount: its `discount_allocations` (current API), else `total_discount`."""
     allocations = [a for a in items(item.get("discount_allocations")) if isinstance(a, Mapping)]
     if allocations:
-        return sum((_decimal(a.get("amount")) for a in allocations), Decimal(0))
-    return _decimal(item.get("total_discount"))
+        return sum((decimal_or_zero(a.get("amount")) for a in allocations), Decimal(0))
+    return decimal_or_zero(item.get("total_discount"))
 
 
 def _status(payload: Mapping[str, Any]) -> str:
@@ -103,19 +95,19 @@ def to_order(payload: Any, topic: str) -> dict[str, Any]:
             lines.append(item)
             continue
         quantity = item.get("quantity")
-        gross = _decimal(item.get("price")) * _decimal(quantity)
+        gross = decimal_or_zero(item.get("price")) * decimal_or_zero(quantity)
         lines.append(
             {
                 "sku": _text(item.get("sku")),
                 "name": _text(item.get("name")) or _text(item.get("title")),
                 "quantity": quantity,
                 "unit_price": item.get("price"),
-                "discount_percent": _percent(_line_discount(item), gross),
+                "discount_percent": percent_of(_line_discount(item), gross),
                 "tax_rate": _tax_rate(item, taxes_included),
             }
         )
     for item in items(payload.get("shipping_lines")):
-        if isinstance(item, Mapping) and _decimal(item.get("price")) > 0:
+        if isinstance(item, Mapping) and decimal_or_zero(item.get("price")) > 0:
             lines.append(
                 {
                     "sku": "",

@@ -18,12 +18,21 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from vinculo.touchpoints.adapters import PayloadError, base64_signature, header, items, obj, same
+from vinculo.touchpoints.adapters import (
+    PayloadError,
+    decimal_or_zero,
+    header,
+    items,
+    obj,
+    payload_id,
+    percent_of,
+    verify_base64_hmac,
+)
 
 KIND = "woocommerce"
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
@@ -45,12 +54,7 @@ def is_ping(body: bytes) -> bool:
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str, now: datetime) -> str | None:
-    signature = header(headers, SIGNATURE_HEADER)
-    if not signature:
-        return _("Missing %(header)s header.") % {"header": SIGNATURE_HEADER}
-    if not same(base64_signature(secret, body), signature):
-        return _("Invalid signature.")
-    return None
+    return verify_base64_hmac(headers, body, secret, SIGNATURE_HEADER)
 
 
 def topic(headers: Mapping[str, str], payload: Any) -> str:
@@ -58,21 +62,7 @@ def topic(headers: Mapping[str, str], payload: Any) -> str:
 
 
 def external_id(payload: Any) -> str:
-    value = payload.get("id") if isinstance(payload, dict) else None
-    return str(value)[:100] if isinstance(value, str | int) and not isinstance(value, bool) else ""
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else "0"))
-    except (ArithmeticError, ValueError):
-        return Decimal(0)
-
-
-def _percent(part: Decimal, whole: Decimal) -> str:
-    if whole <= 0 or part <= 0:
-        return "0.00"
-    return str((part * 100 / whole).quantize(CENT, rounding=ROUND_HALF_EVEN))
+    return payload_id(payload)
 
 
 def _text(value: Any) -> str:
@@ -81,8 +71,8 @@ def _text(value: Any) -> str:
 
 
 def _unit_price(item: Mapping[str, Any]) -> Any:
-    quantity = _decimal(item.get("quantity"))
-    subtotal = _decimal(item.get("subtotal"))
+    quantity = decimal_or_zero(item.get("quantity"))
+    subtotal = decimal_or_zero(item.get("subtotal"))
     if quantity > 0 and subtotal > 0:
         unit = subtotal / quantity
         if unit == unit.quantize(CENT):
@@ -100,20 +90,20 @@ def to_order(payload: Any, topic: str) -> dict[str, Any]:
         if not isinstance(item, Mapping):
             lines.append(item)
             continue
-        subtotal, total = _decimal(item.get("subtotal")), _decimal(item.get("total"))
+        subtotal, total = decimal_or_zero(item.get("subtotal")), decimal_or_zero(item.get("total"))
         lines.append(
             {
                 "sku": _text(item.get("sku")),
                 "name": _text(item.get("name")),
                 "quantity": item.get("quantity"),
                 "unit_price": _unit_price(item),
-                "discount_percent": _percent(subtotal - total, subtotal),
-                "tax_rate": _percent(_decimal(item.get("total_tax")), total),
+                "discount_percent": percent_of(subtotal - total, subtotal),
+                "tax_rate": percent_of(decimal_or_zero(item.get("total_tax")), total),
             }
         )
     for item in items(payload.get("shipping_lines")):
-        if isinstance(item, Mapping) and _decimal(item.get("total")) > 0:
-            total = _decimal(item.get("total"))
+        if isinstance(item, Mapping) and decimal_or_zero(item.get("total")) > 0:
+            total = decimal_or_zero(item.get("total"))
             lines.append(
                 {
                     "sku": "",
@@ -121,7 +111,7 @@ def to_order(payload: Any, topic: str) -> dict[str, Any]:
                     "quantity": 1,
                     "unit_price": str(total),
                     "discount_percent": "0.00",
-                    "tax_rate": _percent(_decimal(item.get("total_tax")), total),
+                    "tax_rate": percent_of(decimal_or_zero(item.get("total_tax")), total),
                 }
             )
     street = ", ".join(p for p in (_text(billing.get("address_1")), _text(billing.get("address_2"))) if p)

@@ -9,7 +9,9 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from vinculo.accounts.models import Membership
+from vinculo.accounts.permissions import can_write
 from vinculo.contacts.models import Contact
+from vinculo.contacts.panels import Panel, register_panel
 from vinculo.contacts.selectors import contact_queryset
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 
@@ -76,8 +78,6 @@ PANEL_ROWS = 5
 
 def email_panel(request: Any, record: Contact) -> dict[str, Any]:
     """The contact's latest conversations and the "Write" button (registered by register())."""
-    from vinculo.accounts.permissions import can_write
-
     actor = request.membership
     threads = list(
         email_thread_queryset(actor=actor).filter(contacts=record).order_by("-last_message_at", "-id")[:PANEL_ROWS]
@@ -86,8 +86,6 @@ def email_panel(request: Any, record: Contact) -> dict[str, Any]:
 
 
 def register() -> None:
-    from vinculo.contacts.panels import Panel, register_panel
-
     register_panel(
         "contact", Panel(name="touchpoints.email", template="touchpoints/mail/panel.html", loader=email_panel, order=15)
     )

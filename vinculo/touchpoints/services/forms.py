@@ -5,8 +5,8 @@ known (contact properties or `custom.<key>`), an e-mail field mapped to `email` 
 matched by it), consent texts versioned (changing a text bumps its version, so the proof of an
 older consent keeps naming the text that was shown).
 
-A submission (`form_submit`) runs as the organisation's first owner (the contact services check a
-role; the visitor has none): spam is answered like a success and stored with status spam only;
+A submission (`form_submit`) runs as the system actor, by way of the form (the contact services
+check a role; the visitor has none, and no member did it): spam is answered like a success and stored with status spam only;
 a valid submission creates or updates the contact matched by e-mail with the mapped fields given,
 stores the submission as received, records each consent with its proof, writes the timeline
 events, and after commit sends the double opt-in e-mail and the owner's notification.
@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -35,18 +34,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.models import Membership, Role, User
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Company, Contact, ContactEmail, LifecycleStage, SourceChannel
-from vinculo.contacts.services import _owner, company_create, contact_create, contact_update
+from vinculo.contacts.services import clean_member, company_create, contact_create, contact_update
 from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.rate_limit import retry_after
+from vinculo.core.validation import Errors, add_error, clean_text
 from vinculo.messaging.models import MessageKind, MessageState, SuppressionReason
 from vinculo.messaging.services.outgoing import message_queue
 from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
 
 logger = logging.getLogger(__name__)
 
-Errors = dict[str, list[str]]
 
 FIELD_TYPES = {
     "text": gettext_lazy("Text"),
@@ -134,32 +135,12 @@ def require_form_manager(actor: Membership) -> None:
         raise PermissionDenied(_("Only owners, admins, managers and marketing can change web forms."))
 
 
-def _add(errors: Errors, key: str, message: str) -> None:
-    errors.setdefault(key, []).append(message)
-
-
-def _text(value: Any, key: str, errors: Errors, *, max_length: int, required: bool = False) -> str | None:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        _add(errors, key, _("Enter text."))
-        return None
-    value = value.strip()
-    if required and not value:
-        _add(errors, key, _("This field is required."))
-        return None
-    if len(value) > max_length:
-        _add(errors, key, _("At most %(n)s characters.") % {"n": max_length})
-        return None
-    return value
-
-
 def _bool(value: Any, key: str, errors: Errors) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in {*CHECKED, "false", "0", "no", "off", ""}:
         return value.strip().lower() in CHECKED
-    _add(errors, key, _("Enter true or false."))
+    add_error(errors, key, _("Enter true or false."))
     return None
 
 
@@ -185,13 +166,13 @@ def clean_origin(value: Any) -> str:
 
 def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
     if not isinstance(value, list | tuple):
-        _add(errors, "fields", _("Give a list of fields."))
+        add_error(errors, "fields", _("Give a list of fields."))
         return None
     if not value:
-        _add(errors, "fields", _("Add at least one field."))
+        add_error(errors, "fields", _("Add at least one field."))
         return None
     if len(value) > MAX_FIELDS:
-        _add(errors, "fields", _("At most %(n)s fields.") % {"n": MAX_FIELDS})
+        add_error(errors, "fields", _("At most %(n)s fields.") % {"n": MAX_FIELDS})
         return None
     cleaned: list[dict[str, Any]] = []
     seen_names: set[str] = set()
@@ -199,44 +180,46 @@ def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
     for i, item in enumerate(value):
         at = f"fields.{i}"
         if not isinstance(item, Mapping):
-            _add(errors, at, _("Give an object."))
+            add_error(errors, at, _("Give an object."))
             continue
         for key in set(item) - FIELD_KEYS:
-            _add(errors, f"{at}.{key}", _("Unknown field."))
-        name = _text(item.get("name"), f"{at}.name", errors, max_length=40, required=True)
+            add_error(errors, f"{at}.{key}", _("Unknown field."))
+        name = clean_text(item.get("name"), f"{at}.name", errors, max_length=40, required=True)
         if name is not None:
             if not NAME_PATTERN.match(name):
-                _add(errors, f"{at}.name", _("Use lower-case letters, digits and _, starting with a letter."))
+                add_error(errors, f"{at}.name", _("Use lower-case letters, digits and _, starting with a letter."))
             elif name in RESERVED_NAMES:
-                _add(errors, f"{at}.name", _("“%(name)s” is reserved; choose another name.") % {"name": name})
+                add_error(errors, f"{at}.name", _("“%(name)s” is reserved; choose another name.") % {"name": name})
             elif name in seen_names:
-                _add(errors, f"{at}.name", _("Another field is already named “%(name)s”.") % {"name": name})
+                add_error(errors, f"{at}.name", _("Another field is already named “%(name)s”.") % {"name": name})
             seen_names.add(name)
-        label = _text(item.get("label"), f"{at}.label", errors, max_length=MAX_TEXT, required=True)
+        label = clean_text(item.get("label"), f"{at}.label", errors, max_length=MAX_TEXT, required=True)
         kind = item.get("type") or "text"
         if kind not in FIELD_TYPES:
-            _add(errors, f"{at}.type", _("Choose one of %(expected)s.") % {"expected": ", ".join(FIELD_TYPES)})
+            add_error(errors, f"{at}.type", _("Choose one of %(expected)s.") % {"expected": ", ".join(FIELD_TYPES)})
         required = _bool(item.get("required", False), f"{at}.required", errors)
-        maps_to = _text(item.get("maps_to"), f"{at}.maps_to", errors, max_length=70) or ""
+        maps_to = clean_text(item.get("maps_to"), f"{at}.maps_to", errors, max_length=70) or ""
         if maps_to:
             if maps_to.startswith("custom."):
                 if not CUSTOM_KEY_PATTERN.match(maps_to.removeprefix("custom.")):
-                    _add(
+                    add_error(
                         errors,
                         f"{at}.maps_to",
                         _("A custom property name has letters, digits and _, starting with a letter."),
                     )
             elif maps_to not in CONTACT_MAPPINGS:
-                _add(errors, f"{at}.maps_to", _("Unknown contact property “%(name)s”.") % {"name": maps_to[:70]})
+                add_error(errors, f"{at}.maps_to", _("Unknown contact property “%(name)s”.") % {"name": maps_to[:70]})
             elif kind in FIELD_TYPES and kind not in CONTACT_MAPPINGS[maps_to][1]:
-                _add(
+                add_error(
                     errors,
                     f"{at}.type",
                     _("A field mapped to %(property)s must be of type %(types)s.")
                     % {"property": maps_to, "types": ", ".join(CONTACT_MAPPINGS[maps_to][1])},
                 )
             if maps_to in seen_mappings:
-                _add(errors, f"{at}.maps_to", _("Another field already fills %(property)s.") % {"property": maps_to})
+                add_error(
+                    errors, f"{at}.maps_to", _("Another field already fills %(property)s.") % {"property": maps_to}
+                )
             seen_mappings.add(maps_to)
         options: list[str] = []
         if kind == "select":
@@ -244,17 +227,17 @@ def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
             if isinstance(raw, str):
                 raw = raw.splitlines()
             if not isinstance(raw, list | tuple) or any(not isinstance(o, str) for o in raw):
-                _add(errors, f"{at}.options", _("Give a list of options."))
+                add_error(errors, f"{at}.options", _("Give a list of options."))
             else:
                 options = [o.strip() for o in raw if o.strip()]
                 if not options:
-                    _add(errors, f"{at}.options", _("Give at least one option, one per line."))
+                    add_error(errors, f"{at}.options", _("Give at least one option, one per line."))
                 elif len(options) > MAX_OPTIONS:
-                    _add(errors, f"{at}.options", _("At most %(n)s options.") % {"n": MAX_OPTIONS})
+                    add_error(errors, f"{at}.options", _("At most %(n)s options.") % {"n": MAX_OPTIONS})
                 elif any(len(o) > MAX_TEXT for o in options):
-                    _add(errors, f"{at}.options", _("An option has at most %(n)s characters.") % {"n": MAX_TEXT})
+                    add_error(errors, f"{at}.options", _("An option has at most %(n)s characters.") % {"n": MAX_TEXT})
                 elif len(set(options)) != len(options):
-                    _add(errors, f"{at}.options", _("Options must be different."))
+                    add_error(errors, f"{at}.options", _("Options must be different."))
         cleaned.append(
             {
                 "name": name or "",
@@ -267,10 +250,12 @@ def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
         )
     email_fields = [f for f in cleaned if f["maps_to"] == "email"]
     if not email_fields:
-        _add(errors, "fields", _("Add an e-mail field mapped to the contact's e-mail: contacts are matched by it."))
+        add_error(
+            errors, "fields", _("Add an e-mail field mapped to the contact's e-mail: contacts are matched by it.")
+        )
     elif not email_fields[0]["required"]:
         at = f"fields.{cleaned.index(email_fields[0])}.required"
-        _add(errors, at, _("The e-mail field must be required."))
+        add_error(errors, at, _("The e-mail field must be required."))
     return cleaned
 
 
@@ -279,10 +264,10 @@ def _clean_consents(value: Any, previous: list[dict[str, Any]], errors: Errors) 
     if value in (None, ""):
         return []
     if not isinstance(value, list | tuple):
-        _add(errors, "consents", _("Give a list of consent checkboxes."))
+        add_error(errors, "consents", _("Give a list of consent checkboxes."))
         return None
     if len(value) > MAX_CONSENTS:
-        _add(errors, "consents", _("At most %(n)s consent checkboxes.") % {"n": MAX_CONSENTS})
+        add_error(errors, "consents", _("At most %(n)s consent checkboxes.") % {"n": MAX_CONSENTS})
         return None
     before = {c.get("key"): c for c in previous if isinstance(c, Mapping)}
     cleaned: list[dict[str, Any]] = []
@@ -290,18 +275,18 @@ def _clean_consents(value: Any, previous: list[dict[str, Any]], errors: Errors) 
     for i, item in enumerate(value):
         at = f"consents.{i}"
         if not isinstance(item, Mapping):
-            _add(errors, at, _("Give an object."))
+            add_error(errors, at, _("Give an object."))
             continue
         for key in set(item) - CONSENT_KEYS:
-            _add(errors, f"{at}.{key}", _("Unknown field."))
-        key = _text(item.get("key"), f"{at}.key", errors, max_length=40, required=True)
+            add_error(errors, f"{at}.{key}", _("Unknown field."))
+        key = clean_text(item.get("key"), f"{at}.key", errors, max_length=40, required=True)
         if key is not None:
             if not NAME_PATTERN.match(key):
-                _add(errors, f"{at}.key", _("Use lower-case letters, digits and _, starting with a letter."))
+                add_error(errors, f"{at}.key", _("Use lower-case letters, digits and _, starting with a letter."))
             elif key in seen:
-                _add(errors, f"{at}.key", _("Another checkbox already has the purpose “%(key)s”.") % {"key": key})
+                add_error(errors, f"{at}.key", _("Another checkbox already has the purpose “%(key)s”.") % {"key": key})
             seen.add(key)
-        text = _text(item.get("text"), f"{at}.text", errors, max_length=MAX_CONSENT_TEXT, required=True)
+        text = clean_text(item.get("text"), f"{at}.text", errors, max_length=MAX_CONSENT_TEXT, required=True)
         required = _bool(item.get("required", False), f"{at}.required", errors)
         old = before.get(key)
         if old is None:
@@ -323,10 +308,10 @@ def _clean_origins(value: Any, errors: Errors) -> list[str] | None:
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, list | tuple):
-        _add(errors, "allowed_origins", _("Give a list of origins."))
+        add_error(errors, "allowed_origins", _("Give a list of origins."))
         return None
     if len(value) > MAX_ORIGINS:
-        _add(errors, "allowed_origins", _("At most %(n)s origins.") % {"n": MAX_ORIGINS})
+        add_error(errors, "allowed_origins", _("At most %(n)s origins.") % {"n": MAX_ORIGINS})
         return None
     cleaned: list[str] = []
     for item in value:
@@ -343,9 +328,9 @@ def _clean_origins(value: Any, errors: Errors) -> list[str] | None:
 def _apply(actor: Membership, form: WebForm, data: Mapping[str, Any], *, creating: bool) -> None:
     errors: Errors = {}
     for key in set(data) - set(DEFINITION_FIELDS):
-        _add(errors, key, _("Unknown field."))
+        add_error(errors, key, _("Unknown field."))
     if creating or "name" in data:
-        name = _text(data.get("name"), "name", errors, max_length=100, required=True)
+        name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
         if name is not None:
             form.name = name
     if creating or "fields" in data:
@@ -358,16 +343,16 @@ def _apply(actor: Membership, form: WebForm, data: Mapping[str, Any], *, creatin
             form.consents = consents
     for key, limit in (("submit_label", 60), ("success_message", 500)):
         if key in data:
-            value = _text(data[key], key, errors, max_length=limit)
+            value = clean_text(data[key], key, errors, max_length=limit)
             if value is not None:
                 setattr(form, key, value)
     if "redirect_url" in data:
-        url = _text(data["redirect_url"], "redirect_url", errors, max_length=500)
+        url = clean_text(data["redirect_url"], "redirect_url", errors, max_length=500)
         if url:
             try:
                 URLValidator(schemes=["http", "https"])(url)
             except ValidationError:
-                _add(errors, "redirect_url", _("Enter a web address starting with https:// or http://."))
+                add_error(errors, "redirect_url", _("Enter a web address starting with https:// or http://."))
                 url = None
         if url is not None:
             form.redirect_url = url
@@ -377,7 +362,7 @@ def _apply(actor: Membership, form: WebForm, data: Mapping[str, Any], *, creatin
             if flag is not None:
                 setattr(form, key, flag)
     if "owner" in data:
-        form.owner = _owner(actor, data["owner"], errors)
+        form.owner = clean_member(actor, data["owner"], "owner", errors)
     if "allowed_origins" in data:
         origins = _clean_origins(data["allowed_origins"], errors)
         if origins is not None:
@@ -451,24 +436,10 @@ def fill_age(form: WebForm, token: Any) -> float | None:
 
 
 def _retry_after(counters: list[tuple[str, int]]) -> int:
-    """Count one hit on each counter; seconds until the window ends when any is over its limit.
-
-    Counters live in the cache per time window: cheap, and with a shared cache (Redis, the database
-    cache) the limits hold across web processes; with the default local-memory cache, per process."""
-    window = _conf("VINCULO_FORM_RATE_WINDOW_SECONDS", 600)
-    now = time.time()
-    slot = int(now // window)
-    over = False
-    for name, limit in counters:
-        key = f"vf:{name}:{slot}"
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window + 5)
-            count = 1
-        over = over or count > limit
-    return window - int(now % window) if over else 0
+    """Count one hit on each counter; seconds until the window ends when any is over its limit
+    (core/rate_limit.py: with a shared cache the limits hold across web processes)."""
+    named = [(f"form:{name}", limit) for name, limit in counters]
+    return retry_after(named, window=_conf("VINCULO_FORM_RATE_WINDOW_SECONDS", 600))
 
 
 def submission_retry_after(form: WebForm, ip: str) -> int:
@@ -510,19 +481,6 @@ class SubmissionResult:
     errors: Errors = field(default_factory=dict)
 
 
-def _form_actor(form: WebForm) -> Membership:
-    """The organisation's first owner: the contact services check roles, and a visitor has none."""
-    membership = (
-        Membership.objects.select_related("organization", "user")
-        .filter(organization_id=form.organization_id, role=Role.OWNER)
-        .order_by("id")
-        .first()
-    )
-    if membership is None:
-        raise RuntimeError(f"organisation {form.organization_id} has no owner")
-    return membership
-
-
 def _raw(value: Any) -> Any:
     """A value as received, capped (stored for spam too)."""
     if isinstance(value, bool | int | float) or value is None:
@@ -535,19 +493,19 @@ def _clean_value(spec: Mapping[str, Any], value: Any, errors: Errors, region: st
     if kind == "checkbox":
         checked = value is True or (isinstance(value, str) and value.strip().lower() in CHECKED)
         if required and not checked:
-            _add(errors, name, _("Tick this box to continue."))
+            add_error(errors, name, _("Tick this box to continue."))
         return checked
     if isinstance(value, (bool, list | dict)):
-        _add(errors, name, _("Enter text."))
+        add_error(errors, name, _("Enter text."))
         return None
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            _add(errors, name, _("This field is required."))
+            add_error(errors, name, _("This field is required."))
         return ""
     limit = MAX_TEXTAREA if kind == "textarea" else MAX_TEXT
     if len(text) > limit:
-        _add(errors, name, _("At most %(n)s characters.") % {"n": limit})
+        add_error(errors, name, _("At most %(n)s characters.") % {"n": limit})
         return None
     if kind == "email":
         try:
@@ -562,7 +520,7 @@ def _clean_value(spec: Mapping[str, Any], value: Any, errors: Errors, region: st
             errors.setdefault(name, []).extend(exc.messages)
             return None
     if kind == "select" and text not in spec.get("options", []):
-        _add(errors, name, _("Choose one of the options."))
+        add_error(errors, name, _("Choose one of the options."))
         return None
     return text
 
@@ -584,7 +542,7 @@ def _clean_submission(form: WebForm, data: Mapping[str, Any]) -> tuple[dict[str,
         raw = data.get(key)
         checked = raw is True or (isinstance(raw, str) and raw.strip().lower() in CHECKED)
         if consent.get("required") and not checked:
-            _add(errors, key, _("Tick this box to continue."))
+            add_error(errors, key, _("Tick this box to continue."))
         consents[consent["key"]] = checked
     return values, consents, errors
 
@@ -734,7 +692,8 @@ def _accept(
     consents: Mapping[str, bool],
     meta: SubmissionMeta,
 ) -> SubmissionResult:
-    actor = _form_actor(form)
+    # a visitor is nobody in the organisation: the write is the system's, "by the web form “…”"
+    actor = system_actor(form.organization, via=make_via("web_form", form.name))
     contact, created = _upsert_contact(form, actor, values)
     double_opt_in = form.double_opt_in
     stored = {s["name"]: _raw(data.get(s["name"])) for s in form.fields or [] if s["name"] in data}

@@ -35,7 +35,8 @@ from django_scopes import scope
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from vinculo.accounts.models import Membership, Role
+from vinculo.accounts.models import Membership
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_activity_bump
 from vinculo.core.json_input import JSONInputError, json_parse
@@ -343,15 +344,6 @@ def _event_type(event: dict[str, Any]) -> str:
     return f"web.{event['name']}"
 
 
-def _first_owner(organization_id: int) -> Membership | None:
-    return (
-        Membership.objects.select_related("organization", "user")
-        .filter(organization_id=organization_id, role=Role.OWNER)
-        .order_by("id")
-        .first()
-    )
-
-
 def ingest_batch_process(*, batch_id: int) -> bool:
     """Process one stored batch; True if this call did it, False if it was done already."""
     batch = (
@@ -403,7 +395,7 @@ def _process(batch: IngestBatch, site: TrackingSite) -> None:
         if event["type"] != "identify":
             continue
         if owner is None and site.create_leads:
-            owner = _first_owner(org.pk)
+            owner = system_actor(org, via=make_via("website", site.name))
         visitor = visitors[event["anonymous_id"]]
         result = visitor_identify(
             site=site,

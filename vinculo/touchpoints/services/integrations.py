@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.validation import Errors, add_error
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Integration, IntegrationKind
 
-Errors = dict[str, list[str]]
 FIELDS = ("kind", "name", "secret", "field_mapping", "default_campaign", "is_active")
 AUDITED = ["kind", "name", "default_campaign", "is_active", "field_mapping"]
 MAX_MAPPING = 50
@@ -60,28 +60,24 @@ def integration_secret(integration: Integration) -> str:
     return crypto.decrypt(integration.secret_encrypted)
 
 
-def _add(errors: Errors, field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
-
-
 def clean_field_mapping(value: Any, errors: Errors) -> dict[str, str] | None:
     """{source field name: target}; a target is one of LEAD_TARGETS, custom.<key>, or "" (ignore)."""
     if value in (None, ""):
         return {}
     if not isinstance(value, Mapping):
-        _add(errors, "field_mapping", _("Give an object of source field names and targets."))
+        add_error(errors, "field_mapping", _("Give an object of source field names and targets."))
         return None
     if len(value) > MAX_MAPPING:
-        _add(errors, "field_mapping", _("At most %(n)s fields.") % {"n": MAX_MAPPING})
+        add_error(errors, "field_mapping", _("At most %(n)s fields.") % {"n": MAX_MAPPING})
         return None
     cleaned: dict[str, str] = {}
     for source, target in value.items():
         name = source.strip().lower() if isinstance(source, str) else ""
         if not _SOURCE_NAME.match(name):
-            _add(errors, "field_mapping", _("“%(name)s” is not a field name.") % {"name": str(source)[:64]})
+            add_error(errors, "field_mapping", _("“%(name)s” is not a field name.") % {"name": str(source)[:64]})
             continue
         if not isinstance(target, str) or not (target == "" or target in LEAD_TARGETS or _CUSTOM_KEY.match(target)):
-            _add(
+            add_error(
                 errors,
                 "field_mapping",
                 _("“%(name)s”: map it to one of %(targets)s, custom.<key>, or nothing.")
@@ -95,32 +91,34 @@ def clean_field_mapping(value: Any, errors: Errors) -> dict[str, str] | None:
 def _apply(integration: Integration, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> str | None:
     """Validate `data` onto `integration`; returns the new plain secret if one was given."""
     for key in set(data) - set(FIELDS):
-        _add(errors, key, _("Unknown field."))
+        add_error(errors, key, _("Unknown field."))
     if creating:
         kind = data.get("kind")
         if kind not in IntegrationKind.values:
-            _add(errors, "kind", _("Choose one of %(expected)s.") % {"expected": ", ".join(IntegrationKind.values)})
+            add_error(
+                errors, "kind", _("Choose one of %(expected)s.") % {"expected": ", ".join(IntegrationKind.values)}
+            )
         else:
             integration.kind = kind
     elif "kind" in data and data["kind"] != integration.kind:
-        _add(errors, "kind", _("The kind of an integration cannot change; create another one."))
+        add_error(errors, "kind", _("The kind of an integration cannot change; create another one."))
     if creating or "name" in data:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            _add(errors, "name", _("This field is required."))
+            add_error(errors, "name", _("This field is required."))
         elif len(name.strip()) > 100:
-            _add(errors, "name", _("At most %(n)s characters.") % {"n": 100})
+            add_error(errors, "name", _("At most %(n)s characters.") % {"n": 100})
         else:
             integration.name = name.strip()
     if "default_campaign" in data:
         campaign = data["default_campaign"] if data["default_campaign"] is not None else ""
         if not isinstance(campaign, str) or len(campaign.strip()) > 100:
-            _add(errors, "default_campaign", _("At most %(n)s characters.") % {"n": 100})
+            add_error(errors, "default_campaign", _("At most %(n)s characters.") % {"n": 100})
         else:
             integration.default_campaign = campaign.strip()
     if "is_active" in data:
         if not isinstance(data["is_active"], bool):
-            _add(errors, "is_active", _("Enter true or false."))
+            add_error(errors, "is_active", _("Enter true or false."))
         else:
             integration.is_active = data["is_active"]
     if "field_mapping" in data:
@@ -131,7 +129,9 @@ def _apply(integration: Integration, data: Mapping[str, Any], errors: Errors, *,
     if secret in (None, ""):
         return None
     if not isinstance(secret, str) or not MIN_SECRET <= len(secret.strip()) <= MAX_SECRET:
-        _add(errors, "secret", _("Between %(min)s and %(max)s characters.") % {"min": MIN_SECRET, "max": MAX_SECRET})
+        add_error(
+            errors, "secret", _("Between %(min)s and %(max)s characters.") % {"min": MIN_SECRET, "max": MAX_SECRET}
+        )
         return None
     return secret.strip()
 

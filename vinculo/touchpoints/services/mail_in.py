@@ -35,14 +35,17 @@ from email.message import EmailMessage as MimeMessage
 from typing import Any
 
 import nh3
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
-from vinculo.accounts.models import Membership, Role
+from vinculo.accounts.models import Membership
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Contact, ContactEmail, LifecycleStage, SourceChannel
+from vinculo.contacts.services import contact_create
 from vinculo.core.events import emit
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.services.mailboxes import ImapFailure, imap_connect, imap_select
@@ -278,18 +281,15 @@ def may_become_lead(parsed: ParsedEmail, own: set[str]) -> bool:
 
 
 def _lead_actor(mailbox: Mailbox) -> Membership | None:
-    """Who creates a lead: the mailbox's member, or for a shared one the first owner or admin."""
-    members = Membership.objects.filter(organization_id=mailbox.organization_id).select_related("user", "organization")
+    """Who creates a lead: the mailbox's member, or for a shared one the system actor ("by the
+    mailbox “Sales”")."""
     if mailbox.user_id is not None:
-        return members.filter(user_id=mailbox.user_id).first()
-    return members.filter(role__in=[Role.OWNER, Role.ADMIN]).order_by("id").first()
+        members = Membership.objects.select_related("user", "organization")
+        return members.filter(organization_id=mailbox.organization_id, user_id=mailbox.user_id).first()
+    return system_actor(mailbox.organization, via=make_via("mailbox", mailbox.name))
 
 
 def _create_lead(mailbox: Mailbox, parsed: ParsedEmail) -> Contact | None:
-    from django.core.exceptions import ValidationError
-
-    from vinculo.contacts.services import contact_create
-
     actor = _lead_actor(mailbox)
     if actor is None:
         return None

@@ -33,10 +33,9 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import can_manage_org, require_org_admin, require_write
 from vinculo.contacts.validation import clean_email
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.validation import Errors, add_error, clean_text
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox
-
-Errors = dict[str, list[str]]
 
 IMAP_TIMEOUT = 20  # seconds for connecting and for each command
 MAX_PASSWORD = 500
@@ -46,17 +45,12 @@ MAILBOX_FIELDS = (*TEXT_FIELDS, *BOOL_FIELDS, "email_address", "host", "port", "
 # what the audit trail keeps: never the password
 AUDITED = ["name", "email_address", "host", "port", "use_ssl", "username", "folder", "create_leads", "is_active"]
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 
 
 class ImapFailure(Exception):
     """The server could not be reached, refused the login or the folder; the message says which,
     in words for the person who set the mailbox up (never with the password)."""
-
-
-def _add(errors: Errors, field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
 
 
 def is_local_host(host: str) -> bool:
@@ -72,7 +66,7 @@ def is_local_host(host: str) -> bool:
 
 def _clean_host(value: Any, errors: Errors) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        _add(errors, "host", _("This field is required."))
+        add_error(errors, "host", _("This field is required."))
         return None
     host = value.strip().lower()
     try:
@@ -81,55 +75,36 @@ def _clean_host(value: Any, errors: Errors) -> str | None:
     except ValueError:
         pass
     if not _HOSTNAME.match(host):
-        _add(errors, "host", _("Enter a server name such as imap.example.com, or an IP address."))
+        add_error(errors, "host", _("Enter a server name such as imap.example.com, or an IP address."))
         return None
     return host
 
 
 def _clean_port(value: Any, errors: Errors) -> int | None:
     if isinstance(value, bool):
-        _add(errors, "port", _("Enter a whole number."))
+        add_error(errors, "port", _("Enter a whole number."))
         return None
     try:
         port = int(str(value).strip())
     except (TypeError, ValueError):
-        _add(errors, "port", _("Enter a whole number."))
+        add_error(errors, "port", _("Enter a whole number."))
         return None
     if not 1 <= port <= 65535:
-        _add(errors, "port", _("Enter a port between 1 and 65535."))
+        add_error(errors, "port", _("Enter a port between 1 and 65535."))
         return None
     return port
 
 
-def _clean_text(value: Any, field: str, max_length: int, errors: Errors) -> str | None:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        _add(errors, field, _("Enter text."))
-        return None
-    value = value.strip()
-    if not value:
-        _add(errors, field, _("This field is required."))
-        return None
-    if len(value) > max_length:
-        _add(errors, field, _("At most %(n)s characters.") % {"n": max_length})
-        return None
-    if _CONTROL.search(value):
-        _add(errors, field, _("Enter text without control characters."))
-        return None
-    return value
-
-
 def _apply(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> None:
     for key in set(data) - set(MAILBOX_FIELDS):
-        _add(errors, key, _("Unknown field."))
+        add_error(errors, key, _("Unknown field."))
     for name, max_length in TEXT_FIELDS.items():
         if name == "folder" and data.get("folder") in (None, ""):
             if "folder" in data:
                 mailbox.folder = "INBOX"
             continue
         if name in data or creating:
-            value = _clean_text(data.get(name), name, max_length, errors)
+            value = clean_text(data.get(name), name, errors, max_length=max_length, required=True, single_line=True)
             if value is not None:
                 setattr(mailbox, name, value)
     if "email_address" in data or creating:
@@ -148,21 +123,21 @@ def _apply(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], errors:
     for name in BOOL_FIELDS:
         if name in data and data[name] is not None:
             if not isinstance(data[name], bool):
-                _add(errors, name, _("Enter true or false."))
+                add_error(errors, name, _("Enter true or false."))
             else:
                 setattr(mailbox, name, data[name])
     password = data.get("password")
     if password not in (None, ""):
         if not isinstance(password, str):
-            _add(errors, "password", _("Enter text."))
+            add_error(errors, "password", _("Enter text."))
         elif len(password) > MAX_PASSWORD:
-            _add(errors, "password", _("At most %(n)s characters.") % {"n": MAX_PASSWORD})
+            add_error(errors, "password", _("At most %(n)s characters.") % {"n": MAX_PASSWORD})
         elif "\0" in password or "\r" in password or "\n" in password:
-            _add(errors, "password", _("Enter text without control characters."))
+            add_error(errors, "password", _("Enter text without control characters."))
         else:
             mailbox.password_encrypted = crypto.encrypt(password)
     elif creating:
-        _add(errors, "password", _("This field is required."))
+        add_error(errors, "password", _("This field is required."))
 
 
 def can_change_mailbox(actor: Membership, mailbox: Mailbox) -> bool:
@@ -185,7 +160,7 @@ def mailbox_create(*, actor: Membership, data: Mapping[str, Any]) -> Mailbox:
     errors: Errors = {}
     shared = data.get("shared", False)
     if not isinstance(shared, bool):
-        _add(errors, "shared", _("Enter true or false."))
+        add_error(errors, "shared", _("Enter true or false."))
         shared = False
     if shared:
         require_org_admin(actor)
@@ -209,7 +184,7 @@ def mailbox_update(*, actor: Membership, mailbox: Mailbox, data: Mapping[str, An
     require_change_mailbox(actor, mailbox)
     errors: Errors = {}
     if "shared" in data:
-        _add(errors, "shared", _("A mailbox cannot change owner; delete it and connect it again."))
+        add_error(errors, "shared", _("A mailbox cannot change owner; delete it and connect it again."))
     before = snapshot(mailbox, AUDITED)
     old_secret = mailbox.password_encrypted
     _apply(actor, mailbox, data, errors, creating=False)

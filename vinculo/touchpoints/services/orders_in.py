@@ -32,8 +32,7 @@ from vinculo.accounts.models import Membership
 from vinculo.contacts.models import Company, Contact, ContactEmail, SourceChannel
 from vinculo.contacts.services import company_create, contact_create, contact_update
 from vinculo.contacts.validation import clean_email, clean_phone
-from vinculo.sales.models import Order, OrderChannel, OrderStatus, Product
-from vinculo.sales.services._common import (
+from vinculo.core.validation import (
     Errors,
     add_error,
     clean_currency,
@@ -42,15 +41,9 @@ from vinculo.sales.services._common import (
     clean_percent,
     clean_text,
 )
-from vinculo.sales.services.documents import (
-    MAX_LINES,
-    MAX_QUANTITY,
-    ORDER_TRANSITIONS,
-    PricedLine,
-    compute_totals,
-    order_create,
-    order_set_status,
-)
+from vinculo.sales.models import Order, OrderChannel, OrderStatus, Product
+from vinculo.sales.pricing import MAX_LINES, MAX_QUANTITY, PricedLine, compute_totals
+from vinculo.sales.services.documents import ORDER_TRANSITIONS, order_create, order_set_status
 from vinculo.touchpoints.adapters import PayloadError
 from vinculo.touchpoints.models import Integration
 
@@ -241,7 +234,8 @@ def clean_order(data: Any) -> InboundOrder:
 # --- placing the order ------------------------------------------------------------------------------
 
 
-def _company_for(actor: Membership, name: str) -> Company | None:
+def company_for(actor: Membership, name: str) -> Company | None:
+    """The company of that name (any case), created when there is none; None for no name."""
     if not name:
         return None
     company = Company.objects.filter(name__iexact=name).order_by("id").first()
@@ -329,7 +323,7 @@ def _notes(integration: Integration, order: InboundOrder) -> str:
 def order_ingest(*, actor: Membership, integration: Integration, order: InboundOrder) -> tuple[Order, bool, bool]:
     """Place (or find) the order and bring its status forward: (order, created, status_changed).
     Runs inside the delivery's transaction, with the organisation's scope active."""
-    company = _company_for(actor, order.company)
+    company = company_for(actor, order.company)
     contact, _created = customer_contact(
         actor=actor,
         email=order.email,

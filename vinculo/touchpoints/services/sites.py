@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.validation import Errors, add_error
 from vinculo.touchpoints.models import ConsentMode, TrackingSite, new_public_key
 from vinculo.touchpoints.selectors.sites import forget_site
 
-Errors = dict[str, list[str]]
 SITE_FIELDS = (
     "name",
     "allowed_origins",
@@ -34,10 +34,6 @@ SITE_FIELDS = (
 AUDITED = [*SITE_FIELDS, "public_key"]
 MAX_ORIGINS = 20
 MIN_TIMEOUT, MAX_TIMEOUT = 5, 240
-
-
-def _add(errors: Errors, field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
 
 
 def normalize_origin(value: str) -> str | None:
@@ -62,18 +58,18 @@ def _origins(value: Any, errors: Errors) -> list[str]:
     """A list of origins, or text with one origin per line (the settings form)."""
     items = value.splitlines() if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        _add(errors, "allowed_origins", _("Give a list of origins."))
+        add_error(errors, "allowed_origins", _("Give a list of origins."))
         return []
     origins: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            _add(errors, "allowed_origins", _("Give a list of origins."))
+            add_error(errors, "allowed_origins", _("Give a list of origins."))
             return []
         if not item.strip():
             continue
         origin = normalize_origin(item)
         if origin is None:
-            _add(
+            add_error(
                 errors,
                 "allowed_origins",
                 _("“%(value)s” is not an origin: write the scheme and host, e.g. https://www.example.com.")
@@ -83,9 +79,9 @@ def _origins(value: Any, errors: Errors) -> list[str]:
         if origin not in origins:
             origins.append(origin)
     if not origins and "allowed_origins" not in errors:
-        _add(errors, "allowed_origins", _("Give at least one origin the tracker runs on."))
+        add_error(errors, "allowed_origins", _("Give at least one origin the tracker runs on."))
     if len(origins) > MAX_ORIGINS:
-        _add(errors, "allowed_origins", _("At most %(n)s origins.") % {"n": MAX_ORIGINS})
+        add_error(errors, "allowed_origins", _("At most %(n)s origins.") % {"n": MAX_ORIGINS})
     return origins
 
 
@@ -96,7 +92,7 @@ def _bool(value: Any, field: str, errors: Errors) -> bool:
         return True
     if value in ("", "off", "false", "0", 0, None):
         return False
-    _add(errors, field, _("Enter true or false."))
+    add_error(errors, field, _("Enter true or false."))
     return False
 
 
@@ -104,20 +100,22 @@ def _apply(site: TrackingSite, data: Mapping[str, Any]) -> None:
     errors: Errors = {}
     unknown = sorted(set(data) - set(SITE_FIELDS))
     for name in unknown:
-        _add(errors, name, _("Unknown field."))
+        add_error(errors, name, _("Unknown field."))
     if "name" in data:
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
-            _add(errors, "name", _("This field is required."))
+            add_error(errors, "name", _("This field is required."))
         elif len(name.strip()) > 100:
-            _add(errors, "name", _("At most %(n)s characters.") % {"n": 100})
+            add_error(errors, "name", _("At most %(n)s characters.") % {"n": 100})
         else:
             site.name = name.strip()
     if "allowed_origins" in data:
         site.allowed_origins = _origins(data["allowed_origins"], errors)
     if "consent_mode" in data:
         if data["consent_mode"] not in ConsentMode.values:
-            _add(errors, "consent_mode", _("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentMode.values)})
+            add_error(
+                errors, "consent_mode", _("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentMode.values)}
+            )
         else:
             site.consent_mode = data["consent_mode"]
     for flag in ("honor_dnt", "create_leads", "is_active"):
@@ -130,10 +128,10 @@ def _apply(site: TrackingSite, data: Mapping[str, Any]) -> None:
                 raise ValueError
             minutes = int(str(raw).strip())
         except (TypeError, ValueError):
-            _add(errors, "session_timeout_minutes", _("Enter a whole number."))
+            add_error(errors, "session_timeout_minutes", _("Enter a whole number."))
         else:
             if not MIN_TIMEOUT <= minutes <= MAX_TIMEOUT:
-                _add(
+                add_error(
                     errors,
                     "session_timeout_minutes",
                     _("Enter a number of minutes between %(min)s and %(max)s.")
@@ -151,16 +149,16 @@ def tracking_site_create(*, actor: Membership, data: Mapping[str, Any]) -> Track
     site = TrackingSite(organization_id=actor.organization_id)
     errors: Errors = {}
     if "name" not in data:
-        _add(errors, "name", _("This field is required."))
+        add_error(errors, "name", _("This field is required."))
     if "allowed_origins" not in data:
-        _add(errors, "allowed_origins", _("Give at least one origin the tracker runs on."))
+        add_error(errors, "allowed_origins", _("Give at least one origin the tracker runs on."))
     try:
         _apply(site, data)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             for message in messages:
                 if message not in errors.get(field, []):
-                    _add(errors, field, message)
+                    add_error(errors, field, message)
     if errors:
         raise ValidationError(errors)
     site.save()

@@ -31,11 +31,11 @@ from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.models import Event
+from vinculo.core.validation import Errors
 from vinculo.touchpoints.adapters import Lead, PayloadError
 from vinculo.touchpoints.models import Consent, Integration, SocialProfile
-from vinculo.touchpoints.services.orders_in import _company_for, customer_contact
+from vinculo.touchpoints.services.orders_in import company_for, customer_contact
 
-Errors = dict[str, list[str]]
 DEFAULT_MAPPING: dict[str, str] = {
     "full_name": "full_name",
     "first_name": "first_name",
@@ -151,7 +151,7 @@ def lead_ingest(*, actor: Membership, integration: Integration, lead: LeadValues
     captured = Event.objects.filter(message_id=message_id).select_related("contact").first()
     if captured is not None and captured.contact is not None:
         return captured.contact, False
-    company = _company_for(actor, lead.company)
+    company = company_for(actor, lead.company)
     contact, _created = customer_contact(
         actor=actor,
         email=lead.email,

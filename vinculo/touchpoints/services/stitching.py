@@ -2,7 +2,8 @@
 
 - The identifier finds its contact through an `Identity` (e-mail or the site's user id), else an
   e-mail through the contacts' addresses; unknown, it becomes a new lead (source "web") when the
-  site says so, created by `contact_create` acting as the organisation's first owner.
+  site says so, created by `contact_create` acting as the system actor ("by the website tracker
+  of …"), unowned so that the assignment rules route it.
 - A visitor not yet tied is tied, and its anonymous history (events, sessions) is attached to the
   contact retroactively in one UPDATE each; another browser identified with the same identifier
   joins the same contact (cross-device).

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,14 +30,16 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 from django_tasks import task
 
-from vinculo.accounts.models import Membership, Role
+from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
+from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.core.audit import audit_update
 from vinculo.core.json_input import JSONInputError, json_parse
+from vinculo.core.rate_limit import retry_after
 from vinculo.touchpoints import adapters
 from vinculo.touchpoints.adapters import PayloadError, woocommerce
 from vinculo.touchpoints.crypto import SecretUnreadable
-from vinculo.touchpoints.models import Integration, WebhookDelivery
+from vinculo.touchpoints.models import Integration, IntegrationKind, WebhookDelivery
 from vinculo.touchpoints.services.integrations import LEAD_KINDS, integration_secret
 from vinculo.touchpoints.services.orders_in import clean_order, order_ingest
 from vinculo.touchpoints.services.social_leads import lead_ingest, map_lead
@@ -80,26 +80,10 @@ def _limits() -> dict[str, int]:
     return {**DEFAULT_RATE_LIMITS, **getattr(settings, "VINCULO_WEBHOOK_RATE_LIMITS", {})}
 
 
-def _over(key: str, limit: int, window: int) -> int:
-    """Count a hit on `key`; the seconds to wait when over `limit` in this window (0: go ahead)."""
-    now = time.time()
-    bucket = int(now // window)
-    name = f"webhook-rate:{key}:{bucket}"
-    if cache.add(name, 1, timeout=window * 2):
-        count = 1
-    else:
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired in between
-            cache.add(name, 1, timeout=window * 2)
-            count = 1
-    return int(window - now % window) + 1 if count > limit else 0
-
-
 def rate_limit_wait(*, token: str, ip: str) -> int:
     limits = _limits()
-    window = limits["window_seconds"]
-    return max(_over(f"ip:{ip}", limits["per_ip"], window), _over(f"token:{token[:64]}", limits["per_token"], window))
+    counters = [(f"webhook:ip:{ip}", limits["per_ip"]), (f"webhook:token:{token[:64]}", limits["per_token"])]
+    return retry_after(counters, window=limits["window_seconds"])
 
 
 # --- receiving ------------------------------------------------------------------------------------
@@ -214,15 +198,25 @@ def _enqueue(delivery_id: int) -> None:
         logger.exception("could not enqueue webhook delivery %s", delivery_id)
 
 
-def processing_actor(organization_id: int) -> Membership | None:
-    """Webhooks act as the organisation's first owner (the services need a member to check roles
-    and to sign the audit trail)."""
-    return (
-        Membership.objects.select_related("organization", "user")
-        .filter(organization_id=organization_id, role=Role.OWNER, user__is_active=True)
-        .order_by("id")
-        .first()
+# how a webhook reads in the audit trail: "by the Shopify webhook “My shop”"
+PLATFORMS = {
+    IntegrationKind.SHOPIFY: "Shopify",
+    IntegrationKind.WOOCOMMERCE: "WooCommerce",
+    IntegrationKind.FACEBOOK_LEADS: "Facebook Lead Ads",
+    IntegrationKind.LINKEDIN_LEADS: "LinkedIn Lead Gen Forms",
+}
+
+
+def processing_actor(integration: Integration) -> Membership:
+    """Webhooks act as the system actor, by way of their integration (the services need an actor
+    to check roles and to sign the audit trail)."""
+    platform = PLATFORMS.get(integration.kind)  # type: ignore[call-overload]
+    via = (
+        make_via("platform_webhook", integration.name, platform=platform)
+        if platform
+        else make_via("webhook", integration.name)
     )
+    return system_actor(integration.organization, via=via)
 
 
 def _handle(actor: Membership, integration: Integration, delivery: WebhookDelivery) -> str:
@@ -264,19 +258,17 @@ def _process_locked(delivery_id: int) -> WebhookDelivery | None:
             return delivery
         # one delivery of an integration at a time: two replays of an order never race
         integration = Integration.objects.select_for_update().get(pk=delivery.integration_id)
-        actor = processing_actor(delivery.organization_id)
+        integration.organization = delivery.organization
+        actor = processing_actor(integration)
         status: str = WebhookDelivery.Status.FAILED
         problem = ""
-        if actor is None:
-            problem = _("The organisation has no active owner for webhooks to act as.")
-        else:
-            try:
-                with transaction.atomic():
-                    status = _handle(actor, integration, delivery)
-            except Exception as exc:
-                if not isinstance(exc, PayloadError | ValidationError | PermissionDenied):
-                    logger.exception("webhook delivery %s failed", delivery_id)
-                problem = _failure(exc)
+        try:
+            with transaction.atomic():
+                status = _handle(actor, integration, delivery)
+        except Exception as exc:
+            if not isinstance(exc, PayloadError | ValidationError | PermissionDenied):
+                logger.exception("webhook delivery %s failed", delivery_id)
+            problem = _failure(exc)
         delivery.status = status
         delivery.attempts = min(delivery.attempts + 1, 32767)
         delivery.last_error = problem[:10000]

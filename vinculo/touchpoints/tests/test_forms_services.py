@@ -305,6 +305,21 @@ def test_a_submission_creates_a_lead_with_exactly_the_mapped_fields(actor, org, 
     }
 
 
+def test_a_submission_is_written_by_the_system_by_way_of_the_form(actor, org, client_in):
+    form = make_form(actor, name="Newsletter")
+    contact = submit(form, **GOOD).contact
+
+    with scope(organization=org):
+        entry = AuditEntry.objects.get(object_type="contacts.contact", object_id=contact.pk)
+        created = Event.objects.get(type="contact.created")
+    assert (entry.actor.is_system, entry.actor.is_active, entry.via) == (True, False, "web_form:Newsletter")
+    assert (created.actor.is_system, created.properties["via"]) == (True, "web_form:Newsletter")
+    history = client_in.get(f"/o/{org.slug}/contacts/{contact.pk}/history/").content.decode()
+    assert '<span class="fw-semibold">by the web form “Newsletter”</span>' in history
+    page = client_in.get(f"/o/{org.slug}/contacts/{contact.pk}/").content.decode()
+    assert '<span class="small text-body-secondary">by the web form “Newsletter”</span>' in page
+
+
 def test_consent_rows_keep_the_exact_proof(actor, org):
     form = make_form(actor)
     result = submit(form, **GOOD)

@@ -564,7 +564,7 @@ def test_a_body_nested_100000_levels_deep_is_a_400_and_stores_nothing(site):
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_nan_or_infinity_in_properties_is_a_field_error_and_stores_nothing(site, constant):
     event = json.dumps(track("added_to_cart", properties={"price": 1})).replace('"price": 1', f'"price": {constant}')
-    body = '{"key": "%s", "events": [%s]}' % (site.public_key, event)
+    body = f'{{"key": "{site.public_key}", "events": [{event}]}}'
     response = Client().post("/api/v1/track/batch", body, content_type="application/json", HTTP_ORIGIN=ORIGIN)
 
     assert response.status_code == 422

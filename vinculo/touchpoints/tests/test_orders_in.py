@@ -84,7 +84,9 @@ def test_a_generic_order_places_one_order_with_its_customer(actor, django_captur
         "currency": "EUR",
         "channel": "ecommerce",
         "lines": 2,
+        "via": "webhook:Web shop",  # written by the system, by way of the integration
     }
+    assert order.owner_id is None  # the system user owns nothing
 
 
 def test_the_timeline_shows_the_order(actor, client_in, django_capture_on_commit_callbacks):

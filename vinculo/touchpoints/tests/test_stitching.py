@@ -8,11 +8,9 @@ import pytest
 from django.core.cache import cache
 from django_scopes import scope
 
-from vinculo.accounts.models import Role
-from vinculo.accounts.testing import make_member
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
-from vinculo.core.models import Event
+from vinculo.core.models import AuditEntry, Event
 from vinculo.touchpoints.models import Identity, IdentityConflict, IngestBatch, Visitor, WebSession
 from vinculo.touchpoints.services.ingest import ingest_batch_process
 from vinculo.touchpoints.services.stitching import identity_conflict_resolve, parse_identifier
@@ -41,7 +39,6 @@ def test_parse_identifier():
 
 def test_identify_creates_a_web_lead_and_attaches_the_anonymous_history(org, actor):
     site = make_site(org)
-    second_owner = make_member(org, Role.OWNER)
     send(site, [page(at="2026-03-02T10:00:00Z"), page(at="2026-03-02T10:01:00Z", url="https://shop.example/p")])
 
     send(
@@ -53,7 +50,10 @@ def test_identify_creates_a_web_lead_and_attaches_the_anonymous_history(org, act
         contact = Contact.objects.get()
         assert (contact.first_name, contact.last_name, contact.email) == ("Ana", "Ruiz", "ana@example.com")
         assert (contact.source, contact.lifecycle_stage) == ("web", "lead")
-        assert contact.owner_id == actor.user_id != second_owner.user_id  # the first owner created it
+        assert contact.owner_id is None  # no member created it: the assignment rules route it
+        created = Event.objects.get(type="contact.created")
+        assert (created.actor.is_system, created.properties["via"]) == (True, "website:Shop")
+        assert AuditEntry.objects.get(object_id=contact.pk, object_type="contacts.contact").via == "website:Shop"
         assert Identity.objects.get().contact == contact
         visitor = Visitor.objects.get()
         assert visitor.contact == contact

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
-from vinculo.core.models import Event
+from vinculo.core.models import AuditEntry, Event
 from vinculo.sales.models import Order
 from vinculo.touchpoints.adapters import facebook, hmac_sha256
 from vinculo.touchpoints.models import WebhookDelivery
@@ -312,15 +312,44 @@ def test_only_a_failed_delivery_can_be_retried(actor, api_client, django_capture
     assert delivery.attempts == 1
 
 
-def test_a_delivery_without_an_owner_to_act_as_fails_and_says_why(actor, django_capture_on_commit_callbacks):
-    integration = make_integration(actor, "orders")
-    actor.user.is_active = False
+VIAS = {
+    "orders": ("webhook:orders test", "by the webhook “orders test”"),
+    "shopify": ("platform_webhook:Shopify:shopify test", "by the Shopify webhook “shopify test”"),
+    "woocommerce": ("platform_webhook:WooCommerce:woocommerce test", "by the WooCommerce webhook “woocommerce test”"),
+    "facebook_leads": (
+        "platform_webhook:Facebook Lead Ads:facebook_leads test",
+        "by the Facebook Lead Ads webhook “facebook_leads test”",
+    ),
+    "linkedin_leads": (
+        "platform_webhook:LinkedIn Lead Gen Forms:linkedin_leads test",
+        "by the LinkedIn Lead Gen Forms webhook “linkedin_leads test”",
+    ),
+}
+
+
+@pytest.mark.parametrize(("kind", "sample"), KINDS_AND_BODIES)
+def test_a_delivery_is_written_by_the_system_by_way_of_its_integration(
+    actor, client_in, kind, sample, django_capture_on_commit_callbacks
+):
+    integration = make_integration(actor, kind)
+    actor.user.is_active = False  # no member is needed to act as
     actor.user.save(update_fields=["is_active"])
     with django_capture_on_commit_callbacks(execute=True):
-        post(integration, raw("generic_order.json"))
-    delivery = _deliveries(actor.organization).get()
-    assert delivery.status == WebhookDelivery.Status.FAILED
-    assert delivery.last_error == "The organisation has no active owner for webhooks to act as."
+        post(integration, raw(sample))
+    assert _deliveries(actor.organization).get().status == WebhookDelivery.Status.PROCESSED
+
+    via, text = VIAS[kind]
+    with scope(organization=actor.organization):
+        contact = Contact.objects.get()
+        entry = AuditEntry.objects.get(object_type="contacts.contact", object_id=contact.pk, action="create")
+        created = Event.objects.get(type="contact.created")
+    assert (entry.actor.is_system, entry.via) == (True, via)
+    assert (created.actor.is_system, created.properties["via"]) == (True, via)
+    assert contact.owner_id is None
+    actor.user.is_active = True
+    actor.user.save(update_fields=["is_active"])
+    history = client_in.get(f"/o/{actor.organization.slug}/contacts/{contact.pk}/history/").content.decode()
+    assert f'<span class="fw-semibold">{text}</span>' in history
 
 
 def test_facebook_subscription_check(actor):

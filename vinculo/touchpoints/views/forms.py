@@ -315,7 +315,7 @@ def web_form_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
         % {"name": form.name},
         "cancel_url": reverse("touchpoints:web_form_detail", args=[request.org.slug, form.pk]),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view

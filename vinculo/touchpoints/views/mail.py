@@ -21,12 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_manage_org, can_write, require_write
-from vinculo.contacts.forms import ServiceErrorsMixin
 from vinculo.contacts.selectors import contact_get
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
 from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
+from vinculo.touchpoints.mail_tasks import fetch_mailbox
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.selectors.mail import (
     email_thread_get,
@@ -202,7 +202,7 @@ def mailbox_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResp
         % {"name": mailbox.name},
         "cancel_url": _list_url(request),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -219,8 +219,6 @@ def mailbox_test_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
 @require_POST
 def mailbox_fetch_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     """Read the mailbox now instead of waiting for the next run (a background task)."""
-    from vinculo.touchpoints.mail_tasks import fetch_mailbox
-
     mailbox = mailbox_get(actor=request.membership, pk=pk)
     require_change_mailbox(request.membership, mailbox)
     fetch_mailbox.enqueue(mailbox.pk)

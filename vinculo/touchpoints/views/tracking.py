@@ -26,8 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_manage_org, can_write, require_org_admin
-from vinculo.contacts.forms import ServiceErrorsMixin
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate, requested_page
 from vinculo.core.views import org_view, render_page
 from vinculo.touchpoints.models import ConsentMode, IdentityConflict, TrackingSite, Visitor
@@ -221,7 +220,7 @@ def tracking_site_delete(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
         % {"name": site.name},
         "cancel_url": _site_list_url(request),
     }
-    return render(request, "contacts/confirm_delete.html", context)
+    return render(request, "confirm_delete.html", context)
 
 
 # --- visitors -----------------------------------------------------------------------------------------

@@ -24,11 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_change_record, require_org_admin
 from vinculo.accounts.throttle import client_ip
-from vinculo.contacts.forms import ServiceErrorsMixin
 from vinculo.contacts.models import Contact
 from vinculo.contacts.panels import Panel, register_panel
 from vinculo.contacts.selectors import contact_queryset
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
 from vinculo.touchpoints import crypto
@@ -274,7 +273,7 @@ def integration_delete_view(request: OrgRequest, org_slug: str, pk: int) -> Http
         % {"name": integration.name},
         "cancel_url": reverse("touchpoints:integration_detail", args=[request.org.slug, integration.pk]),
     }
-    return render_page(request, "contacts/confirm_delete.html", context)
+    return render_page(request, "confirm_delete.html", context)
 
 
 @org_view
@@ -380,7 +379,7 @@ def social_profile_delete_view(request: OrgRequest, org_slug: str, pk: int) -> H
         % {"network": profile.network, "name": profile.contact},
         "cancel_url": _contact_url(request, profile.contact),
     }
-    return render_page(request, "contacts/confirm_delete.html", context)
+    return render_page(request, "confirm_delete.html", context)
 
 
 def social_profiles_panel(request: HttpRequest, contact: Contact) -> dict[str, Any]:

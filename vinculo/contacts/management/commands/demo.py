@@ -60,7 +60,7 @@ from vinculo.contacts.models import (
     SourceChannel,
     Tag,
 )
-from vinculo.contacts.services import _contact_search_text  # the exact text the services index
+from vinculo.contacts.services import contact_search_text  # the exact text the services index
 from vinculo.core.management.demo_login import DEMO_EMAIL, DEMO_ORG_SLUG, DEMO_PASSWORD
 from vinculo.core.models import Event
 from vinculo.core.search import fts_table, normalize
@@ -637,7 +637,7 @@ class CompanyInfo:
 
 @dataclass
 class Person:
-    """What contacts/services.py::_contact_search_text reads of a contact."""
+    """What contacts/services.py::contact_search_text reads of a contact."""
 
     first_name: str
     last_name: str
@@ -968,7 +968,7 @@ class DemoBuilder:
                     owner_id,
                     {"newsletter": True} if rng.random() < 0.3 else {},
                     last_activity,
-                    _contact_search_text(cast(Contact, person), emails, [n for n, _k in phones]),
+                    contact_search_text(cast(Contact, person), emails, [n for n, _k in phones]),
                     created_at,
                     updated_at,
                 )

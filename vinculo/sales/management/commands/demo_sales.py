@@ -86,8 +86,9 @@ from vinculo.sales.models import (
     StageKind,
     Zone,
 )
+from vinculo.sales.pricing import PricedLine, compute_totals
 from vinculo.sales.services.deals import net_total
-from vinculo.sales.services.documents import PREFIXES, PricedLine, compute_totals
+from vinculo.sales.services.documents import PREFIXES
 from vinculo.sales.services.pipelines import default_stages
 
 BATCH = 5_000

@@ -1,8 +1,11 @@
-"""Validation pieces the sales services share (money, currency, percentages, dates, records by id)."""
+"""Validation pieces every app's services share: an `Errors` dict of messages per field, and
+cleaners for text, money, currency, percentages, dates and records by id. Each cleaner adds its
+message to `errors` and returns None for a bad value, so a service reports every bad field at once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -11,11 +14,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
-from vinculo.accounts.currencies import is_currency
+from vinculo.core.currencies import is_currency
 
 Errors = dict[str, list[str]]
 M = TypeVar("M", bound=Model)
 MAX_MONEY = Decimal("999999999999.99")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def add_error(errors: Errors, field: str, message: str) -> None:
@@ -23,9 +27,11 @@ def add_error(errors: Errors, field: str, message: str) -> None:
 
 
 def reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: Errors) -> None:
-    """An "Unknown field." error for every key of `data` that is not in `allowed`."""
-    for key in set(data) - set(allowed):
-        add_error(errors, key, _("Unknown field."))
+    """An "Unknown field." error for every key of `data` that is not in `allowed` (in `data`'s order)."""
+    allowed = set(allowed)
+    for key in data:
+        if key not in allowed:
+            add_error(errors, key, _("Unknown field."))
 
 
 def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
@@ -126,7 +132,11 @@ def clean_date(value: Any, field: str, errors: Errors) -> dt.date | None:
     return None
 
 
-def clean_text(value: Any, field: str, errors: Errors, *, max_length: int, required: bool = False) -> str | None:
+def clean_text(
+    value: Any, field: str, errors: Errors, *, max_length: int, required: bool = False, single_line: bool = False
+) -> str | None:
+    """Stripped text of at most `max_length` characters; `single_line` also refuses control
+    characters (a name that ends up in a header or a log line)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -138,6 +148,9 @@ def clean_text(value: Any, field: str, errors: Errors, *, max_length: int, requi
         return None
     if len(value) > max_length:
         add_error(errors, field, _("At most %(n)s characters.") % {"n": max_length})
+        return None
+    if single_line and CONTROL_CHARACTERS.search(value):
+        add_error(errors, field, _("Enter text without control characters."))
         return None
     return value
 

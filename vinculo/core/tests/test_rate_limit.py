@@ -1,0 +1,39 @@
+"""The fixed-window rate limiter on the cache (core/rate_limit.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from vinculo.core.rate_limit import retry_after
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+def test_hits_within_the_limit_go_ahead_and_the_next_one_waits_for_the_window_to_end():
+    now = 6000.0 + 15.5  # 15.5 s into a 60-second window
+    assert [retry_after([("a", 3)], window=60, now=now) for _ in range(3)] == [0, 0, 0]
+    assert retry_after([("a", 3)], window=60, now=now) == 45
+    assert retry_after([("b", 3)], window=60, now=now) == 0  # another counter
+
+
+def test_a_new_window_starts_from_zero():
+    for _ in range(2):
+        retry_after([("a", 1)], window=60, now=6000.0)
+    assert retry_after([("a", 1)], window=60, now=6060.0) == 0
+
+
+def test_every_counter_is_counted_and_any_one_over_its_limit_makes_the_caller_wait():
+    now = 6000.0
+    assert retry_after([("ip", 1), ("all", 3)], window=60, now=now) == 0
+    assert retry_after([("ip", 1), ("all", 3)], window=60, now=now) == 60  # the address is over
+    assert retry_after([("other-ip", 1), ("all", 3)], window=60, now=now) == 0  # "all" is at 3
+    assert retry_after([("third-ip", 1), ("all", 3)], window=60, now=now) == 60  # "all" is over
+
+
+def test_the_same_name_with_another_window_is_another_counter():
+    assert retry_after([("a", 1)], window=60, now=6000.0) == 0
+    assert retry_after([("a", 1)], window=600, now=6000.0) == 0
