@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django_scopes import scope
 
 from vinculo.accounts.models import Organization
-from vinculo.core.event_types import all_event_types, event_type, is_known
+from vinculo.core.event_types import COMMON_PROPERTIES, all_event_types, event_type, is_known
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch
 from vinculo.touchpoints.services.ingest import ingest_batch_process
@@ -198,7 +198,7 @@ def _stored_types_fit_the_catalogue(organization: Organization) -> set[str]:
         for type_name, properties in rows.iterator():
             declared = event_type(type_name)  # raises UnknownEventType
             if not declared.is_pattern:  # a website's own events carry what the site sends
-                assert set(properties) <= set(declared.properties), (type_name, sorted(properties))
+                assert set(properties) <= {*declared.properties, *COMMON_PROPERTIES}, (type_name, sorted(properties))
             seen.add(type_name)
     return seen
 

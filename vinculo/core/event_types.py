@@ -38,6 +38,9 @@ TIMELINE_KINDS = ("note", "email", "web", "sales", "service", "record")
 PROPERTY_TYPES = frozenset(
     {"string", "integer", "decimal", "boolean", "datetime", "date", "url", "email", "object", "array"}
 )
+# Properties any event may carry besides its own: `via` names what made an automatic change
+# ("web_form:Newsletter", "assignment_rule:Spain"; accounts.system_actor), shown after "by".
+COMMON_PROPERTIES: Mapping[str, str] = {"via": "string"}
 # Names every sentence may use besides the event's properties.
 SENTENCE_CONTEXT = frozenset({"actor", "contact"})
 PATTERN_NAME = "name"  # what a pattern's sentence calls the matched type's own part: web.<name>

@@ -23,11 +23,12 @@ class JSONInputError(ValueError):
     """A body that is not acceptable JSON: `status` 400 (not JSON at all) or 422 (a value in it),
     `field` the dotted path of the offending value (`body` for the whole)."""
 
-    def __init__(self, message: str, *, field: str = "body", status: int = 400) -> None:
+    def __init__(self, message: str, *, field: str = "body", status: int = 400, syntax: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.status = status
+        self.syntax = syntax  # not JSON at all (rather than JSON with a value we refuse)
 
 
 class _NonFinite:
@@ -48,7 +49,7 @@ def json_parse(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     except RecursionError:
         raise JSONInputError(_("The JSON is nested too deeply: at most %(n)s levels.") % {"n": max_depth}) from None
     except (ValueError, UnicodeDecodeError):
-        raise JSONInputError(_("The body is not valid JSON.")) from None
+        raise JSONInputError(_("The body is not valid JSON."), syntax=True) from None
     json_check(data, max_depth=max_depth)
     return data
 

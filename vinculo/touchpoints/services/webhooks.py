@@ -149,8 +149,9 @@ def webhook_receive(*, token: str, headers: Mapping[str, str], body: bytes, ip: 
         return error(401, problem, [{"field": "signature", "message": problem}])
     try:
         payload = json_parse(body)
-    except JSONInputError as exc:
-        return error(exc.status, exc.message, [{"field": exc.field, "message": exc.message}])
+    except JSONInputError as exc:  # a 400 whatever the reason: platforms read the status, people the error
+        message = _("The body is not JSON.") if exc.syntax else exc.message
+        return error(400, _("The body is not JSON."), [{"field": exc.field, "message": message}])
     if not isinstance(payload, dict):
         return error(400, _("The body must be a JSON object."), [{"field": "body", "message": _("Give an object.")}])
     with scope(organization=integration.organization), transaction.atomic():
