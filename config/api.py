@@ -21,6 +21,7 @@ from config.api_errors import error_body, install_error_handlers
 from vinculo.accounts.api import router as accounts_router
 from vinculo.contacts.api import router as contacts_router
 from vinculo.core.api_auth import OrgAuth
+from vinculo.messaging.api import router as messaging_router
 from vinculo.sales.api import router as sales_router
 from vinculo.touchpoints.api import router as touchpoints_router
 
@@ -76,5 +77,6 @@ api = VinculoAPI(
 install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", contacts_router)
+api.add_router("", messaging_router)
 api.add_router("", sales_router)
 api.add_router("", touchpoints_router)

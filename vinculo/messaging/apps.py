@@ -9,3 +9,11 @@ class MessagingConfig(AppConfig):
     name = "vinculo.messaging"
     label = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        """The contact page's Consents panel and the timeline's labels of consent events."""
+        from vinculo.messaging import timeline
+        from vinculo.messaging.views import consent
+
+        consent.register_panels()
+        timeline.register()

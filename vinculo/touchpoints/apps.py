@@ -10,10 +10,9 @@ class TouchpointsConfig(AppConfig):
         """The panels on a contact's page and the timeline's labels of touchpoint events."""
         from vinculo.touchpoints import timeline
         from vinculo.touchpoints.selectors import mail, visitors
-        from vinculo.touchpoints.views import forms, webhooks
+        from vinculo.touchpoints.views import webhooks
 
         visitors.register()  # "Web sessions"
         mail.register()  # "E-mail"
-        forms.register_panels()  # "Consents"
         webhooks.register()  # "Social profiles"
         timeline.register()

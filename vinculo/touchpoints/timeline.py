@@ -5,12 +5,9 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 TOUCHPOINT_EVENT_TYPES = {
-    "consent.given": ("shield-check", _("Consent given")),
-    "consent.confirmed": ("shield-fill-check", _("Consent confirmed by e-mail")),
-    "consent.withdrawn": ("shield-x", _("Consent withdrawn")),
     "lead.captured": ("megaphone", _("Lead captured from an ad")),
 }
-PREFIX_ICONS = {"consent.": "shield-check", "visitor.": "person-badge", "identity.": "person-exclamation"}
+PREFIX_ICONS = {"visitor.": "person-badge", "identity.": "person-exclamation"}
 
 
 def register() -> None:
