@@ -450,6 +450,12 @@ class Migration(migrations.Migration):
             name="text",
             field=models.TextField(blank=True, default="", max_length=2000, verbose_name="text shown"),
         ),
+        # a default first, so that going back can add the column again to existing rows
+        migrations.AlterField(
+            model_name="consent",
+            name="purpose",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="purpose"),
+        ),
         migrations.RemoveField(model_name="consent", name="purpose"),
         migrations.RemoveField(model_name="consent", name="granted"),
         migrations.RemoveField(model_name="consent", name="withdrawn_at"),
