@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,22 @@ CONSENT_FIELDS = ("subscription_type", "granted", "channel", "text", "text_versi
 STAFF_CHANNELS = (ConsentChannel.MANUAL, ConsentChannel.API, ConsentChannel.IMPORT)
 MAX_TEXT = 2000
 MAX_REASON = 500
+
+
+UsageCheck = Callable[[SubscriptionType], list[str]]
+_usage_checks: list[UsageCheck] = []
+
+
+def register_usage_check(check: UsageCheck) -> None:
+    """Apps above messaging that name subscription types by key (web forms) say where a type is
+    used, so that it is not deleted or re-keyed from under them."""
+    if check not in _usage_checks:
+        _usage_checks.append(check)
+
+
+def subscription_type_users(subscription_type: SubscriptionType) -> list[str]:
+    """What names the type (e.g. “web form Contact us”), from every registered check."""
+    return [name for check in _usage_checks for name in check(subscription_type)]
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,10 @@ def _clean_subscription_type(subscription_type: SubscriptionType, data: Mapping[
                 _add(errors, "key", _("Another subscription type already has this key."))
             elif not creating and key != subscription_type.key and subscription_type.consents.exists():
                 _add(errors, "key", _("The key cannot change once consent was recorded for it."))
+            elif (
+                not creating and key != subscription_type.key and (users := subscription_type_users(subscription_type))
+            ):
+                _add(errors, "key", _("Used by %(users)s: change them first.") % {"users": ", ".join(users)})
             else:
                 subscription_type.key = key
     if "name" in data or creating:
@@ -197,6 +217,9 @@ def subscription_type_delete(*, actor: Membership, subscription_type: Subscripti
         raise ValidationError(
             {"__all__": [_("Consent was recorded for this subscription type: deactivate it instead.")]}
         )
+    users = subscription_type_users(subscription_type)
+    if users:
+        raise ValidationError({"__all__": [_("Used by %(users)s: change them first.") % {"users": ", ".join(users)}]})
     audit_delete(
         instance=subscription_type,
         actor=actor.user,

@@ -45,7 +45,7 @@ from vinculo.contacts.services import _owner, company_create, contact_create, co
 from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
-from vinculo.messaging.models import ConsentChannel
+from vinculo.messaging.models import ConsentChannel, SubscriptionType
 from vinculo.messaging.services.consent import (
     ConsentProof,
     clean_subscription_type_key,
@@ -503,6 +503,16 @@ def view_retry_after(ip: str, *, form: WebForm | None = None) -> int:
     generous for people, a wall for scrapers."""
     name = f"view:{form.pk if form is not None else 'confirm'}:{ip}"
     return _retry_after([(name, _conf("VINCULO_FORM_VIEW_RATE_PER_IP", 120))])
+
+
+def forms_naming_subscription_type(subscription_type: SubscriptionType) -> list[str]:
+    """The forms with a checkbox for the type (registered with messaging, which cannot import us)."""
+    forms = WebForm.objects.filter(organization_id=subscription_type.organization_id).order_by("name", "id")
+    return [
+        _("web form “%(name)s”") % {"name": form.name}
+        for form in forms.only("name", "consents")
+        if any(isinstance(c, Mapping) and c.get("key") == subscription_type.key for c in form.consents or [])
+    ]
 
 
 # --- submissions --------------------------------------------------------------------------------
