@@ -18,7 +18,7 @@ from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event
 from vinculo.messaging.models import Consent, SubscriptionType
 from vinculo.messaging.selectors.consent import contacts_consenting
-from vinculo.messaging.services.consent import contact_consent_record
+from vinculo.messaging.services.consent import contact_consent_record, subscription_type_delete
 from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.services import forms as services
 
@@ -667,3 +667,15 @@ def test_a_type_deactivated_after_the_form_was_saved_records_nothing_for_it(acto
     result = submit(form, **GOOD)
     assert result.status == "accepted"
     assert list(Consent.dangerously_unscoped.values_list("subscription_type__key", flat=True)) == ["terms"]
+
+
+def test_a_subscription_type_a_form_names_is_not_deleted(actor, org):
+    make_form(actor, name="Contact us")
+    make_form(actor, name="Events", consents=[{"key": "terms", "text": "I accept."}])
+    types = consent_types(org)
+    with scope(organization=org), pytest.raises(ValidationError) as caught:
+        subscription_type_delete(actor=actor, subscription_type=types["terms"])
+    assert caught.value.messages == ["Used by web form “Contact us”, web form “Events”: change them first."]
+    with scope(organization=org):
+        subscription_type_delete(actor=actor, subscription_type=types["partners"])
+        assert sorted(SubscriptionType.objects.values_list("key", flat=True)) == ["newsletter", "terms"]
