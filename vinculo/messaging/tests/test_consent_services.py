@@ -70,7 +70,8 @@ def test_an_admin_creates_a_subscription_type_with_its_lawful_basis(actor, org):
         True,
     )
     assert (product.lawful_basis, product.opt_mode) == ("legitimate_interest", "opt_out")
-    entry = AuditEntry.objects.filter(object_id=str(created.pk)).get()
+    with scope(organization=org):
+        entry = AuditEntry.objects.filter(object_id=str(created.pk)).get()
     assert entry.changes["key"] == [None, "news"]
 
 
