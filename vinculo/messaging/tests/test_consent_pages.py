@@ -68,6 +68,10 @@ def test_errors_come_back_next_to_the_fields_with_422_and_keep_the_input(client_
     assert "Use lower-case letters, digits, _ and -, starting with a letter or digit." in body
     with scope(organization=org):
         assert SubscriptionType.objects.count() == 1
+    saved = client_in.post(url(org), {**GOOD, "key": "events"}, headers={"HX-Request": "true"})
+    assert (saved.status_code, saved["HX-Redirect"]) == (204, url(org))
+    with scope(organization=org):
+        assert sorted(SubscriptionType.objects.values_list("key", flat=True)) == ["events", "newsletter"]
 
 
 def test_an_admin_edits_and_deletes_a_type(client_in, actor, org):

@@ -31,8 +31,18 @@ from vinculo.messaging.services import consent as services
 
 
 def _render(request: OrgRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """The page; an HTMX post of the form gets the form back alone (with its errors, 422)."""
     base = {"nav": "settings", "tab": "subscription_types", "can_manage": can_manage_org(request.membership)}
-    return render_page(request, template, {**base, **context}, partial="type-form", status=status)
+    partial = "type-form" if request.method == "POST" else None
+    return render_page(request, template, {**base, **context}, partial=partial, status=status)
+
+
+def _to_list(request: OrgRequest) -> HttpResponse:
+    """Back to the list after a save; an HTMX post is told to go there (HX-Redirect)."""
+    target = reverse("messaging:subscription_types", args=[request.org.slug])
+    if is_htmx(request):
+        return HttpResponse(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
 
 
 def _save(
@@ -61,7 +71,7 @@ def subscription_types_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         created = _save(request, form, None)
         if created is not None:
             messages.success(request, _("Subscription type “%(name)s” created.") % {"name": created.name})
-            return redirect("messaging:subscription_types", request.org.slug)
+            return _to_list(request)
         return _render(
             request, "messaging/subscription_types.html", {"form": form, "types": subscription_type_list()}, 422
         )
@@ -80,7 +90,7 @@ def subscription_type_edit_view(request: OrgRequest, org_slug: str, pk: int) -> 
         saved = _save(request, form, subscription_type)
         if saved is not None:
             messages.success(request, _("Subscription type “%(name)s” saved.") % {"name": saved.name})
-            return redirect("messaging:subscription_types", request.org.slug)
+            return _to_list(request)
         return _render(request, "messaging/subscription_type_form.html", context, 422)
     if not can_manage_org(request.membership):
         for field in form.fields.values():
