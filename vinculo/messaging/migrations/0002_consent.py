@@ -73,32 +73,30 @@ def forward(apps, schema_editor):
         if renamed != specs:
             WebForm.objects.filter(pk=form.pk).update(consents=renamed)
 
-    pending = set(
-        FormSubmission.objects.filter(status="pending").values_list("id", flat=True)
+    for (org_id, purpose), subscription_type in types.items():
+        Consent.objects.filter(organization_id=org_id, purpose=purpose).update(subscription_type=subscription_type)
+    Consent.objects.update(channel="form")
+    Consent.objects.filter(granted=False).update(status="withdrawn")
+    pending = FormSubmission.objects.filter(status="pending").values("id")
+    Consent.objects.filter(models.Q(confirmed_at__isnull=False) | models.Q(submission_ref__in=pending)).update(
+        needs_confirmation=True
     )
-    withdrawals = []
-    for row in Consent.objects.order_by("id").iterator():
-        row.subscription_type_id = types[(row.organization_id, row.purpose)].pk
-        row.status = "granted" if row.granted else "withdrawn"
-        row.channel = "form"
-        row.needs_confirmation = row.confirmed_at is not None or row.submission_ref in pending
-        row.save(update_fields=["subscription_type", "status", "channel", "needs_confirmation"])
-        if row.granted and row.withdrawn_at is not None:
-            withdrawals.append(
-                Consent(
-                    organization_id=row.organization_id,
-                    contact_id=row.contact_id,
-                    subscription_type_id=row.subscription_type_id,
-                    purpose=row.purpose,
-                    granted=False,
-                    status="withdrawn",
-                    channel="manual",
-                    text="",
-                    source=row.source,
-                    created_at=row.withdrawn_at,
-                    updated_at=row.withdrawn_at,
-                )
-            )
+    withdrawals = [
+        Consent(
+            organization_id=row.organization_id,
+            contact_id=row.contact_id,
+            subscription_type_id=row.subscription_type_id,
+            purpose=row.purpose,
+            granted=False,
+            status="withdrawn",
+            channel="manual",
+            text="",
+            source=row.source,
+            created_at=row.withdrawn_at,
+            updated_at=row.withdrawn_at,
+        )
+        for row in Consent.objects.filter(granted=True, withdrawn_at__isnull=False).order_by("id").iterator()
+    ]
     Consent.objects.bulk_create(withdrawals, batch_size=500)
 
     latest = {}
