@@ -24,7 +24,7 @@ from vinculo.contacts.selectors import contact_queryset
 from vinculo.core.views import is_htmx, org_view, render_page
 from vinculo.messaging.forms import SubscriptionTypeForm
 from vinculo.messaging.models import SubscriptionType
-from vinculo.messaging.selectors.consent import contact_consent_list, contact_consent_status, subscription_type_list
+from vinculo.messaging.selectors.consent import contact_consent_status, subscription_type_list
 from vinculo.messaging.services import consent as services
 
 # --- Settings: subscription types ------------------------------------------------------------------
@@ -116,11 +116,11 @@ def subscription_type_delete_view(request: OrgRequest, org_slug: str, pk: int) -
 
 
 def consents_panel(request: HttpRequest, contact: Contact) -> dict[str, Any]:
+    """Where the contact stands for each subscription type, with the proof of its latest answer."""
     actor = request.membership  # type: ignore[attr-defined]
     return {
         "contact": contact,
         "statuses": contact_consent_status(contact),
-        "history": contact_consent_list(contact=contact)[:20],
         "can_change": can_change_record(actor, contact),
     }
 
