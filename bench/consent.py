@@ -5,7 +5,9 @@
   the ids instead of counting them; `.raw` runs the same SQL of the count on a cursor;
 - consent.consenting.opt_out: the same for an opt-out type on legitimate interest (everybody but
   the 10 % who unsubscribed).
-Target: ≤ 1 s at 1,000,000 contacts.
+Target: ≤ 1 s at 1,000,000 contacts. Measured here on SQLite (1,000,000 contacts, a busy 2-core
+machine): count 492 ms median (its SQL on a cursor 440 ms), opt-out 301 ms; iterating the 500,000
+ids through the ORM 2.0 s (Python, not the query).
 
 The consent ledger rows and the current-state rows are added with one INSERT … SELECT each the
 first time (every second contact granted the newsletter, every tenth refused the updates), so a

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
@@ -164,3 +166,25 @@ def test_another_organisations_ids_are_404(api_client, org, other_actor):
     assert api_client.get(f"{API}/subscription-types").json()["items"] == []
     assert list(SubscriptionType.dangerously_unscoped.values_list("name", flat=True)) == ["Newsletter"]
     assert Consent.dangerously_unscoped.count() == 1
+
+
+def test_list_query_counts_do_not_grow(api_client, actor, org):
+    with scope(organization=org):
+        ana = contact_create(actor=actor, data={"first_name": "Ana"})
+
+    def counts() -> tuple[int, int, int]:
+        api_client.get(f"{API}/subscription-types")  # the token's last use is written once a minute
+        with CaptureQueriesContext(connection) as listed:
+            types = api_client.get(f"{API}/subscription-types").json()["items"]
+        with CaptureQueriesContext(connection) as consents:
+            api_client.get(f"{API}/contacts/{ana.pk}/consents")
+        return len(types), len(listed), len(consents)
+
+    record(ana, make_subscription_type(org, "t0"))
+    one = counts()
+    for n in range(1, 6):
+        record(ana, make_subscription_type(org, f"t{n}"))
+    six = counts()
+    assert (one[0], six[0]) == (1, 6)
+    # token, membership, the page; token, membership, the contact, its states, the types, its ledger
+    assert one[1:] == six[1:] == (3, 6)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
@@ -128,3 +130,17 @@ def test_another_organisations_type_is_404(client_in, other_actor):
     assert client_in.post(url(org, f"{theirs.pk}/"), GOOD).status_code == 404
     assert client_in.post(url(org, f"{theirs.pk}/delete/")).status_code == 404
     assert SubscriptionType.dangerously_unscoped.count() == 1
+
+
+def test_the_list_page_query_count_does_not_grow(client_in, org):
+    def count() -> int:
+        client_in.get(url(org))
+        with CaptureQueriesContext(connection) as queries:
+            assert client_in.get(url(org)).status_code == 200
+        return len(queries)
+
+    make_subscription_type(org, "t0")
+    one = count()
+    for n in range(1, 6):
+        make_subscription_type(org, f"t{n}")
+    assert count() == one
