@@ -244,19 +244,15 @@ def _move_current_state(consent: Consent) -> None:
     """The contact's state for the type follows the new ledger row; a grant still waiting for its
     e-mail confirmation does not take away a subscription already in force."""
     status = _new_status(consent)
-    current = (
-        ContactSubscription.objects.select_for_update()
-        .filter(contact_id=consent.contact_id, subscription_type_id=consent.subscription_type_id)
-        .first()
+    # get_or_create: a concurrent first answer for the same pair hits the unique constraint inside
+    # a savepoint and is read back instead of failing
+    current, created = ContactSubscription.objects.select_for_update().get_or_create(
+        organization_id=consent.organization_id,
+        contact_id=consent.contact_id,
+        subscription_type_id=consent.subscription_type_id,
+        defaults={"status": status, "consent": consent},
     )
-    if current is None:
-        ContactSubscription.objects.create(
-            organization_id=consent.organization_id,
-            contact_id=consent.contact_id,
-            subscription_type_id=consent.subscription_type_id,
-            status=status,
-            consent=consent,
-        )
+    if created:
         return
     if status == SubscriptionStatus.PENDING and current.status == SubscriptionStatus.SUBSCRIBED:
         return
