@@ -24,6 +24,7 @@ from vinculo.contacts.api import router as contacts_router
 from vinculo.core.api_auth import OrgAuth
 from vinculo.core.event_types_api import router as event_types_router
 from vinculo.core.json_input import json_parse
+from vinculo.messaging.api import router as messaging_router
 from vinculo.sales.api import router as sales_router
 from vinculo.touchpoints.api import router as touchpoints_router
 
@@ -88,6 +89,7 @@ api = VinculoAPI(
 install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", contacts_router)
+api.add_router("", messaging_router)
 api.add_router("", sales_router)
 api.add_router("", touchpoints_router)
 api.add_router("", event_types_router)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("vinculo.accounts.urls")),
     path("o/<slug:org_slug>/", include("vinculo.accounts.org_urls")),
     path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),
+    path("o/<slug:org_slug>/", include("vinculo.messaging.urls")),
     path("o/<slug:org_slug>/", include("vinculo.sales.urls")),
     path("o/<slug:org_slug>/", include("vinculo.touchpoints.urls")),
     path("api/v1/", api.urls),

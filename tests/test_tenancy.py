@@ -24,6 +24,7 @@ from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
 from vinculo.core.models import AuditEntry, Event, OrgScopedModel
 from vinculo.messaging import models as messaging
+from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales import models as sales
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
 from vinculo.touchpoints import models as tp
@@ -106,7 +107,7 @@ KIND_BY_PREFIX = [
     ("identity_conflict", "identity_conflict"),
     ("web_form", "web_form"),
     ("form_submission", "form_submission"),
-    ("consent", "consent"),
+    ("subscription_type", "subscription_type"),
     ("integration", "integration"),
     ("webhook_delivery", "webhook_delivery"),
     ("social_profile", "social_profile"),
@@ -169,6 +170,7 @@ def _other_org_data(other: Membership) -> dict[str, Any]:
         invitation = invitation_create(actor=other, email="forastero-invite@example.com", role="sales").invitation
     sales_records = _other_org_sales(other, contact, company)
     sales_records.update(_other_org_touchpoints(other, contact))
+    sales_records.update(_other_org_messaging(contact))
     return {
         **sales_records,
         "org_slug": org.slug,
@@ -264,9 +266,6 @@ def _other_org_touchpoints(other: Membership, contact: Contact) -> dict[str, int
     submission = tp.FormSubmission.dangerously_unscoped.create(
         organization=org, form=form, contact=contact, data={"email": "forastero@example.com", "name": MARKER}
     )
-    consent = tp.Consent.dangerously_unscoped.create(
-        organization=org, contact=contact, purpose="newsletter", text=f"{MARKER} consent", submission=submission
-    )
     integration = tp.Integration.dangerously_unscoped.create(
         organization=org, kind=tp.IntegrationKind.SHOPIFY, name=f"{MARKER} shop"
     )
@@ -306,7 +305,6 @@ def _other_org_touchpoints(other: Membership, contact: Contact) -> dict[str, int
         "identity_conflict": conflict.pk,
         "web_form": form.pk,
         "form_submission": submission.pk,
-        "consent": consent.pk,
         "integration": integration.pk,
         "webhook_delivery": delivery.pk,
         "social_profile": profile.pk,
@@ -314,6 +312,13 @@ def _other_org_touchpoints(other: Membership, contact: Contact) -> dict[str, int
         "email_thread": thread.pk,
         "email_message": message.pk,
     }
+
+
+def _other_org_messaging(contact: Contact) -> dict[str, int]:
+    """A subscription type of the other organisation, with a consent of its contact."""
+    subscription_type = make_subscription_type(contact.organization, "newsletter", name=f"{MARKER} news")
+    record(contact, subscription_type)
+    return {"subscription_type": subscription_type.pk}
 
 
 def _org_models(module: Any) -> list[Any]:
@@ -360,7 +365,12 @@ def _state_of(org: Organization) -> str:
 
 def _request(client: Client, method: str, url: str) -> int:
     """A request with a body that would be valid for the route, so that only existence decides."""
-    body = json.dumps({"body": "x"} if "/notes" in url else {})
+    if "/notes" in url:
+        body = json.dumps({"body": "x"})
+    elif "/consents" in url:
+        body = json.dumps({"subscription_type": "newsletter", "granted": False})
+    else:
+        body = json.dumps({})
     kwargs: dict[str, Any] = {}
     if method in ("post", "patch", "put"):
         if url.startswith("/api/"):
@@ -375,6 +385,7 @@ def _request(client: Client, method: str, url: str) -> int:
                     "action": "delete",
                     "ids": ["1"],
                     "confirm": "1",
+                    "subscription_type": "newsletter",
                 }
             }
     response = getattr(client, method)(url, **kwargs)

@@ -14,7 +14,9 @@ from playwright.sync_api import Page, expect
 
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.models import Contact
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
+from vinculo.messaging.models import Consent
+from vinculo.messaging.testing import make_subscription_type
+from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.services import forms as services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +65,7 @@ def shop_site() -> Iterator[Callable[[str], str]]:
 
 def make_form(**data):
     owner = make_member(full_name="Marta Ruiz", email="marta@example.com")
+    make_subscription_type(owner.organization, "newsletter")
     with scope(organization=owner.organization):
         form = services.web_form_create(
             actor=owner, data={"name": "Ask us", "fields": FIELDS, "consents": CONSENTS, "notify_owner": False, **data}
@@ -108,7 +111,7 @@ def test_a_visitor_fills_the_hosted_form_and_the_team_sees_it(browser_page: Page
         owner.user_id,
     )
     consent = Consent.dangerously_unscoped.get()
-    assert (consent.purpose, consent.text, consent.page_url) == (
+    assert (consent.subscription_type.key, consent.text, consent.page_url) == (
         "newsletter",
         "Send me the monthly newsletter.",
         f"{page.url.split('/f/')[0]}/f/{form.public_key}/",
@@ -123,11 +126,12 @@ def test_a_visitor_fills_the_hosted_form_and_the_team_sees_it(browser_page: Page
     expect(page.get_by_role("heading", name="Lucía")).to_be_visible()
     expect(page.locator('[data-type="form.submitted"]').get_by_text("Form submitted")).to_be_visible()
     panel = page.locator("#panel-consents")
-    expect(panel.locator(".consent-row")).to_have_count(1)
-    expect(panel.locator(".consent-row")).to_contain_text("newsletter")
-    expect(panel.locator(".consent-row")).to_contain_text("Send me the monthly newsletter.")
-    expect(panel.locator(".consent-row")).to_contain_text("version 1")
-    expect(panel.locator(".consent-row")).to_contain_text("127.0.0.1")
+    row = panel.locator(".subscription-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("newsletter")
+    expect(row).to_contain_text("Send me the monthly newsletter.")
+    expect(row).to_contain_text("version 1")
+    expect(row).to_contain_text("127.0.0.1")
 
 
 def test_the_embed_snippet_works_on_another_website(browser_page: Page, live_server, settings, shop_site):
@@ -158,6 +162,7 @@ def test_the_embed_snippet_works_on_another_website(browser_page: Page, live_ser
 
 def test_building_a_form_with_the_builder(browser_page: Page):
     owner = make_member(full_name="Marta Ruiz", email="marta@example.com")
+    make_subscription_type(owner.organization, "newsletter")
     page = browser_page
     page.goto("/accounts/login/")
     page.get_by_label("E-mail").fill("marta@example.com")
@@ -181,7 +186,7 @@ def test_building_a_form_with_the_builder(browser_page: Page):
     expect(preview.locator("select[name=product] option")).to_have_count(3)  # "Choose…", CRM, ERP
 
     page.get_by_role("button", name="Add a consent checkbox").click()
-    page.locator("#consents-0-key").fill("newsletter")
+    page.locator("#consents-0-key").select_option("newsletter")
     page.locator("#consents-0-text").fill("Send me news.")
     expect(preview.get_by_text("Send me news.")).to_be_visible()
     page.locator(".field-row").nth(2).get_by_role("button", name="Move up").click()

@@ -11,10 +11,13 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        """How accounts queues its mail, the contact page's Consents panel, the workers' sweeps."""
         from vinculo.core.outgoing_mail import register_mail_queue
         from vinculo.messaging.services.outgoing import message_queue
+        from vinculo.messaging.views import consent
 
         register_mail_queue(message_queue)  # how accounts, below messaging, queues its mail
+        consent.register_panels()
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

@@ -9,13 +9,15 @@ class TouchpointsConfig(AppConfig):
     def ready(self) -> None:
         """The panels on a contact's page (the labels of touchpoint events are in event_types.py)."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
+        from vinculo.messaging.services.consent import register_usage_check
         from vinculo.touchpoints.selectors import mail, visitors
-        from vinculo.touchpoints.views import forms, webhooks
+        from vinculo.touchpoints.services.forms import forms_naming_subscription_type
+        from vinculo.touchpoints.views import webhooks
 
         visitors.register()  # "Web sessions"
         mail.register()  # "E-mail"
-        forms.register_panels()  # "Consents"
         webhooks.register()  # "Social profiles"
+        register_usage_check(forms_naming_subscription_type)  # a type a form names is not deleted
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

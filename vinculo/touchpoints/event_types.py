@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.event_types import EventType
 
-CONSENT = {"purpose": "string", "version": "string", "consent_id": "integer"}
 EMAIL = {
     "subject": "string",
     "snippet": "string",
@@ -101,30 +100,6 @@ EVENT_TYPES = (
             "page": "url",
             "new_contact": "boolean",
         },
-    ),
-    EventType(
-        name="consent.given",
-        label=_("Consent given"),
-        sentence=_("Consent given to %(purpose)s"),
-        icon="shield-check",
-        kind="record",
-        properties={**CONSENT, "status": "string"},
-    ),
-    EventType(
-        name="consent.confirmed",
-        label=_("Consent confirmed by e-mail"),
-        sentence=_("Consent to %(purpose)s confirmed by e-mail"),
-        icon="shield-fill-check",
-        kind="record",
-        properties=CONSENT,
-    ),
-    EventType(
-        name="consent.withdrawn",
-        label=_("Consent withdrawn"),
-        sentence=_("Consent to %(purpose)s withdrawn"),
-        icon="shield-x",
-        kind="record",
-        properties=CONSENT,
     ),
     EventType(
         name="email.sent",

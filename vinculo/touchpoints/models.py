@@ -2,7 +2,7 @@
 
 - the website tracker: sites with a public write key, the raw batches stored before the 202, the
   visitors (anonymous ids) and their web sessions, identity stitching and its conflicts;
-- web forms, their submissions and the consents given through them (with proof);
+- web forms and their submissions (the consents they carry are in `vinculo.messaging`);
 - integrations that post webhooks (e-commerce orders, social lead ads) and every delivery received;
 - IMAP mailboxes and the e-mail threads and messages attached to contacts' timelines.
 
@@ -203,7 +203,7 @@ class IdentityConflict(OrgScopedModel):
         return f"{self.contact_id} vs {self.other_contact_id}"
 
 
-# --- web forms and consent ---------------------------------------------------------------------
+# --- web forms ---------------------------------------------------------------------------------
 
 
 class WebForm(OrgScopedModel):
@@ -267,33 +267,6 @@ class FormSubmission(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"submission {self.pk} of {self.form_id}"
-
-
-class Consent(OrgScopedModel):
-    """A contact's consent to one purpose, with its proof: the exact text and version agreed to,
-    when, from which IP and page, and (double opt-in) when the e-mail link confirmed it."""
-
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="consents")
-    purpose = models.CharField(_("purpose"), max_length=64)
-    granted = models.BooleanField(_("granted"), default=True)
-    text = models.TextField(_("text shown"), max_length=2000)
-    text_version = models.CharField(_("text version"), max_length=32, blank=True, default="")
-    source = models.CharField(_("source"), max_length=64, blank=True, default="")
-    submission = models.ForeignKey(
-        FormSubmission, on_delete=models.SET_NULL, null=True, blank=True, related_name="consents"
-    )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    page_url = models.URLField(max_length=2000, blank=True, default="")
-    user_agent = models.CharField(max_length=400, blank=True, default="")
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering: ClassVar = ["-created_at", "-id"]
-        indexes: ClassVar = [models.Index(fields=["contact", "purpose", "-created_at"], name="consent_contact_purpose")]
-
-    def __str__(self) -> str:
-        return f"{self.purpose}: {self.granted}"
 
 
 # --- webhooks: e-commerce orders and social lead ads ---------------------------------------------

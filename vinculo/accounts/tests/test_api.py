@@ -232,9 +232,20 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         (method.upper(), path.removeprefix(API)): op["operationId"]
         for path, item in schema["paths"].items()
         for method, op in item.items()
-        # the accounts, contacts and core operations; the sales ones are listed in the sales tests
+        # the accounts, contacts, consent and core operations; the sales ones are listed in the sales tests
         if set(op.get("tags", []))
-        & {"accounts", "contacts", "companies", "notes", "tags", "timeline", "search", "event-types"}
+        & {
+            "accounts",
+            "contacts",
+            "companies",
+            "notes",
+            "tags",
+            "timeline",
+            "search",
+            "event-types",
+            "subscription types",
+            "consents",
+        }
     }
     assert operations == {
         ("GET", "/event-types"): "event_type_list",
@@ -265,6 +276,13 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("PATCH", "/tags/{tag_id}"): "tag_update",
         ("DELETE", "/tags/{tag_id}"): "tag_delete",
         ("GET", "/search"): "search",
+        ("GET", "/subscription-types"): "subscription_type_list",
+        ("POST", "/subscription-types"): "subscription_type_create",
+        ("GET", "/subscription-types/{subscription_type_id}"): "subscription_type_get",
+        ("PATCH", "/subscription-types/{subscription_type_id}"): "subscription_type_update",
+        ("DELETE", "/subscription-types/{subscription_type_id}"): "subscription_type_delete",
+        ("GET", "/contacts/{contact_id}/consents"): "contact_consent_list",
+        ("POST", "/contacts/{contact_id}/consents"): "contact_consent_record",
     }
     for item in schema["paths"].values():
         for op in item.values():

@@ -1,5 +1,5 @@
-"""Web forms over the API: the forms (CRUD), their submissions, a contact's consents and their
-withdrawal. The schemas check the shape; the services (the same as the pages') check the rules and
+"""Web forms over the API: the forms (CRUD) and their submissions (a contact's consents are in
+`vinculo.messaging.api`). The schemas check the shape; the services (the same as the pages') check the rules and
 answer with field errors (422)."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from pydantic import StrictBool, StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out, sent_fields
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
+from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.selectors import forms as selectors
-from vinculo.touchpoints.services import consents as consent_services
 from vinculo.touchpoints.services import forms as services
 
 router = Router(tags=["web forms"])
@@ -35,7 +34,7 @@ class FieldIn(InSchema):
 
 
 class ConsentIn(InSchema):
-    key: Annotated[str, Field(max_length=40, description="The purpose, e.g. newsletter.")]
+    key: Annotated[str, Field(max_length=64, description="The key of an active subscription type, e.g. newsletter.")]
     text: Annotated[str, Field(max_length=services.MAX_CONSENT_TEXT)]
     required: StrictBool = False
 
@@ -130,28 +129,6 @@ class SubmissionQuery(PageQuery):
     status: FormSubmission.Status | None = None
 
 
-class ConsentOut(Schema):
-    id: int
-    contact_id: int
-    purpose: str
-    granted: bool
-    status: str = Field(description="given, pending (double opt-in not confirmed) or withdrawn.")
-    text: str
-    text_version: str
-    source: str
-    submission_id: int | None
-    ip: str | None
-    page_url: str
-    user_agent: str
-    created_at: dt.datetime
-    confirmed_at: dt.datetime | None
-    withdrawn_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_status(obj: Consent) -> str:
-        return consent_services.consent_status(obj)
-
-
 def _patch(payload: InSchema) -> dict[str, Any]:
     return sent_fields(payload)
 
@@ -193,16 +170,3 @@ def web_form_submission_list(request: HttpRequest, web_form_id: int, query: Quer
         form=form, status=query.status or "", page=query.page, per_page=query.per_page
     )
     return page_out(request, page)
-
-
-@router.get("/contacts/{contact_id}/consents", response={200: list[ConsentOut], **GET_ERRORS})
-def contact_consent_list(request: HttpRequest, contact_id: int) -> list[Consent]:
-    contact = selectors.consent_contact_get(actor=request_actor(request), pk=contact_id)
-    return selectors.contact_consent_list(contact=contact)
-
-
-@router.post("/consents/{consent_id}/withdraw", response={200: ConsentOut, **WRITE_ERRORS})
-def consent_withdraw(request: HttpRequest, consent_id: int) -> Consent:
-    actor = request_actor(request)
-    consent = selectors.consent_get(actor=actor, pk=consent_id)
-    return consent_services.consent_withdraw(actor=actor, consent=consent)

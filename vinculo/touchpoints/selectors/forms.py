@@ -1,4 +1,4 @@
-"""Reads of web forms, their submissions and consents (inside the organisation's scope), and the
+"""Reads of web forms and their submissions (inside the organisation's scope), and the
 public lookup of a form by its key (the only unscoped read: the key is the organisation's proof)."""
 
 from __future__ import annotations
@@ -7,11 +7,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from vinculo.accounts.models import Membership
-from vinculo.contacts.models import Contact
-from vinculo.contacts.selectors import contact_queryset
 from vinculo.core.pagination import Page, paginate
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
+from vinculo.touchpoints.models import FormSubmission, WebForm
 
 
 def web_form_queryset() -> QuerySet[WebForm]:
@@ -60,22 +57,4 @@ def form_submission_list(*, form: WebForm, status: str = "", page: int = 1, per_
 
 
 def form_submission_get(*, pk: int) -> FormSubmission:
-    return get_object_or_404(form_submission_queryset().prefetch_related("consents"), pk=pk)
-
-
-def consent_queryset() -> QuerySet[Consent]:
-    return Consent.objects.select_related("submission", "submission__form", "contact").order_by("-created_at", "-id")
-
-
-def consent_contact_get(*, actor: Membership, pk: int) -> Contact:
-    """The contact whose consents are asked for, when the actor can see it (404 otherwise)."""
-    return get_object_or_404(contact_queryset(actor=actor), pk=pk)
-
-
-def contact_consent_list(*, contact: Contact) -> list[Consent]:
-    return list(consent_queryset().filter(contact=contact))
-
-
-def consent_get(*, actor: Membership, pk: int) -> Consent:
-    """A consent of a contact the actor can see; 404 otherwise (missing, foreign or hidden alike)."""
-    return get_object_or_404(consent_queryset().filter(contact__in=contact_queryset(actor=actor)), pk=pk)
+    return get_object_or_404(form_submission_queryset(), pk=pk)

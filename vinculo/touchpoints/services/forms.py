@@ -2,18 +2,21 @@
 
 Definitions (`web_form_create/update/delete`) are validated here: field names unique, mappings
 known (contact properties or `custom.<key>`), an e-mail field mapped to `email` (the contact is
-matched by it), consent texts versioned (changing a text bumps its version, so the proof of an
+matched by it), each consent checkbox naming one of the organisation's subscription types
+(`vinculo.messaging`), consent texts versioned (changing a text bumps its version, so the proof of an
 older consent keeps naming the text that was shown).
 
 A submission (`form_submit`) runs as the system actor, by way of the form (the contact services
 check a role; the visitor has none, and no member did it): spam is answered like a success and stored with status spam only;
 a valid submission creates or updates the contact matched by e-mail with the mapped fields given,
-stores the submission as received, records each consent with its proof, writes the timeline
+stores the submission as received, records each consent with its proof in the messaging layer's
+ledger (pending until confirmed with double opt-in), writes the timeline
 events, and after commit sends the double opt-in e-mail and the owner's notification.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -42,9 +45,16 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.events import emit
 from vinculo.core.rate_limit import retry_after
 from vinculo.core.validation import Errors, add_error, clean_text
-from vinculo.messaging.models import MessageKind, MessageState, SuppressionReason
+from vinculo.messaging.models import ConsentChannel, MessageKind, MessageState, SubscriptionType, SuppressionReason
+from vinculo.messaging.services.consent import (
+    ConsentProof,
+    clean_subscription_type_key,
+    consent_confirm,
+    consent_record,
+    subscription_type_by_key,
+)
 from vinculo.messaging.services.outgoing import message_queue
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
+from vinculo.touchpoints.models import FormSubmission, WebForm
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +269,11 @@ def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
     return cleaned
 
 
-def _clean_consents(value: Any, previous: list[dict[str, Any]], errors: Errors) -> list[dict[str, Any]] | None:
-    """Consent checkboxes; the version is kept while the text stays, and bumped when it changes."""
+def _clean_consents(
+    value: Any, previous: list[dict[str, Any]], errors: Errors, actor: Membership
+) -> list[dict[str, Any]] | None:
+    """Consent checkboxes, each for an active subscription type of the organisation (its key);
+    the version is kept while the text stays, and bumped when it changes."""
     if value in (None, ""):
         return []
     if not isinstance(value, list | tuple):
@@ -279,11 +292,12 @@ def _clean_consents(value: Any, previous: list[dict[str, Any]], errors: Errors) 
             continue
         for key in set(item) - CONSENT_KEYS:
             add_error(errors, f"{at}.{key}", _("Unknown field."))
-        key = clean_text(item.get("key"), f"{at}.key", errors, max_length=40, required=True)
-        if key is not None:
-            if not NAME_PATTERN.match(key):
-                add_error(errors, f"{at}.key", _("Use lower-case letters, digits and _, starting with a letter."))
-            elif key in seen:
+        key = clean_text(item.get("key"), f"{at}.key", errors, max_length=64, required=True)
+        known = key is not None and clean_subscription_type_key(
+            key, f"{at}.key", errors, organization=actor.organization
+        )
+        if key is not None and known:
+            if key in seen:
                 add_error(errors, f"{at}.key", _("Another checkbox already has the purpose “%(key)s”.") % {"key": key})
             seen.add(key)
         text = clean_text(item.get("text"), f"{at}.text", errors, max_length=MAX_CONSENT_TEXT, required=True)
@@ -338,7 +352,7 @@ def _apply(actor: Membership, form: WebForm, data: Mapping[str, Any], *, creatin
         if fields is not None:
             form.fields = fields
     if "consents" in data:
-        consents = _clean_consents(data["consents"], list(form.consents or []), errors)
+        consents = _clean_consents(data["consents"], list(form.consents or []), errors, actor)
         if consents is not None:
             form.consents = consents
     for key, limit in (("submit_label", 60), ("success_message", 500)):
@@ -403,7 +417,8 @@ def web_form_update(*, actor: Membership, form: WebForm, data: Mapping[str, Any]
 
 @transaction.atomic
 def web_form_delete(*, actor: Membership, form: WebForm) -> None:
-    """Delete the form and its submissions; consents keep their proof (their submission link empties)."""
+    """Delete the form and its submissions; consents keep their proof (the form's name and the
+    submission's id stay on them)."""
     require_form_manager(actor)
     audit_delete(instance=form, actor=actor.user, values=_snapshot(form), organization=actor.organization)
     form.delete()
@@ -458,6 +473,16 @@ def view_retry_after(ip: str, *, form: WebForm | None = None) -> int:
     generous for people, a wall for scrapers."""
     name = f"view:{form.pk if form is not None else 'confirm'}:{ip}"
     return _retry_after([(name, _conf("VINCULO_FORM_VIEW_RATE_PER_IP", 120))])
+
+
+def forms_naming_subscription_type(subscription_type: SubscriptionType) -> list[str]:
+    """The forms with a checkbox for the type (registered with messaging, which cannot import us)."""
+    forms = WebForm.objects.filter(organization_id=subscription_type.organization_id).order_by("name", "id")
+    return [
+        _("web form “%(name)s”") % {"name": form.name}
+        for form in forms.only("name", "consents")
+        if any(isinstance(c, Mapping) and c.get("key") == subscription_type.key for c in form.consents or [])
+    ]
 
 
 # --- submissions --------------------------------------------------------------------------------
@@ -723,33 +748,30 @@ def _accept(
         },
         source="form",
     )
+    proof = ConsentProof(
+        source=f"web_form:{form.pk}",
+        form_name=form.name,
+        submission_ref=submission.pk,
+        ip=meta.ip,
+        page_url=page_url,
+        user_agent=meta.user_agent[:400],
+    )
     for spec in form.consents or []:
         if not consents.get(spec["key"]):
             continue
-        consent = Consent.objects.create(
-            organization_id=form.organization_id,
-            contact=contact,
-            purpose=spec["key"],
-            granted=True,
-            text=spec["text"],
-            text_version=str(spec.get("version") or "1"),
-            source=f"web_form:{form.pk}",
-            submission=submission,
-            ip=meta.ip,
-            page_url=page_url,
-            user_agent=meta.user_agent[:400],
-        )
-        emit(
+        subscription_type = subscription_type_by_key(organization=actor.organization, key=spec["key"])
+        if subscription_type is None or not subscription_type.is_active:
+            logger.warning("form %s: consent to %r not recorded, no such active type", form.pk, spec["key"])
+            continue
+        consent_record(
             organization=actor.organization,
-            type="consent.given",
             contact=contact,
-            properties={
-                "purpose": consent.purpose,
-                "version": consent.text_version,
-                "consent_id": consent.pk,
-                "status": "pending" if double_opt_in else "given",
-            },
-            source="form",
+            subscription_type=subscription_type,
+            granted=True,
+            channel=ConsentChannel.FORM,
+            proof=dataclasses.replace(proof, text=spec["text"], text_version=str(spec.get("version") or "1")),
+            needs_confirmation=double_opt_in,
+            event_properties={"form_id": form.pk, "submission_id": submission.pk},
         )
     if double_opt_in:
         _queue_confirmation(form, submission, contact, meta.language)
@@ -869,14 +891,5 @@ def submission_confirm(*, submission: FormSubmission) -> bool:
     submission.status = FormSubmission.Status.CONFIRMED
     submission.confirmed_at = now
     submission.save(update_fields=["status", "confirmed_at", "updated_at"])
-    consents = list(Consent.objects.filter(submission=submission).order_by("id"))
-    Consent.objects.filter(pk__in=[c.pk for c in consents]).update(confirmed_at=now, updated_at=now)
-    for consent in consents:
-        emit(
-            organization=submission.organization,
-            type="consent.confirmed",
-            contact=submission.contact,
-            properties={"purpose": consent.purpose, "version": consent.text_version, "consent_id": consent.pk},
-            source="form",
-        )
+    consent_confirm(organization=submission.organization, submission_ref=submission.pk, confirmed_at=now)
     return True

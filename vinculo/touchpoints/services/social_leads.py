@@ -5,7 +5,8 @@ A lead's answers go through the integration's field mapping (DEFAULT_MAPPING, ov
 integration in `field_mapping`; docs/webhooks.md) onto the contact: found by e-mail, or created with
 source "social" and no owner. The campaign (from the payload, else the integration's default) is
 recorded on the `lead.captured` event and as the contact's custom property `campaign`; consent
-answers become Consent rows with the form's text as proof; a profile address becomes a SocialProfile.
+answers to a checkbox whose key is one of the organisation's subscription types are recorded in the
+consent ledger with the form's text as proof (other answers stay only on the `lead.captured` event); a profile address becomes a SocialProfile.
 
 A lead is captured once: its event carries the message id `<kind>:<lead id>`, and a delivery of a
 lead already captured changes nothing.
@@ -32,8 +33,10 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.events import emit
 from vinculo.core.models import Event
 from vinculo.core.validation import Errors
+from vinculo.messaging.models import ConsentChannel
+from vinculo.messaging.services.consent import ConsentProof, consent_record, subscription_type_by_key
 from vinculo.touchpoints.adapters import Lead, PayloadError
-from vinculo.touchpoints.models import Consent, Integration, SocialProfile
+from vinculo.touchpoints.models import Integration, SocialProfile
 from vinculo.touchpoints.services.orders_in import company_for, customer_contact
 
 DEFAULT_MAPPING: dict[str, str] = {
@@ -162,16 +165,21 @@ def lead_ingest(*, actor: Membership, integration: Integration, lead: LeadValues
         if not SocialProfile.objects.filter(contact=contact, network=profile_network).exists():
             social_profile_create(actor=actor, contact=contact, data={"network": profile_network, "url": url})
     consents = []
-    for consent in lead.lead.consents:
-        Consent.objects.create(
-            organization=actor.organization,
-            contact=contact,
-            purpose=consent["key"],
-            granted=consent["granted"],
-            text=consent["text"] or _("(consent text not given by %(network)s)") % {"network": network},
-            source=network,
-        )
-        consents.append({"key": consent["key"], "granted": consent["granted"]})
+    for answer in lead.lead.consents:
+        subscription_type = subscription_type_by_key(organization=actor.organization, key=answer["key"])
+        recorded = False
+        if subscription_type is not None and (subscription_type.is_active or not answer["granted"]):
+            text = answer["text"] or _("(consent text not given by %(network)s)") % {"network": network}
+            consent_record(
+                organization=actor.organization,
+                contact=contact,
+                subscription_type=subscription_type,
+                granted=answer["granted"],
+                channel=ConsentChannel.FORM,
+                proof=ConsentProof(text=text, source=network, form_name=lead.lead.form_id[:100]),
+            )
+            recorded = True
+        consents.append({"key": answer["key"], "granted": answer["granted"], "recorded": recorded})
     campaign = lead.values.get("custom", {}).get("campaign", "")
     emit(
         organization=actor.organization,

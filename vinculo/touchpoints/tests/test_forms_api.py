@@ -1,4 +1,4 @@
-"""Web forms over the API: CRUD, submissions, a contact's consents and their withdrawal."""
+"""Web forms over the API: CRUD, submissions, and the consents they carry (messaging's endpoints)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import Event
-from vinculo.touchpoints.models import Consent, WebForm
-from vinculo.touchpoints.tests.test_forms_services import FIELDS, GOOD, make_form, submit
+from vinculo.messaging.models import Consent
+from vinculo.touchpoints.models import WebForm
+from vinculo.touchpoints.tests.test_forms_services import FIELDS, GOOD, consent_types, make_form, submit
 
 API = "/api/v1"
 
@@ -30,6 +31,7 @@ def send(client: Client, method: str, path: str, body: Any = None) -> Any:
 
 
 def test_web_forms_crud(api_client, actor, org):
+    consent_types(org)
     created = send(
         api_client,
         "post",
@@ -121,34 +123,39 @@ def test_submissions_list(api_client, actor, org):
 def test_a_contacts_consents_and_withdrawal(api_client, actor, org):
     form = make_form(actor, double_opt_in=True)
     result = submit(form, **GOOD)
-    consents = api_client.get(f"{API}/contacts/{result.contact.pk}/consents").json()
-    assert [(c["purpose"], c["status"], c["text_version"], c["ip"]) for c in consents] == [
-        ("terms", "pending", "1", "203.0.113.7"),
-        ("newsletter", "pending", "1", "203.0.113.7"),
+    body = api_client.get(f"{API}/contacts/{result.contact.pk}/consents").json()
+    assert [
+        (c["subscription_type"]["key"], c["status"], c["pending"], c["text_version"], c["ip"]) for c in body["history"]
+    ] == [
+        ("terms", "granted", True, "1", "203.0.113.7"),
+        ("newsletter", "granted", True, "1", "203.0.113.7"),
     ]
-    assert consents[0]["text"] == "I accept the privacy policy."
-    assert consents[0]["submission_id"] == result.submission.pk
-    terms = Consent.dangerously_unscoped.get(purpose="terms")
-    withdrawn = api_client.post(f"{API}/consents/{terms.pk}/withdraw")
-    assert withdrawn.status_code == 200
-    assert withdrawn.json()["status"] == "withdrawn"
-    assert withdrawn.json()["withdrawn_at"] is not None
-    again = api_client.post(f"{API}/consents/{terms.pk}/withdraw")
-    assert again.status_code == 422
-    assert again.json()["errors"] == [{"field": "__all__", "message": "This consent was already withdrawn."}]
+    assert body["history"][0]["text"] == "I accept the privacy policy."
+    assert body["history"][0]["submission_id"] == result.submission.pk
+    assert body["history"][0]["form_name"] == "Contact us"
+    assert [(s["subscription_type"]["key"], s["status"], s["consenting"]) for s in body["subscriptions"]] == [
+        ("newsletter", "pending", False),
+        ("partners", "", False),
+        ("terms", "pending", False),
+    ]
+    withdrawn = send(
+        api_client, "post", f"/contacts/{result.contact.pk}/consents", {"subscription_type": "terms", "granted": False}
+    )
+    assert withdrawn.status_code == 201
+    assert (withdrawn.json()["status"], withdrawn.json()["channel"]) == ("withdrawn", "api")
     assert Event.dangerously_unscoped.filter(type="consent.withdrawn").count() == 1
 
 
 def test_another_organisations_records_are_404(api_client, org, other_actor):
     theirs = make_form(other_actor)
     result = submit(theirs, **GOOD)
-    consent = Consent.dangerously_unscoped.get(purpose="terms")
     assert api_client.get(f"{API}/web-forms/{theirs.pk}").status_code == 404
     assert send(api_client, "patch", f"/web-forms/{theirs.pk}", {"name": "Mine"}).status_code == 404
     assert api_client.get(f"{API}/web-forms/{theirs.pk}/submissions").status_code == 404
     assert api_client.get(f"{API}/contacts/{result.contact.pk}/consents").status_code == 404
-    assert api_client.post(f"{API}/consents/{consent.pk}/withdraw").status_code == 404
-    assert Consent.dangerously_unscoped.get(pk=consent.pk).withdrawn_at is None
+    withdrawal = {"subscription_type": "terms", "granted": False}
+    assert send(api_client, "post", f"/contacts/{result.contact.pk}/consents", withdrawal).status_code == 404
+    assert Consent.dangerously_unscoped.count() == 2
     assert WebForm.dangerously_unscoped.get().name == "Contact us"
 
 
@@ -169,8 +176,9 @@ def test_list_query_counts_do_not_grow(api_client, actor, org, rows):
         consents = api_client.get(f"{API}/contacts/{contact_id}/consents")
     assert len(listed.json()["items"]) == rows
     assert len(submissions.json()["items"]) == 1
-    assert len(consents.json()) == 2
+    assert len(consents.json()["history"]) == 2
     # token + membership, then the page (forms: with owners and counts in one query)
     assert len(forms_queries) == 3
     assert len(submission_queries) == 4  # token, membership, the form, its submissions
-    assert len(consent_queries) == 4  # token, membership, the contact, its consents with their submissions
+    # token, membership, the contact, its current states, the active types, its ledger
+    assert len(consent_queries) == 6

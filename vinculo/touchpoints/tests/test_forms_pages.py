@@ -15,8 +15,9 @@ from django_scopes import scope
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import Event
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
-from vinculo.touchpoints.tests.test_forms_services import GOOD, make_form, submit
+from vinculo.messaging.models import Consent
+from vinculo.touchpoints.models import FormSubmission, WebForm
+from vinculo.touchpoints.tests.test_forms_services import GOOD, consent_types, make_form, submit
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +62,7 @@ def builder_post(**overrides: Any) -> dict[str, Any]:
 
 
 def test_the_builder_creates_a_form(client_in, actor, org):
+    consent_types(org)
     page = client_in.get(url(org, "web-forms/new/"))
     assert page.status_code == 200
     assert 'id="builder-form"' in page.content.decode()
@@ -88,6 +90,17 @@ def test_the_builder_creates_a_form(client_in, actor, org):
     ]
     assert form.consents == [{"key": "newsletter", "text": "Send me news.", "version": "1", "required": True}]
     assert form.allowed_origins == ["https://www.example.com", "http://localhost:8080"]
+
+
+def test_the_builder_refuses_an_unknown_subscription_type_next_to_its_row(client_in, org):
+    consent_types(org)
+    response = client_in.post(url(org, "web-forms/new/"), builder_post(**{"consents-0-key": "newz"}))
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert '<option value="newz" selected>newz</option>' in html
+    assert '<option value="newsletter">Newsletter (newsletter)</option>' in html
+    assert "There is no subscription type with the key “newz”." in html
+    assert WebForm.dangerously_unscoped.count() == 0
 
 
 def test_the_builder_shows_errors_next_to_fields_and_keeps_input(client_in, org):
@@ -175,15 +188,16 @@ def test_the_detail_page_gives_the_snippet_and_the_hosted_address(client_in, act
 
 def test_deleting_a_form_keeps_the_consents(client_in, actor, org):
     form = make_form(actor)
-    submit(form, **GOOD)
+    submission = submit(form, **GOOD).submission
     assert client_in.get(url(org, f"web-forms/{form.pk}/delete/")).status_code == 200
     response = client_in.post(url(org, f"web-forms/{form.pk}/delete/"))
     assert response.status_code == 302
     assert WebForm.dangerously_unscoped.count() == 0
     assert FormSubmission.dangerously_unscoped.count() == 0
-    assert list(Consent.dangerously_unscoped.order_by("purpose").values_list("purpose", "submission")) == [
-        ("newsletter", None),
-        ("terms", None),
+    rows = Consent.dangerously_unscoped.order_by("subscription_type__key")
+    assert list(rows.values_list("subscription_type__key", "submission_ref", "form_name")) == [
+        ("newsletter", submission.pk, "Contact us"),
+        ("terms", submission.pk, "Contact us"),
     ]
 
 
@@ -253,20 +267,28 @@ def test_the_consents_panel_lists_the_proof_and_withdraws(client_in, actor, org)
     contact_page = url(org, f"contacts/{result.contact.pk}/")
     html = client_in.get(contact_page).content.decode()
     assert 'id="panel-consents"' in html
-    assert html.count('class="list-group-item small consent-row"') == 2
+    assert html.count('class="list-group-item small subscription-row"') == 3  # newsletter, partners, terms
     assert html.count('data-status="pending"') == 2
+    assert html.count('data-status="none"') == 1
     assert "Waiting for e-mail confirmation" in html
     assert '“Send me the monthly newsletter.” <span class="text-nowrap">(version 1)</span>' in html
-    consent = Consent.dangerously_unscoped.get(purpose="newsletter")
-    response = client_in.post(url(org, f"consents/{consent.pk}/withdraw/"), headers={"HX-Request": "true"})
+    response = client_in.post(
+        url(org, f"contacts/{result.contact.pk}/consents/"),
+        {"subscription_type": "newsletter"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
-    assert 'data-status="withdrawn"' in response.content.decode()
-    consent.refresh_from_db()
-    assert consent.withdrawn_at is not None
+    assert 'id="subscription-newsletter" data-status="unsubscribed"' in response.content.decode()
+    withdrawn = Consent.dangerously_unscoped.get(status="withdrawn")
+    assert (withdrawn.subscription_type.key, withdrawn.channel, withdrawn.actor_id) == (
+        "newsletter",
+        "manual",
+        actor.user_id,
+    )
     assert Event.dangerously_unscoped.filter(type="consent.withdrawn", contact=result.contact).count() == 1
-    again = client_in.post(url(org, f"consents/{consent.pk}/withdraw/"))
-    assert again.status_code == 302
-    assert Event.dangerously_unscoped.filter(type="consent.withdrawn").count() == 1
+    unknown = client_in.post(url(org, f"contacts/{result.contact.pk}/consents/"), {"subscription_type": "nope"})
+    assert unknown.status_code == 302
+    assert Consent.dangerously_unscoped.filter(status="withdrawn").count() == 1
 
 
 def test_read_only_members_see_consents_but_cannot_withdraw(actor, org, member):
@@ -274,22 +296,21 @@ def test_read_only_members_see_consents_but_cannot_withdraw(actor, org, member):
     result = submit(form, **GOOD)
     reader = login_client(member(Role.READ_ONLY))
     html = reader.get(url(org, f"contacts/{result.contact.pk}/")).content.decode()
-    assert html.count('class="list-group-item small consent-row"') == 2
+    assert html.count('data-status="subscribed"') == 2
     assert "Withdraw</button>" not in html
-    consent = Consent.dangerously_unscoped.get(purpose="terms")
-    assert reader.post(url(org, f"consents/{consent.pk}/withdraw/")).status_code == 403
-    consent.refresh_from_db()
-    assert consent.withdrawn_at is None
+    page = url(org, f"contacts/{result.contact.pk}/consents/")
+    assert reader.post(page, {"subscription_type": "terms"}).status_code == 403
+    assert not Consent.dangerously_unscoped.filter(status="withdrawn").exists()
 
 
 def test_a_consent_of_a_contact_hidden_from_a_sales_rep_is_404(actor, org, member):
     form = make_form(actor, owner=actor.user.pk)
-    submit(form, **GOOD)  # the contact is owned by the owner, not the rep
+    result = submit(form, **GOOD)  # the contact is owned by the owner, not the rep
     rep = login_client(member(Role.SALES))
-    consent = Consent.dangerously_unscoped.get(purpose="terms")
-    assert rep.post(url(org, f"consents/{consent.pk}/withdraw/")).status_code == 404
+    page = url(org, f"contacts/{result.contact.pk}/consents/")
+    assert rep.post(page, {"subscription_type": "terms"}).status_code == 404
     with scope(organization=org):
-        assert Consent.objects.get(pk=consent.pk).withdrawn_at is None
+        assert not Consent.objects.filter(status="withdrawn").exists()
 
 
 def test_pages_need_a_login(actor, org):
@@ -308,12 +329,12 @@ def test_the_consents_panel_query_count_does_not_grow(client_in, actor, org):
         client_in.get(page)
         with CaptureQueriesContext(connection) as queries:
             html = client_in.get(page).content.decode()
-        return len(queries), html.count('class="list-group-item small consent-row"')
+        return len(queries), html.count('data-status="subscribed"')
 
     submit(form, **GOOD)
     one = queries_for_contact_page()
     for _ in range(3):
         submit(form, **GOOD)
     four = queries_for_contact_page()
-    assert (one[1], four[1]) == (2, 8)
+    assert (one[1], four[1]) == (2, 2)
     assert one[0] == four[0]

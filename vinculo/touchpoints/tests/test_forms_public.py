@@ -17,7 +17,8 @@ from django_scopes import scope
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
-from vinculo.touchpoints.models import Consent, FormSubmission
+from vinculo.messaging.models import Consent
+from vinculo.touchpoints.models import FormSubmission
 from vinculo.touchpoints.services import forms as services
 from vinculo.touchpoints.tests.test_forms_services import GOOD, make_form, token
 
@@ -108,7 +109,9 @@ def test_a_good_submission_shows_the_thank_you_and_records_the_proof(actor, org)
         "Mozilla/5.0 (Phone)",
         "https://www.example.com/landing?utm_source=x",
     )
-    assert list(Consent.dangerously_unscoped.order_by("id").values_list("purpose", "ip", "page_url")) == [
+    assert list(
+        Consent.dangerously_unscoped.order_by("id").values_list("subscription_type__key", "ip", "page_url")
+    ) == [
         ("newsletter", "198.51.100.20", "https://www.example.com/landing?utm_source=x"),
         ("terms", "198.51.100.20", "https://www.example.com/landing?utm_source=x"),
     ]
@@ -159,7 +162,7 @@ def test_json_submissions_answer_json(actor, org):
     good = post_json(Client(), form, {**GOOD, "consent.terms": True, "consent.newsletter": False})
     assert good.status_code == 200
     assert good.json() == {"detail": "Thank you! We have received your details.", "status": "ok", "redirect_url": ""}
-    assert list(Consent.dangerously_unscoped.values_list("purpose", flat=True)) == ["terms"]
+    assert list(Consent.dangerously_unscoped.values_list("subscription_type__key", flat=True)) == ["terms"]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Web form services: definitions (validation, consent versions), submissions (contact upsert,
-consent proof, spam), double opt-in, consent validity and withdrawal."""
+consent proof in the messaging ledger, spam), double opt-in, consent validity and withdrawal."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from vinculo.accounts.models import Membership, Role
 from vinculo.contacts.models import Company, Contact, ContactEmail
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event
-from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
+from vinculo.messaging.models import Consent, SubscriptionType
+from vinculo.messaging.selectors.consent import contacts_consenting
+from vinculo.messaging.services.consent import contact_consent_record, subscription_type_delete
+from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.services import forms as services
-from vinculo.touchpoints.services.consents import consent_is_valid, consent_withdraw
 
 FIELDS = [
     {"name": "first_name", "label": "First name", "type": "text", "maps_to": "first_name"},
@@ -44,7 +46,32 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+TYPE_KEYS = ("newsletter", "terms", "partners")
+
+
+def consent_types(org: Any) -> dict[str, SubscriptionType]:
+    """The subscription types the forms of these tests name (created once per organisation)."""
+    with scope(organization=org):
+        return {
+            key: SubscriptionType.objects.get_or_create(organization=org, key=key, defaults={"name": key.title()})[0]
+            for key in TYPE_KEYS
+        }
+
+
+def consent_is_valid(contact: Contact, key: str) -> bool:
+    """Whether the contact may be written to for the type, by the set-based check."""
+    subscription_type = consent_types(contact.organization)[key]
+    with scope(organization=contact.organization):
+        return contacts_consenting(Contact.objects.filter(pk=contact.pk), subscription_type).exists()
+
+
+def withdraw(actor: Membership, contact: Contact, key: str) -> Consent:
+    with scope(organization=actor.organization):
+        return contact_consent_record(actor=actor, contact=contact, data={"subscription_type": key, "granted": False})
+
+
 def make_form(actor: Membership, **data: Any) -> WebForm:
+    consent_types(actor.organization)
     with scope(organization=actor.organization):
         return services.web_form_create(
             actor=actor, data={"name": "Contact us", "fields": FIELDS, "consents": CONSENTS, **data}
@@ -215,7 +242,7 @@ def test_bad_settings_are_refused_with_field_errors(actor, org):
                 "name": "",
                 "redirect_url": "javascript:alert(1)",
                 "allowed_origins": ["https://example.com/path", "ftp://example.com"],
-                "consents": [{"key": "news", "text": ""}, {"key": "news", "text": "x"}],
+                "consents": [{"key": "terms", "text": ""}, {"key": "terms", "text": "x"}, {"key": "news", "text": "x"}],
                 "owner": 987654,
                 "colour": "red",
             },
@@ -224,7 +251,8 @@ def test_bad_settings_are_refused_with_field_errors(actor, org):
         "colour": ["Unknown field."],
         "name": ["This field is required."],
         "consents.0.text": ["This field is required."],
-        "consents.1.key": ["Another checkbox already has the purpose “news”."],
+        "consents.1.key": ["Another checkbox already has the purpose “terms”."],
+        "consents.2.key": ["There is no subscription type with the key “news”."],
         "redirect_url": ["Enter a web address starting with https:// or http://."],
         "owner": ["No such member of this organisation."],
         "allowed_origins": [
@@ -292,8 +320,8 @@ def test_a_submission_creates_a_lead_with_exactly_the_mapped_fields(actor, org, 
     assert types == [
         ("contact.created", "crm"),
         ("form.submitted", "form"),
-        ("consent.given", "form"),
-        ("consent.given", "form"),
+        ("consent.granted", "form"),
+        ("consent.granted", "form"),
     ]
     submitted = Event.dangerously_unscoped.get(type="form.submitted")
     assert submitted.properties == {
@@ -325,35 +353,55 @@ def test_consent_rows_keep_the_exact_proof(actor, org):
     result = submit(form, **GOOD)
     rows = list(
         Consent.dangerously_unscoped.order_by("id").values(
-            "purpose",
-            "granted",
+            "subscription_type__key",
+            "status",
+            "channel",
             "text",
             "text_version",
             "source",
-            "submission",
+            "form_name",
+            "submission_ref",
             "ip",
             "page_url",
             "user_agent",
+            "needs_confirmation",
             "confirmed_at",
-            "withdrawn_at",
             "contact",
         )
     )
     proof = {
-        "granted": True,
+        "status": "granted",
+        "channel": "form",
         "source": f"web_form:{form.pk}",
-        "submission": result.submission.pk,
+        "form_name": "Contact us",
+        "submission_ref": result.submission.pk,
         "ip": "203.0.113.7",
         "page_url": "https://www.example.com/contact",
         "user_agent": "Mozilla/5.0 (Test)",
+        "needs_confirmation": False,
         "confirmed_at": None,
-        "withdrawn_at": None,
         "contact": result.contact.pk,
     }
     assert rows == [
-        {"purpose": "newsletter", "text": "Send me the monthly newsletter.", "text_version": "1", **proof},
-        {"purpose": "terms", "text": "I accept the privacy policy.", "text_version": "1", **proof},
+        {
+            "subscription_type__key": "newsletter",
+            "text": "Send me the monthly newsletter.",
+            "text_version": "1",
+            **proof,
+        },
+        {"subscription_type__key": "terms", "text": "I accept the privacy policy.", "text_version": "1", **proof},
     ]
+    event = Event.dangerously_unscoped.filter(type="consent.granted").order_by("id").first()
+    assert event.properties == {
+        "subscription_type": "newsletter",
+        "subscription_type_id": consent_types(org)["newsletter"].pk,
+        "version": "1",
+        "consent_id": Consent.dangerously_unscoped.order_by("id")[0].pk,
+        "channel": "form",
+        "status": "granted",
+        "form_id": form.pk,
+        "submission_id": result.submission.pk,
+    }
     with scope(organization=org):
         assert consent_is_valid(result.contact, "newsletter") is True
         assert consent_is_valid(result.contact, "partners") is False
@@ -362,7 +410,7 @@ def test_consent_rows_keep_the_exact_proof(actor, org):
 def test_an_unticked_optional_consent_records_nothing(actor, org):
     form = make_form(actor)
     submit(form, **{**GOOD, "consent.newsletter": ""})
-    assert list(Consent.dangerously_unscoped.values_list("purpose", flat=True)) == ["terms"]
+    assert list(Consent.dangerously_unscoped.values_list("subscription_type__key", flat=True)) == ["terms"]
     assert FormSubmission.dangerously_unscoped.get().data["consent.newsletter"] is False
 
 
@@ -559,7 +607,7 @@ def test_double_opt_in_keeps_consents_pending_until_the_link_is_followed(
     assert submission.confirmed_at is not None
     assert list(Consent.dangerously_unscoped.values_list("confirmed_at", flat=True)) == [submission.confirmed_at] * 2
     confirmed = Event.dangerously_unscoped.filter(type="consent.confirmed").order_by("id")
-    assert [e.properties["purpose"] for e in confirmed] == ["newsletter", "terms"]
+    assert [e.properties["subscription_type"] for e in confirmed] == ["newsletter", "terms"]
     assert all(e.contact_id == result.contact.pk for e in confirmed)
 
 
@@ -576,32 +624,73 @@ def test_confirmation_links_that_are_forged_or_old(actor, org):
 def test_withdrawing_a_consent_keeps_the_proof_and_ends_its_validity(actor, org, member):
     form = make_form(actor)
     result = submit(form, **GOOD)
-    consent = Consent.dangerously_unscoped.get(purpose="newsletter")
-    with scope(organization=org):
-        withdrawn = consent_withdraw(actor=actor, consent=consent)
-        assert consent_is_valid(result.contact, "newsletter") is False
-        assert consent_is_valid(result.contact, "terms") is True
-        with pytest.raises(ValidationError) as caught:
-            consent_withdraw(actor=actor, consent=consent)
-        with pytest.raises(PermissionDenied):
-            consent_withdraw(actor=member(Role.READ_ONLY), consent=Consent.dangerously_unscoped.get(purpose="terms"))
-    assert caught.value.messages == ["This consent was already withdrawn."]
-    assert withdrawn.withdrawn_at is not None
-    assert withdrawn.text == "Send me the monthly newsletter."
+    granted = Consent.dangerously_unscoped.get(subscription_type__key="newsletter")
+    withdrawn = withdraw(actor, result.contact, "newsletter")
+    assert consent_is_valid(result.contact, "newsletter") is False
+    assert consent_is_valid(result.contact, "terms") is True
+    with pytest.raises(PermissionDenied):
+        withdraw(member(Role.READ_ONLY), result.contact, "terms")
+    assert (withdrawn.status, withdrawn.channel, withdrawn.actor_id) == ("withdrawn", "manual", actor.user_id)
+    granted.refresh_from_db()
+    assert (granted.status, granted.text) == ("granted", "Send me the monthly newsletter.")
     event = Event.dangerously_unscoped.get(type="consent.withdrawn")
-    assert (event.contact_id, event.actor_id, event.properties) == (
+    assert (event.contact_id, event.actor_id, event.properties["consent_id"]) == (
         result.contact.pk,
         actor.user_id,
-        {"purpose": "newsletter", "version": "1", "consent_id": consent.pk},
+        withdrawn.pk,
     )
-    assert Consent.dangerously_unscoped.get(purpose="terms").withdrawn_at is None
+    assert consent_is_valid(result.contact, "terms") is True
 
 
 def test_a_newer_consent_after_a_withdrawal_is_valid_again(actor, org):
     form = make_form(actor)
     result = submit(form, **GOOD)
-    with scope(organization=org):
-        consent_withdraw(actor=actor, consent=Consent.dangerously_unscoped.get(purpose="newsletter"))
+    withdraw(actor, result.contact, "newsletter")
     submit(form, **GOOD)
+    assert consent_is_valid(result.contact, "newsletter") is True
+
+
+def test_a_checkbox_for_an_unknown_or_inactive_subscription_type_is_refused_and_nothing_saved(actor, org):
+    consent_types(org)
     with scope(organization=org):
-        assert consent_is_valid(result.contact, "newsletter") is True
+        SubscriptionType.objects.filter(key="partners").update(is_active=False)
+        with pytest.raises(ValidationError) as caught:
+            services.web_form_create(
+                actor=actor,
+                data={
+                    "name": "Contact us",
+                    "fields": FIELDS,
+                    "consents": [
+                        {"key": "newsletterr", "text": "News"},
+                        {"key": "partners", "text": "Partners"},
+                        {"key": "", "text": "Nothing"},
+                    ],
+                },
+            )
+    assert caught.value.message_dict == {
+        "consents.0.key": ["There is no subscription type with the key “newsletterr”."],
+        "consents.1.key": ["The subscription type “Partners” is not active."],
+        "consents.2.key": ["This field is required."],
+    }
+    assert WebForm.dangerously_unscoped.count() == 0
+
+
+def test_a_type_deactivated_after_the_form_was_saved_records_nothing_for_it(actor, org):
+    form = make_form(actor)
+    with scope(organization=org):
+        SubscriptionType.objects.filter(key="newsletter").update(is_active=False)
+    result = submit(form, **GOOD)
+    assert result.status == "accepted"
+    assert list(Consent.dangerously_unscoped.values_list("subscription_type__key", flat=True)) == ["terms"]
+
+
+def test_a_subscription_type_a_form_names_is_not_deleted(actor, org):
+    make_form(actor, name="Contact us")
+    make_form(actor, name="Events", consents=[{"key": "terms", "text": "I accept."}])
+    types = consent_types(org)
+    with scope(organization=org), pytest.raises(ValidationError) as caught:
+        subscription_type_delete(actor=actor, subscription_type=types["terms"])
+    assert caught.value.messages == ["Used by web form “Contact us”, web form “Events”: change them first."]
+    with scope(organization=org):
+        subscription_type_delete(actor=actor, subscription_type=types["partners"])
+        assert sorted(SubscriptionType.objects.values_list("key", flat=True)) == ["newsletter", "terms"]

@@ -1,5 +1,6 @@
 """Facebook and LinkedIn lead ads become contacts with source social and their campaign; consent
-answers are kept with their text; profile links are shown and edited on the contact's page."""
+answers to one of the organisation's subscription types are recorded with their text (others stay on
+the event); profile links are shown and edited on the contact's page."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.messaging.models import Consent
+from vinculo.messaging.testing import make_subscription_type
 from vinculo.touchpoints.adapters import Lead, facebook, linkedin
-from vinculo.touchpoints.models import Consent, SocialProfile, WebhookDelivery
+from vinculo.touchpoints.models import SocialProfile, WebhookDelivery
 from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +74,7 @@ def test_the_linkedin_sample_gives_one_lead():
 
 
 def test_a_facebook_lead_becomes_a_social_contact_with_its_campaign(actor, django_capture_on_commit_callbacks):
+    make_subscription_type(actor.organization, "newsletter")
     integration = make_integration(actor, "facebook_leads", name="FB page")
     with django_capture_on_commit_callbacks(execute=True):
         response = post(integration, payload("facebook_leadgen.json"))
@@ -100,15 +104,12 @@ def test_a_facebook_lead_becomes_a_social_contact_with_its_campaign(actor, djang
         "form_id": "1234567890123456",
         "lead_id": "987654321012345",
         "integration": "FB page",
-        "consents": [{"key": "newsletter", "granted": True}],
+        "consents": [{"key": "newsletter", "granted": True, "recorded": True}],
     }
     consent = Consent.dangerously_unscoped.get(contact=contact)
-    assert (consent.purpose, consent.granted, consent.source, consent.text) == (
-        "newsletter",
-        True,
-        "facebook",
-        "(consent text not given by facebook)",
-    )
+    values = (consent.subscription_type.key, consent.status, consent.channel, consent.source, consent.form_name)
+    assert values == ("newsletter", "granted", "form", "facebook", "1234567890123456")
+    assert consent.text == "(consent text not given by facebook)"
 
 
 def test_a_linkedin_lead_brings_its_profile_link_and_the_mapped_custom_field(
@@ -130,12 +131,10 @@ def test_a_linkedin_lead_brings_its_profile_link_and_the_mapped_custom_field(
     assert contact.custom == {"team_size": "51-200", "campaign": "Q4 Webinar CX leaders"}
     profile = SocialProfile.dangerously_unscoped.get(contact=contact)
     assert (profile.network, profile.url) == ("linkedin", "https://www.linkedin.com/in/pedro-martin-cx")
-    consent = Consent.dangerously_unscoped.get(contact=contact)
-    assert (consent.purpose, consent.granted, consent.text) == (
-        "linkedin_consent_3",
-        True,
-        "I agree to receive marketing e-mails from Tienda Sol.",
-    )
+    # no subscription type has the key "linkedin_consent_3": the answer stays on the event only
+    assert not Consent.dangerously_unscoped.filter(contact=contact).exists()
+    event = Event.dangerously_unscoped.get(contact=contact, type="lead.captured")
+    assert event.properties["consents"] == [{"key": "linkedin_consent_3", "granted": True, "recorded": False}]
     page = client_in.get(f"/o/{actor.organization.slug}/contacts/{contact.pk}/").content.decode()
     assert "Social profiles" in page
     assert 'href="https://www.linkedin.com/in/pedro-martin-cx"' in page
@@ -176,6 +175,7 @@ def test_an_existing_contact_is_updated_not_duplicated_and_keeps_its_source(acto
 
 
 def test_a_lead_replayed_is_captured_once(actor, django_capture_on_commit_callbacks):
+    make_subscription_type(actor.organization, "newsletter")
     integration = make_integration(actor, "facebook_leads")
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):

@@ -1,5 +1,5 @@
 """Web form pages: the builder (fields added, removed and moved with HTMX, a live preview), the
-embed snippet, the submissions and the consent withdrawal; and the public side: the hosted page
+embed snippet and the submissions; and the public side: the hosted page
 /f/<key>/, the embed script and its JSON, the submission endpoint and the double opt-in link.
 
 Public routes find their organisation by the form's public key (or the signed confirmation link)
@@ -28,16 +28,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scope
 
 from vinculo.accounts.http import OrgRequest
-from vinculo.accounts.permissions import can_change_record
 from vinculo.accounts.selectors import assignable_users
 from vinculo.accounts.throttle import client_ip
-from vinculo.contacts.models import Contact
-from vinculo.contacts.panels import Panel, register_panel
 from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.views import is_htmx, org_view, render_page
+from vinculo.messaging.selectors.consent import submission_consent_list, subscription_type_list
 from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.selectors import forms as selectors
-from vinculo.touchpoints.services import consents as consent_services
 from vinculo.touchpoints.services import forms as services
 
 MAX_JSON_BODY = 64 * 1024
@@ -166,6 +163,12 @@ def _builder_context(
     request: OrgRequest, data: dict[str, Any], errors: dict[str, list[str]], form: WebForm | None
 ) -> dict[str, Any]:
     top = {k: v for k, v in errors.items() if not k.startswith(("fields.", "consents."))}
+    subscription_types = list(subscription_type_list(active_only=True))
+    keys = {t.key for t in subscription_types}
+    consent_rows = _rows(data["consents"], "consents", errors)
+    for row in consent_rows:  # a key that is no longer an active type stays visible, with its error
+        key = row["values"].get("key") if isinstance(row["values"], dict) else ""
+        row["unknown_key"] = bool(key) and key not in keys
     return {
         "nav": "web_forms",
         "web_form": form,
@@ -174,10 +177,11 @@ def _builder_context(
         "form_errors": top.get("__all__", []),
         "has_errors": bool(errors),
         "field_rows": _rows(data["fields"], "fields", errors),
-        "consent_rows": _rows(data["consents"], "consents", errors),
+        "consent_rows": consent_rows,
         "field_types": list(services.FIELD_TYPES.items()),
         "mappings": [(key, label) for key, (label, _types) in services.CONTACT_MAPPINGS.items()],
         "users": list(assignable_users(organization=request.org)),
+        "subscription_types": subscription_types,
     }
 
 
@@ -342,50 +346,9 @@ def form_submission_detail_view(request: OrgRequest, org_slug: str, pk: int) -> 
     submission = selectors.form_submission_get(pk=pk)
     labels = {s["name"]: s["label"] for s in submission.form.fields or []}
     rows = [(labels.get(k, k), k, v) for k, v in submission.data.items()]
-    context = {"nav": "web_forms", "submission": submission, "rows": rows, "consents": submission.consents.all()}
+    consents = submission_consent_list(submission_ref=submission.pk)
+    context = {"nav": "web_forms", "submission": submission, "rows": rows, "consents": consents}
     return render(request, "touchpoints/forms/submission_detail.html", context)
-
-
-@org_view
-@require_POST
-def consent_withdraw_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
-    consent = selectors.consent_get(actor=request.membership, pk=pk)
-    try:
-        consent_services.consent_withdraw(actor=request.membership, consent=consent)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Consent to “%(purpose)s” withdrawn.") % {"purpose": consent.purpose})
-    if is_htmx(request):
-        context = consents_panel(request, consent.contact)
-        return render(request, "touchpoints/forms/panel_consents.html", {"panel": context, "org": request.org})
-    return redirect(reverse("contacts:contact_detail", args=[request.org.slug, consent.contact_id]))
-
-
-# --- the contact page's Consents panel ------------------------------------------------------------------
-
-
-def consents_panel(request: HttpRequest, contact: Contact) -> dict[str, Any]:
-    consents = selectors.contact_consent_list(contact=contact)
-    for consent in consents:
-        consent.status = consent_services.consent_status(consent)  # type: ignore[attr-defined]
-    actor = request.membership  # type: ignore[attr-defined]
-    return {"contact": contact, "consents": consents, "can_withdraw": can_change_record(actor, contact)}
-
-
-def register_panels() -> None:
-    register_panel(
-        "contact",
-        Panel(
-            name="touchpoints.consents",
-            template="touchpoints/forms/panel_consents.html",
-            loader=consents_panel,
-            order=60,
-        ),
-    )
-
-
-register_panels()  # the URLconf imports this module before any contact page renders
 
 
 # --- public: the form as visitors see it ------------------------------------------------------------------
@@ -695,7 +658,6 @@ urlpatterns = [
     path("web-forms/<int:pk>/delete/", web_form_delete_view, name="web_form_delete"),
     path("web-forms/<int:pk>/submissions/", web_form_submissions_view, name="web_form_submissions"),
     path("form-submissions/<int:pk>/", form_submission_detail_view, name="form_submission_detail"),
-    path("consents/<int:pk>/withdraw/", consent_withdraw_view, name="consent_withdraw"),
 ]
 
 public_urlpatterns = [

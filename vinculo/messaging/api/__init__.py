@@ -1,0 +1,9 @@
+"""The messaging API under /api/v1/: one router per area, joined here."""
+
+from ninja import Router
+
+from vinculo.messaging.api import consent
+
+router = Router()
+for area in (consent,):
+    router.add_router("", area.router)

@@ -1,0 +1,50 @@
+"""The event types of the messaging layer: consent granted, withdrawn and confirmed, whatever the
+channel (web form, import, API, preference centre, unsubscribe link, a member's change).
+Collected by vinculo.core.event_types."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from vinculo.core.event_types import EventType
+
+CONSENT = {
+    "subscription_type": "string",
+    "subscription_type_id": "integer",
+    "version": "string",
+    "consent_id": "integer",
+}
+RECORDED = {
+    **CONSENT,
+    "channel": "string",
+    "status": "string",
+    "form_id": "integer",  # from a web form
+    "submission_id": "integer",
+}
+
+EVENT_TYPES = (
+    EventType(
+        name="consent.granted",
+        label=_("Consent given"),
+        sentence=_("Consent given to %(subscription_type)s"),
+        icon="shield-check",
+        kind="record",
+        properties=RECORDED,
+    ),
+    EventType(
+        name="consent.withdrawn",
+        label=_("Consent withdrawn"),
+        sentence=_("Consent to %(subscription_type)s withdrawn"),
+        icon="shield-x",
+        kind="record",
+        properties=RECORDED,
+    ),
+    EventType(
+        name="consent.confirmed",
+        label=_("Consent confirmed by e-mail"),
+        sentence=_("Consent to %(subscription_type)s confirmed by e-mail"),
+        icon="shield-fill-check",
+        kind="record",
+        properties=CONSENT,
+    ),
+)
