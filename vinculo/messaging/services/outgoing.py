@@ -6,6 +6,7 @@ nothing, and a lost enqueue is found again by the periodic sweep.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from vinculo.contacts.models import Contact
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingAttachment, OutgoingMessage
 from vinculo.messaging.services.suppression import normalize_address, suppression_reasons
 from vinculo.messaging.tasks import send_outgoing
+
+logger = logging.getLogger(__name__)
 
 # headers a caller may set; the rest (From, To, Subject, Date, MIME) are the message's own
 ALLOWED_HEADERS = {
@@ -238,4 +241,9 @@ def message_queue(
 
 
 def _enqueue_send(message_id: int) -> None:
-    send_outgoing.enqueue(message_id)
+    """Hand the stored message to a worker; if that fails, the row is stored all the same and the
+    workers' sweep sends it within seconds: never a 500 after the commit."""
+    try:
+        send_outgoing.enqueue(message_id)
+    except Exception:
+        logger.exception("could not enqueue outgoing message %s; the workers' sweep will send it", message_id)

@@ -156,6 +156,23 @@ def test_the_same_idempotency_key_gives_one_row_and_one_mail(org, django_capture
         assert OutgoingMessage.objects.count() == 1
 
 
+def test_an_enqueue_that_fails_after_the_commit_keeps_the_row_for_the_sweep_and_raises_nothing(
+    org, django_capture_on_commit_callbacks, monkeypatch
+):
+    class BrokenQueue:
+        def enqueue(self, *args: Any) -> None:
+            raise ConnectionError("task queue away")
+
+    monkeypatch.setattr("vinculo.messaging.services.outgoing.send_outgoing", BrokenQueue())
+    message = queue(org, django_capture_on_commit_callbacks)  # the commit's callbacks run: no exception
+
+    message.refresh_from_db()
+    assert (message.state, len(mail.outbox)) == (MessageState.QUEUED, 0)
+    monkeypatch.undo()
+    assert send_due_messages.call() == 1  # the workers' sweep sends it
+    assert [m.subject for m in mail.outbox] == ["Su presupuesto"]
+
+
 def test_the_same_key_in_another_organisation_is_another_message(org, other_org, django_capture_on_commit_callbacks):
     first = queue(org, django_capture_on_commit_callbacks, idempotency_key="k")
     second = queue(other_org, django_capture_on_commit_callbacks, idempotency_key="k")
