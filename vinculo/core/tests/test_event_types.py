@@ -127,7 +127,7 @@ def test_labels_icons_and_kinds_come_from_the_catalogue_in_the_active_language()
     assert (event_label("deal.stage_changed"), event_icon("deal.stage_changed")) == ("Deal moved", "arrow-right-square")
     assert event_label("web.added_to_cart") == "On the website: added to cart"
     assert (event_label("partner.synced"), event_icon("partner.synced")) == ("partner.synced", "lightning")
-    assert (event_kind("consent.given"), event_kind("web.signup"), event_kind("partner.synced")) == (
+    assert (event_kind("consent.granted"), event_kind("web.signup"), event_kind("partner.synced")) == (
         "record",
         "web",
         None,
@@ -221,14 +221,14 @@ def test_debug_alone_makes_unknown_types_an_error(settings):
 
 def test_kinds_filter_selects_the_types_of_those_sections(org):
     with scope(organization=org):
-        for type_name in ("page.viewed", "web.signup", "consent.given", "order.placed", "partner.synced"):
+        for type_name in ("page.viewed", "web.signup", "consent.granted", "order.placed", "partner.synced"):
             Event.objects.create(organization=org, type=type_name)
 
         def types(*kinds: str) -> list[str]:
             return sorted(Event.objects.filter(kinds_filter(kinds)).values_list("type", flat=True))
 
         assert types("web") == ["page.viewed", "web.signup"]
-        assert types("record", "sales") == ["consent.given", "order.placed"]
+        assert types("record", "sales") == ["consent.granted", "order.placed"]
         assert types("service") == []
         assert types() == []
 

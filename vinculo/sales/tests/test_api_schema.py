@@ -5,7 +5,18 @@ from __future__ import annotations
 from django.test import Client
 
 API = "/api/v1"
-FOUNDATION_TAGS = {"accounts", "contacts", "companies", "notes", "tags", "timeline", "search", "event-types"}
+FOUNDATION_TAGS = {
+    "accounts",
+    "contacts",
+    "companies",
+    "notes",
+    "tags",
+    "timeline",
+    "search",
+    "event-types",
+    "subscription types",
+    "consents",
+}
 
 
 def test_openapi_lists_every_sales_operation_with_security_and_errors(db):
