@@ -287,7 +287,7 @@ def test_bulk_assign_owner_changes_the_selected_contacts_only(client_in, actor, 
     assert c.pk
 
 
-def test_bulk_add_and_remove_tag(client_in, actor, org):
+def test_bulk_add_and_remove_tag(client_in, actor, org, in_org_scope):
     a = new_contact(actor, first_name="A", tags=["old"])
     b = new_contact(actor, first_name="B")
 
@@ -388,7 +388,7 @@ def test_bulk_delete_by_a_role_that_may_not_delete_some_is_refused(actor, org, m
     assert Contact.dangerously_unscoped.filter(pk=not_theirs.pk).exists()
 
 
-def test_company_bulk_assign_tag_and_delete(client_in, actor, org, member):
+def test_company_bulk_assign_tag_and_delete(client_in, actor, org, member, in_org_scope):
     colleague = member(Role.MANAGER)
     acme, beta = new_company(actor, name="Acme"), new_company(actor, name="Beta")
     worker = new_contact(actor, first_name="Worker", company=acme.pk)

@@ -99,7 +99,7 @@ def test_new_contact_form_renders_with_defaults(client_in, actor, org):
     assert f'hx-get="{url(org, "company_options")}"' in body
 
 
-def test_creating_a_contact_saves_every_field_and_shows_it(client_in, actor, org, member):
+def test_creating_a_contact_saves_every_field_and_shows_it(client_in, actor, org, member, in_org_scope):
     acme = new_company(actor, name="Acme")
     colleague = member(Role.SALES, full_name="Colleague")
 
@@ -197,7 +197,7 @@ def test_editing_a_contact_without_changes_records_nothing(client_in, actor, org
     }
 
 
-def test_editing_a_contact_saves_the_changes(client_in, actor, org):
+def test_editing_a_contact_saves_the_changes(client_in, actor, org, in_org_scope):
     contact = new_contact(actor, first_name="Ana", emails=["ana@example.com"], tags=["old"])
 
     response = client_in.post(
@@ -402,7 +402,7 @@ def test_a_role_that_may_not_delete_gets_403_and_no_button(actor, org, member):
 # --- companies -------------------------------------------------------------------------------------
 
 
-def test_creating_a_company(client_in, actor, org):
+def test_creating_a_company(client_in, actor, org, in_org_scope):
     response = client_in.post(url(org, "company_create"), company_form(custom="tier = A"))
 
     company = Company.dangerously_unscoped.get()

@@ -90,7 +90,7 @@ def test_htmx_gets_only_the_board_partial(client_in, actor, pipeline):
     assert "Boots" in html
 
 
-def test_moving_a_card_answers_the_new_summaries_and_records_the_move(client_in, actor, pipeline):
+def test_moving_a_card_answers_the_new_summaries_and_records_the_move(client_in, actor, pipeline, in_org_scope):
     deal = make_deal(actor, title="Boots", amount="200")
     proposal = stage_named(pipeline, "Proposal")
 
@@ -298,7 +298,7 @@ def test_large_columns_load_more_cards(client_in, actor, pipeline):
     assert "Load more" not in page
 
 
-def test_no_pipeline_offers_the_default_one(client_in, actor, member):
+def test_no_pipeline_offers_the_default_one(client_in, actor, member, in_org_scope):
     response = client_in.get(board_url(actor.organization))
     assert "Create the default pipeline" in response.content.decode()
     assert "Ask an owner" in login_client(member(role="sales")).get(board_url(actor.organization)).content.decode()

@@ -14,6 +14,7 @@ from django_scopes import scope
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import Deal, DealLineItem, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
@@ -350,7 +351,6 @@ def test_converting_a_lead_through_the_api(api_client, actor, pipeline):
 
 
 def test_fuzzing_the_deals_api_finds_no_server_error_and_no_schema_violation(actor, pipeline):
-    from vinculo.contacts.tests.test_api import fuzz
 
     with scope(organization=actor.organization):
         lead = contact_create(actor=actor, data={"first_name": "Lucía"})
@@ -368,7 +368,7 @@ def test_fuzzing_the_deals_api_finds_no_server_error_and_no_schema_violation(act
         "exchange_rate_id": rate.pk,
         "lead_id": lead.pk,
     }
-    fuzz(
+    fuzz_api(
         headers,
         r"^/api/v1/(deals(/\{deal_id\}(/move)?)?$|pipelines|stages|lost-reasons|exchange-rates|leads/\{lead_id\}/convert)",
         max_examples=6,

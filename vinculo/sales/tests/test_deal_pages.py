@@ -222,7 +222,7 @@ def test_the_lead_list_offers_to_convert_and_the_conversion_opens_a_deal(client_
 # --- settings ------------------------------------------------------------------------------------
 
 
-def test_the_settings_page_manages_pipelines_stages_reasons_and_rates(client_in, actor, pipeline):
+def test_the_settings_page_manages_pipelines_stages_reasons_and_rates(client_in, actor, pipeline, in_org_scope):
     org = actor.organization
     settings = url("sales_settings", org)
     assert client_in.get(settings).status_code == 200

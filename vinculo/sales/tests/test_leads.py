@@ -29,7 +29,7 @@ def lead(actor):
     return contact
 
 
-def test_converting_creates_the_company_and_the_deal_and_keeps_the_history(actor, pipeline, lead):
+def test_converting_creates_the_company_and_the_deal_and_keeps_the_history(actor, pipeline, lead, in_org_scope):
     with scope(organization=actor.organization):
         result = lead_convert(
             actor=actor,

@@ -132,7 +132,7 @@ def test_a_stored_quote_rounds_once_too(actor, contact):
     )
 
 
-def test_a_named_price_list_of_the_quote_currency_prices_the_lines(actor, contact, widget):
+def test_a_named_price_list_of_the_quote_currency_prices_the_lines(actor, contact, widget, in_org_scope):
     partners = PriceList.dangerously_unscoped.create(organization=actor.organization, name="Partners", currency="EUR")
     partners.items.create(organization=actor.organization, product=widget, unit_price=Decimal("80.00"))
     quote = create(actor, contact=contact.pk, price_list=partners.pk, lines=[{"product": widget.pk}])

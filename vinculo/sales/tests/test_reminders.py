@@ -13,7 +13,6 @@ from django.core import mail
 from django.utils import formats, timezone, translation
 from django_scopes import scope
 
-from vinculo.accounts.tests.conftest import smtp_server  # noqa: F401 - a fixture: a real SMTP server
 from vinculo.sales.models import Activity
 from vinculo.sales.services.activities import activity_complete, activity_create
 from vinculo.sales.tasks import due_reminder_ids, send_activity_reminders
@@ -107,7 +106,7 @@ def test_a_failed_send_is_retried_next_run(actor, org, settings):
     assert send_activity_reminders.call() == 1
 
 
-def test_the_reminder_reaches_a_real_smtp_server(actor, org, smtp_server):  # noqa: F811
+def test_the_reminder_reaches_a_real_smtp_server(actor, org, smtp_server):
     activity = create(actor, minutes_ahead=5, reminder=10, subject="Demo")
     assert send_activity_reminders.call() == 1
     assert len(smtp_server.received) == 1

@@ -15,7 +15,7 @@ from vinculo.accounts.models import Role
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import Consent, WebForm
-from vinculo.touchpoints.tests.test_forms_services import FIELDS, GOOD, make_form, submit
+from vinculo.touchpoints.testing.forms import FIELDS, GOOD, make_form, submit
 
 API = "/api/v1"
 

@@ -16,7 +16,7 @@ from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import Consent, FormSubmission, WebForm
-from vinculo.touchpoints.tests.test_forms_services import GOOD, make_form, submit
+from vinculo.touchpoints.testing.forms import GOOD, make_form, submit
 
 
 @pytest.fixture(autouse=True)

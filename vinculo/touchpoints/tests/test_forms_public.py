@@ -19,7 +19,7 @@ from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import Consent, FormSubmission
 from vinculo.touchpoints.services import forms as services
-from vinculo.touchpoints.tests.test_forms_services import GOOD, make_form, token
+from vinculo.touchpoints.testing.forms import GOOD, make_form, token
 
 ORIGIN = "https://www.example.com"
 

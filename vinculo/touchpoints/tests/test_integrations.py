@@ -14,7 +14,7 @@ from vinculo.touchpoints import crypto
 from vinculo.touchpoints.adapters import facebook
 from vinculo.touchpoints.models import Integration, WebhookDelivery
 from vinculo.touchpoints.services.integrations import integration_secret
-from vinculo.touchpoints.tests.test_webhooks_support import SECRET, make_integration, post, raw
+from vinculo.touchpoints.testing.webhooks import SECRET, make_integration, post, raw
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,11 @@ from django_scopes import scope
 from vinculo.accounts.testing import free_port
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import org_scope
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.services.mail_in import mailbox_fetch
 from vinculo.touchpoints.services.mail_out import MAX_BODY, email_draft, email_send
-from vinculo.touchpoints.tests.test_mail_in import connect_mailbox, mail
+from vinculo.touchpoints.testing.mail import connect_mailbox, mail
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +58,11 @@ def test_an_email_goes_out_from_the_members_mailbox_and_the_reply_joins_its_thre
         actor.user,
     )
     assert sent.mailbox == mailbox
-    assert list(sent.contacts.all()) == [lucia]
-    thread = sent.thread
-    assert (thread.subject, thread.message_count, list(thread.contacts.all())) == ("Su pedido", 1, [lucia])
-    event = Event.objects.get(type="email.sent")
+    with org_scope(mailbox.organization):
+        assert list(sent.contacts.all()) == [lucia]
+        thread = sent.thread
+        assert (thread.subject, thread.message_count, list(thread.contacts.all())) == ("Su pedido", 1, [lucia])
+    event = Event.dangerously_unscoped.get(type="email.sent")
     assert (event.contact, event.actor, event.message_id) == (lucia, actor.user, sent.message_id)
     assert event.properties == {
         "subject": "Su pedido",
@@ -81,11 +83,11 @@ def test_an_email_goes_out_from_the_members_mailbox_and_the_reply_joins_its_thre
     )
     assert mailbox_fetch(mailbox_id=mailbox.pk).stored == 1
 
-    reply = EmailMessage.objects.get(message_id="<reply1@cliente.example>")
+    reply = EmailMessage.dangerously_unscoped.get(message_id="<reply1@cliente.example>")
     assert reply.thread_id == thread.pk
     thread.refresh_from_db()
     assert thread.message_count == 2
-    assert Event.objects.get(type="email.received").properties["snippet"] == "¡Gracias!"
+    assert Event.dangerously_unscoped.get(type="email.received").properties["snippet"] == "¡Gracias!"
 
 
 def test_answering_a_thread_sets_in_reply_to_and_references(actor, lucia, imap_server, smtp_server):
@@ -94,7 +96,7 @@ def test_answering_a_thread_sets_in_reply_to_and_references(actor, lucia, imap_s
         mail(message_id="<q2@cliente.example>", subject="Re: Pedido 42", extra="References: <q1@cliente.example>")
     )
     mailbox_fetch(mailbox_id=mailbox.pk)
-    thread = EmailThread.objects.get()
+    thread = EmailThread.dangerously_unscoped.get()
     with scope(organization=actor.organization):
         draft = email_draft(actor=actor, contact=lucia, thread=thread)
     assert (draft.to, draft.subject) == ("lucia@cliente.example", "Re: Pedido 42")
@@ -143,8 +145,8 @@ def test_bad_input_sends_and_stores_nothing(actor, lucia, smtp_server, data, err
 
     assert exc.value.message_dict == errors
     assert smtp_server.received == []
-    assert (EmailMessage.objects.count(), EmailThread.objects.count()) == (0, 0)
-    assert not Event.objects.filter(type="email.sent").exists()
+    assert (EmailMessage.dangerously_unscoped.count(), EmailThread.dangerously_unscoped.count()) == (0, 0)
+    assert not Event.dangerously_unscoped.filter(type="email.sent").exists()
 
 
 def test_a_contact_without_email_cannot_be_written_to(actor, smtp_server):
@@ -167,7 +169,7 @@ def test_another_contacts_thread_cannot_be_answered(actor, lucia, smtp_server):
         send(actor, lucia, subject="Re", body="x", thread=first.thread_id)
 
     assert exc.value.message_dict == {"thread": ["No such conversation with this contact."]}
-    assert EmailMessage.objects.count() == 1
+    assert EmailMessage.dangerously_unscoped.count() == 1
 
 
 def test_an_smtp_server_that_refuses_stores_nothing(actor, lucia, settings):
@@ -178,7 +180,7 @@ def test_an_smtp_server_that_refuses_stores_nothing(actor, lucia, settings):
         send(actor, lucia, subject="Hola", body="x")
 
     assert exc.value.message_dict == {"__all__": ["The e-mail could not be sent; try again later."]}
-    assert EmailMessage.objects.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 # --- the pages and the API ---------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def test_writing_from_the_contact_page_sends_and_shows_the_thread(actor, org, lu
 
     response = client_in.post(url(org, "contact_email_compose", lucia.pk), {"subject": "Hola", "body": "¿Qué tal?"})
 
-    sent = EmailMessage.objects.get()
+    sent = EmailMessage.dangerously_unscoped.get()
     assert response.status_code == 302
     assert response["Location"] == url(org, "email_thread_detail", sent.thread_id)
     assert smtp_server.received[0].message["Message-ID"] == sent.message_id
@@ -224,7 +226,7 @@ def test_replying_from_the_thread_page_prefills_the_subject(actor, org, lucia, c
     )
     assert response.status_code == 302
     assert smtp_server.received[1].message["In-Reply-To"] == first.message_id
-    assert EmailThread.objects.get().message_count == 2
+    assert EmailThread.dangerously_unscoped.get().message_count == 2
 
 
 def test_bad_input_on_the_compose_page_is_422_and_keeps_what_was_typed(org, lucia, client_in, smtp_server):
@@ -242,7 +244,7 @@ def test_bad_input_on_the_compose_page_is_422_and_keeps_what_was_typed(org, luci
         "body": ["This field is required."],
     }
     assert smtp_server.received == []
-    assert EmailMessage.objects.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 def test_a_sales_rep_cannot_write_to_or_read_a_contact_they_do_not_see(actor, org, lucia, member, smtp_server):
@@ -305,7 +307,7 @@ def test_bad_input_on_the_api_is_422_and_sends_nothing(lucia, api_client, smtp_s
     ]
     assert wrong_thread.json()["errors"] == [{"field": "thread", "message": "No such conversation with this contact."}]
     assert smtp_server.received == []
-    assert EmailMessage.objects.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 def test_the_thread_lists_take_the_same_number_of_queries_for_more_rows(

@@ -20,7 +20,7 @@ from vinculo.sales.models import Order, OrderLine
 from vinculo.sales.testing import make_product
 from vinculo.touchpoints.models import WebhookDelivery
 from vinculo.touchpoints.services.orders_in import _status_path
-from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
+from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import AuditEntry
 from vinculo.touchpoints.models import TrackingSite
 from vinculo.touchpoints.services import sites as services
-from vinculo.touchpoints.tests.tracking_helpers import make_site, page, post_batch
+from vinculo.touchpoints.testing.tracking import make_site, page, post_batch
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
 from vinculo.touchpoints.adapters import Lead, facebook, linkedin
 from vinculo.touchpoints.models import Consent, SocialProfile, WebhookDelivery
-from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
+from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.touchpoints.models import IdentityConflict, IngestBatch, Visitor
 from vinculo.touchpoints.services.ingest import ingest_batch_process
-from vinculo.touchpoints.tests.tracking_helpers import identify, make_site, page, post_batch
+from vinculo.touchpoints.testing.tracking import identify, make_site, page, post_batch
 
 pytestmark = pytest.mark.django_db
 

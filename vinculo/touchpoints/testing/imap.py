@@ -1,4 +1,4 @@
-"""Fixtures of the touchpoints tests: a real IMAP server (Debian's dovecot) on a free local port.
+"""A real IMAP server for the touchpoints tests (Debian's dovecot) on a free local port.
 
 The server runs from a throwaway directory with a minimal configuration: one passwd-file user with
 a plain password, maildir storage, no SSL, listening on 127.0.0.1 only. It works as a normal user
@@ -29,6 +29,7 @@ from vinculo.accounts.testing import free_port
 from vinculo.touchpoints.services.mailboxes import imap_utf7
 
 DOVECOT = "/usr/sbin/dovecot"
+INSTALL_DOVECOT = "apt-get install -y dovecot-imapd"  # the Makefile's `test` target runs it as root
 IMAP_USER = "ana@example.com"
 IMAP_PASSWORD = "imap pässword 42"  # not ASCII on purpose: the login must send it as UTF-8
 
@@ -158,7 +159,7 @@ def _wait_until_listening(server: ImapServer, process: subprocess.Popen[bytes], 
 def imap_server() -> Iterator[ImapServer]:
     """A dovecot IMAP server on a free port of 127.0.0.1, with one account (IMAP_USER)."""
     if not os.path.exists(DOVECOT):
-        pytest.fail("dovecot is not installed: apt-get install dovecot-imapd")
+        pytest.fail(f"{DOVECOT} not found: the mailbox tests need a real IMAP server; run: {INSTALL_DOVECOT}")
     # a short path in /tmp: unix socket paths are limited to 108 bytes, and as root the dovecot and
     # dovenull users must be able to reach the files (pytest's tmp_path is private to the owner)
     root = Path(tempfile.mkdtemp(prefix="vinculo-imap-", dir="/tmp"))

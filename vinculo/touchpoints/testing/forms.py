@@ -1,0 +1,62 @@
+"""Helpers of the web form tests: a form with every kind of field and consent, a good submission."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django_scopes import scope
+
+from vinculo.accounts.models import Membership
+from vinculo.touchpoints.models import WebForm
+from vinculo.touchpoints.services import forms as services
+
+FIELDS = [
+    {"name": "first_name", "label": "First name", "type": "text", "maps_to": "first_name"},
+    {"name": "last_name", "label": "Last name", "type": "text", "maps_to": "last_name"},
+    {"name": "email", "label": "E-mail", "type": "email", "required": True, "maps_to": "email"},
+    {"name": "phone", "label": "Phone", "type": "tel", "maps_to": "phone"},
+    {"name": "company", "label": "Company", "type": "text", "maps_to": "company"},
+    {"name": "country", "label": "Country", "type": "select", "maps_to": "country", "options": ["ES", "PT", "FR"]},
+    {"name": "budget", "label": "Budget", "type": "select", "maps_to": "custom.budget", "options": ["small", "big"]},
+    {"name": "message", "label": "Message", "type": "textarea"},
+]
+CONSENTS = [
+    {"key": "newsletter", "text": "Send me the monthly newsletter.", "required": False},
+    {"key": "terms", "text": "I accept the privacy policy.", "required": True},
+]
+META = services.SubmissionMeta(
+    ip="203.0.113.7", user_agent="Mozilla/5.0 (Test)", page_url="https://www.example.com/contact", language="en"
+)
+
+
+def make_form(actor: Membership, **data: Any) -> WebForm:
+    with scope(organization=actor.organization):
+        return services.web_form_create(
+            actor=actor, data={"name": "Contact us", "fields": FIELDS, "consents": CONSENTS, **data}
+        )
+
+
+def token(form: WebForm, seconds_ago: float = 30) -> str:
+    return services.fill_token(form, issued_at=time.time() - seconds_ago)
+
+
+def submit(form: WebForm, meta: Any = META, **values: Any) -> Any:
+    """Send the form as a visitor would, 30 seconds after it was shown (a `SubmissionResult`)."""
+    data = {"_ts": token(form), **values}
+    with scope(organization=form.organization):
+        return services.form_submit(form=form, data=data, meta=meta)
+
+
+GOOD = {
+    "first_name": "Ana",
+    "last_name": "García",
+    "email": "Ana@Example.com",
+    "phone": "612 345 678",
+    "company": "Acme Iberia",
+    "country": "ES",
+    "budget": "big",
+    "message": "Call me, please.",
+    "consent.newsletter": "on",
+    "consent.terms": "on",
+}
