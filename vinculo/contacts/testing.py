@@ -28,7 +28,7 @@ def make_company(actor: Membership, **data: Any) -> Company:
     """A company of the actor's organisation, made by `company_create`."""
     from vinculo.contacts.services import company_create
 
-    data.setdefault("name", "Acme S.L.")
+    data.setdefault("name", "Acme")
     with scope(organization=actor.organization):
         return company_create(actor=actor, data=data)
 

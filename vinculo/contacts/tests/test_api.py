@@ -1221,6 +1221,7 @@ def test_notes_and_timeline_use_the_same_queries_for_5_and_50_rows(api_client, a
 # --- OpenAPI fuzzing ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.fuzz
 def test_fuzzing_the_contacts_api_finds_no_server_error_and_no_schema_violation(actor, lucia, acme):
     note = make_note(actor, "A note", contact=lucia)
     headers = {"Authorization": api_client_for(actor).defaults["HTTP_AUTHORIZATION"]}

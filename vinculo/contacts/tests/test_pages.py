@@ -21,6 +21,7 @@ from vinculo.accounts.models import Membership, Organization, Role, Team
 from vinculo.accounts.testing import login_client
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, Note, Tag
+from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
 from vinculo.core.models import AuditEntry, Event
 
@@ -34,17 +35,8 @@ def url(org: Organization, name: str, *args: Any) -> str:
     return reverse(f"contacts:{name}", args=[org.slug, *args])
 
 
-def new_contact(actor: Membership, **data: Any) -> Contact:
-    """A contact made through the service, as the pages would."""
-    data.setdefault("first_name", "Ana")
-    with scope(organization=actor.organization):
-        return services.contact_create(actor=actor, data=data)
-
-
-def new_company(actor: Membership, **data: Any) -> Company:
-    data.setdefault("name", "Acme")
-    with scope(organization=actor.organization):
-        return services.company_create(actor=actor, data=data)
+new_contact = make_contact  # made through the service, as the pages would (first name Ana unless given)
+new_company = make_company  # Acme unless given
 
 
 def new_note(actor: Membership, body: str = "Called, will call back", **subject: Any) -> Note:

@@ -8,12 +8,22 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from vinculo.accounts.models import Organization, Role
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag
-from vinculo.contacts.tests.test_pages import new_company, new_contact, page, url
+from vinculo.contacts.testing import make_company as new_company
+from vinculo.contacts.testing import make_contact as new_contact
 from vinculo.core.models import AuditEntry, Event
+
+
+def url(org: Organization, name: str, *args: Any) -> str:
+    return reverse(f"contacts:{name}", args=[org.slug, *args])
+
+
+def page(response: Any) -> str:
+    return response.content.decode()
 
 
 def contact_form(**overrides: Any) -> dict[str, Any]:

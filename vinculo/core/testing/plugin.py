@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 from django_scopes import scope, scopes_disabled
 
+from vinculo.core.testing.subprocesses import migrated_sqlite, migrated_sqlite_template
+
+__all__ = ["in_org_scope", "migrated_sqlite", "migrated_sqlite_template"]
+
 
 @pytest.fixture(autouse=True)
 def _scopes_disabled_marker(request: pytest.FixtureRequest) -> Iterator[None]:

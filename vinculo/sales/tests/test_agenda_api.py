@@ -344,6 +344,7 @@ def test_a_rep_assigning_out_of_their_sight_still_gets_the_activity_back(org, me
     assert send(client, "get", f"/activities/{activity_id}").json() == NOT_FOUND  # from now on, not theirs
 
 
+@pytest.mark.fuzz
 def test_fuzzing_the_agenda_api_finds_no_server_error_and_no_schema_violation(actor, org):
 
     pipeline = make_pipeline(org)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,11 +19,6 @@ from vinculo.sales.models import Deal, LostReason, Pipeline
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 def board_url(org, query=""):

@@ -19,11 +19,6 @@ from vinculo.sales.models import Deal, DealLineItem, ExchangeRate, LostReason, P
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
 
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
 def post(client, path, data):
     return client.post(f"/api/v1{path}", data=json.dumps(data), content_type="application/json")
 
@@ -350,6 +345,7 @@ def test_converting_a_lead_through_the_api(api_client, actor, pipeline):
     )
 
 
+@pytest.mark.fuzz
 def test_fuzzing_the_deals_api_finds_no_server_error_and_no_schema_violation(actor, pipeline):
 
     with scope(organization=actor.organization):

@@ -22,11 +22,6 @@ from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 
 @pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
-@pytest.fixture
 def widget(org):
     return make_product(org, "Widget", price="10.00", tax_rate=Decimal("21"))
 
@@ -34,11 +29,6 @@ def widget(org):
 @pytest.fixture
 def gadget(org):
     return make_product(org, "Gadget", price="250.00", tax_rate=Decimal("10"))
-
-
-@pytest.fixture
-def deal(actor, pipeline):
-    return make_deal(actor, title="Renewal", amount="500.00")
 
 
 def set_lines(actor, deal, lines):

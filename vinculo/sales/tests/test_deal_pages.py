@@ -3,7 +3,6 @@ errors (422), deletion; leads and their conversion; the sales settings page."""
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,11 +14,6 @@ from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
 from vinculo.sales.models import Activity, Deal, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 def url(name, org, *args, query=""):

@@ -30,11 +30,6 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
-@pytest.fixture
 def subscribed():
     """The subscribers as SalesConfig.ready() registers them; afterwards, the list as it was."""
     before = list(events._subscribers)

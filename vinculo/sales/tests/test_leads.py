@@ -13,12 +13,7 @@ from vinculo.contacts.services import company_create, contact_create, note_creat
 from vinculo.core.models import Event
 from vinculo.sales.models import Deal
 from vinculo.sales.services.leads import lead_convert
-from vinculo.sales.testing import make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
+from vinculo.sales.testing import stage_named
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.contacts.models import Contact, LifecycleStage
-from vinculo.contacts.services import company_create, contact_create
+from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.core.models import AuditEntry, Event
 from vinculo.sales.models import DocumentCounter, Order, OrderLine, OrderStatus
 from vinculo.sales.services.documents import order_create, order_set_status
@@ -20,15 +21,9 @@ from vinculo.sales.testing import make_product
 
 
 @pytest.fixture
-def company(actor):
-    with scope(organization=actor.organization):
-        return company_create(actor=actor, data={"name": "Acme S.L."})
-
-
-@pytest.fixture
 def contact(actor, company):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García", "company": company.pk})
+    """Ana García of Acme S.L. (the shared `company`)."""
+    return make_contact(actor, first_name="Ana", last_name="García", company=company.pk)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
-from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.sales import pdf
 from vinculo.sales.models import DocumentCounter, Order, Quote, QuoteLine, QuoteStatus
 from vinculo.sales.services.documents import quote_accept, quote_create
@@ -23,10 +23,8 @@ from vinculo.sales.testing import make_product
 
 @pytest.fixture
 def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(
-            actor=actor, data={"first_name": "José", "last_name": "García", "emails": ["jose@example.com"]}
-        )
+    """José García, with an e-mail address (the shared `contact` has none)."""
+    return make_contact(actor, first_name="José", last_name="García", emails=["jose@example.com"])
 
 
 @pytest.fixture

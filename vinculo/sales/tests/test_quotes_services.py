@@ -38,12 +38,6 @@ from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 
 @pytest.fixture
-def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García"})
-
-
-@pytest.fixture
 def widget(org):
     return make_product(org, "Widget", price="100.00", tax_rate=Decimal("21"), sku="W-1")
 

@@ -12,6 +12,7 @@ from django_scopes import scope
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.core.models import Event
 from vinculo.touchpoints.adapters import Lead, facebook, linkedin
 from vinculo.touchpoints.models import Consent, SocialProfile, WebhookDelivery
@@ -238,8 +239,8 @@ def test_a_graph_api_lead_object_posted_as_is_is_accepted(actor, django_capture_
 
 @pytest.fixture
 def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "emails": ["ana@example.com"]})
+    """Ana, with an e-mail address (the shared `contact` has none)."""
+    return make_contact(actor, first_name="Ana", emails=["ana@example.com"])
 
 
 def test_staff_add_edit_and_remove_a_profile(actor, client_in, contact):
