@@ -42,6 +42,7 @@ class PipelineFactory(OrgScopedFactory):
 
     class Meta:
         model = Pipeline
+        skip_postgeneration_save = True  # the stages are rows of their own
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Pipeline {n}")
@@ -98,6 +99,7 @@ class ProductFactory(OrgScopedFactory):
 
     class Meta:
         model = Product
+        skip_postgeneration_save = True  # the price is a row of its own
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Product {n}")

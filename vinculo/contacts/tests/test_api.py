@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_scopes import scope
@@ -23,7 +21,7 @@ from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, Tag
 from vinculo.core.models import AuditEntry, Event
-from vinculo.core.testing import org_scope
+from vinculo.core.testing import count_queries, org_scope
 from vinculo.core.testing.fuzz import fuzz_api
 
 API = "/api/v1"
@@ -1147,7 +1145,7 @@ def test_search_is_accent_insensitive_and_finds_parts_of_words(api_client, actor
 
 def queries_for(client: Client, url: str) -> int:
     assert client.get(url).status_code == 200  # warm-up: the token's last-used time is written once a minute
-    with CaptureQueriesContext(connection) as captured:
+    with count_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
     return len(captured.captured_queries)

@@ -10,9 +10,8 @@ import re
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -24,6 +23,7 @@ from vinculo.contacts.models import Company, Contact, Note, Tag
 from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -1088,7 +1088,7 @@ def test_a_non_member_gets_404_for_the_organisation(other_actor, org):
 
 def _count_queries(client: Client, path: str) -> int:
     client.get(path)  # the first visit also stores the active organisation in the session
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(path)
     assert response.status_code == 200
     return len(queries)

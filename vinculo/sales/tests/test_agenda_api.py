@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import Activity, CalendarFeed, FollowUpRule
 from vinculo.sales.services.activities import activity_complete, activity_create
@@ -252,7 +251,7 @@ def test_the_list_query_count_does_not_grow_with_rows(api_client, actor, org, ro
     for n in range(rows):
         create(actor, f"a{n}", contact=contact.pk, deal=deal.pk)
     api_client.get(f"{API}/activities")  # the token's last use is written once a minute
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = api_client.get(f"{API}/activities")
     assert len(response.json()["items"]) == rows
     # token + membership, then the page of activities with their relations

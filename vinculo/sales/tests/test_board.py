@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -15,6 +13,7 @@ from django_scopes import scope
 from vinculo.accounts.services import team_create
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Deal, LostReason, Pipeline
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
@@ -318,7 +317,7 @@ def test_another_pipeline_is_chosen_by_query_string(client_in, actor, pipeline):
 
 
 def _board_queries(client, org):
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(board_url(org))
     assert response.status_code == 200
     return len(queries)
@@ -344,7 +343,7 @@ def test_the_move_query_count_does_not_grow_with_the_deals(client_in, actor, pip
     qualification = stage_named(pipeline, "Qualification").pk
 
     def count(stage):
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client_in.post(move_url(actor.organization, deal), {"stage": stage}, headers=JSON).status_code == 200
         return len(queries)
 

@@ -7,13 +7,12 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import Deal, DealLineItem, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
@@ -184,7 +183,7 @@ def test_the_list_query_count_does_not_grow_with_the_deals(api_client, actor, pi
     make_deal(actor, contact=contact.pk)
 
     def count():
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert api_client.get("/api/v1/deals").status_code == 200
         return len(queries)
 

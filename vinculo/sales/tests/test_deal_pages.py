@@ -3,8 +3,6 @@ errors (422), deletion; leads and their conversion; the sales settings page."""
 
 from __future__ import annotations
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
@@ -12,6 +10,7 @@ from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Activity, Deal, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
@@ -48,7 +47,7 @@ def test_the_list_query_count_does_not_grow_with_the_deals(client_in, actor, pip
     make_deal(actor, contact=contact.pk)
 
     def count():
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client_in.get(url("deal_list", actor.organization)).status_code == 200
         return len(queries)
 

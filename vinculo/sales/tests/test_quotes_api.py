@@ -7,12 +7,11 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import DocumentCounter, Order, PriceList, Quote, QuoteStatus
 from vinculo.sales.testing import make_product
@@ -162,10 +161,10 @@ def test_the_quote_list_endpoint_takes_the_same_queries_for_any_number_of_rows(a
             )
 
     add(2)
-    with CaptureQueriesContext(connection) as few:
+    with count_queries() as few:
         api_client.get("/api/v1/quotes")
     add(4)
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         response = api_client.get("/api/v1/quotes?status=draft")
     assert [item["number"] for item in response.json()["items"]] == [f"Q-0000{i}" for i in range(6, 0, -1)]
     assert len(many.captured_queries) == len(few.captured_queries)

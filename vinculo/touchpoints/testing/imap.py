@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,6 +106,8 @@ info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# a refused login answers at once (the default waits 2 s, a brute-force brake a test does not need)
+auth_failure_delay = 0
 default_internal_user = {internal}
 default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}
 default_login_user = {login}
@@ -155,8 +158,30 @@ def _wait_until_listening(server: ImapServer, process: subprocess.Popen[bytes], 
     raise RuntimeError(f"dovecot did not answer: {log.read_text() if log.exists() else ''}")
 
 
+def _stop(process: subprocess.Popen[bytes], root: Path) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+    if process.stderr is not None:
+        process.stderr.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _dovecots_stopping() -> Iterator[list[threading.Thread]]:
+    """Dovecot takes about a second to stop: each test's server stops in a thread while the next
+    tests run, and the session waits for every one of them at its end."""
+    stopping: list[threading.Thread] = []
+    yield stopping
+    for thread in stopping:
+        thread.join(timeout=30)
+
+
 @pytest.fixture
-def imap_server() -> Iterator[ImapServer]:
+def imap_server(_dovecots_stopping: list[threading.Thread]) -> Iterator[ImapServer]:
     """A dovecot IMAP server on a free port of 127.0.0.1, with one account (IMAP_USER)."""
     if not os.path.exists(DOVECOT):
         pytest.fail(f"{DOVECOT} not found: the mailbox tests need a real IMAP server; run: {INSTALL_DOVECOT}")
@@ -174,12 +199,6 @@ def imap_server() -> Iterator[ImapServer]:
         _wait_until_listening(server, process, root / "dovecot.log")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
-        shutil.rmtree(root, ignore_errors=True)
+        stopping = threading.Thread(target=_stop, args=(process, root), name=f"stop dovecot {port}")
+        stopping.start()
+        _dovecots_stopping.append(stopping)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import free_port
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
-from vinculo.core.testing import org_scope
+from vinculo.core.testing import count_queries, org_scope
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.services.mail_in import mailbox_fetch
 from vinculo.touchpoints.services.mail_out import MAX_BODY, email_draft, email_send
@@ -316,15 +314,15 @@ def test_the_thread_lists_take_the_same_number_of_queries_for_more_rows(
     send(actor, lucia, subject="Uno", body="x")
     client_in.get(url(org, "email_thread_list"))  # warm up
     api_client.get("/api/v1/email-threads")
-    with CaptureQueriesContext(connection) as few_pages:
+    with count_queries() as few_pages:
         client_in.get(url(org, "email_thread_list"))
-    with CaptureQueriesContext(connection) as few_api:
+    with count_queries() as few_api:
         api_client.get("/api/v1/email-threads")
     for n in range(4):
         send(actor, lucia, subject=f"Otro {n}", body="x")
-    with CaptureQueriesContext(connection) as many_pages:
+    with count_queries() as many_pages:
         page = client_in.get(url(org, "email_thread_list"))
-    with CaptureQueriesContext(connection) as many_api:
+    with count_queries() as many_api:
         api_client.get("/api/v1/email-threads")
 
     assert page.content.decode().count('class="list-group-item" id="thread-') == 5

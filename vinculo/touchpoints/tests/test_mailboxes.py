@@ -8,13 +8,12 @@ import logging
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox
 from vinculo.touchpoints.services.mailboxes import imap_utf7, is_local_host, mailbox_create, mailbox_update
@@ -316,14 +315,14 @@ def test_the_mailbox_list_page_and_endpoint_take_the_same_number_of_queries_for_
     create(1)
     client_in.get(page(org, "mailbox_list"))  # warm up (session, caches)
     api_client.get("/api/v1/mailboxes")
-    with CaptureQueriesContext(connection) as few_pages:
+    with count_queries() as few_pages:
         client_in.get(page(org, "mailbox_list"))
-    with CaptureQueriesContext(connection) as few_api:
+    with count_queries() as few_api:
         api_client.get("/api/v1/mailboxes")
     create(4)
-    with CaptureQueriesContext(connection) as many_pages:
+    with count_queries() as many_pages:
         client_in.get(page(org, "mailbox_list"))
-    with CaptureQueriesContext(connection) as many_api:
+    with count_queries() as many_api:
         api_client.get("/api/v1/mailboxes")
 
     assert len(many_pages) == len(few_pages)

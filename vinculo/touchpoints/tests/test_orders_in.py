@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections
 from django_scopes import scope, scopes_disabled
 
@@ -169,19 +168,19 @@ def _in_thread(function):
 
 
 @pytest.fixture
-def database_for_threads(tmp_path):
+def database_for_threads(request):
     """Threads that each open their own connection need a database they can share: PostgreSQL, or
     on SQLite a file (the test suite's shared-cache in-memory database answers "table is locked"
-    instead of waiting). New connections open the file while the fixture is active; the main
-    thread's connection is left alone."""
+    instead of waiting): a copy of the migrated template (vinculo/core/testing/subprocesses.py).
+    New connections open the file while the fixture is active; the main thread's connection is
+    left alone."""
     if connection.vendor != "sqlite":
         yield
         return
     settings_dict = connections.settings["default"]
     old_name = settings_dict["NAME"]
-    settings_dict["NAME"] = str(tmp_path / "threads.sqlite3")
+    settings_dict["NAME"] = str(request.getfixturevalue("migrated_sqlite"))
     try:
-        _in_thread(lambda: call_command("migrate", verbosity=0, interactive=False))
         yield
     finally:
         settings_dict["NAME"] = old_name

@@ -14,6 +14,7 @@ from django_scopes import scope
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints.models import TrackingSite
 from vinculo.touchpoints.services import sites as services
 from vinculo.touchpoints.testing.tracking import make_site, page, post_batch
@@ -140,14 +141,12 @@ def test_the_list_page_query_count_does_not_grow(client_in, org, django_assert_m
     url = reverse("touchpoints:tracking_site_list", args=[org.slug])
     make_site(org)
     client_in.get(url)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as one:
+    with count_queries() as one:
         client_in.get(url)
     for n in range(5):
         make_site(org, name=f"Site {n}")
-    with CaptureQueriesContext(connection) as six:
+    with count_queries() as six:
         client_in.get(url)
     assert len(six) == len(one)
 

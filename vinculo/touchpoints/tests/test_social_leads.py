@@ -14,6 +14,7 @@ from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.contacts.testing import make_contact
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints.adapters import Lead, facebook, linkedin
 from vinculo.touchpoints.models import Consent, SocialProfile, WebhookDelivery
 from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
@@ -356,12 +357,10 @@ def test_the_api_refuses_a_profile_without_a_network_and_another_organisations_c
 
 
 def test_profiles_cost_the_same_queries_whatever_their_number(actor, client_in, api_client, contact):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     def count(client, url):
         client.get(url)  # the first request of a session may write it
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client.get(url).status_code == 200
         return len(queries)
 
