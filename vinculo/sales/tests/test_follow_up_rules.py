@@ -46,7 +46,7 @@ def rule(org, stage, subject, days_after=1, kind="call", **extra):
 
 
 def test_the_immediate_task_backend_is_used(settings):
-    assert settings.TASKS["default"]["BACKEND"] == "django_tasks.backends.immediate.ImmediateBackend"
+    assert settings.TASKS["default"]["BACKEND"] == "vinculo.core.testing.tasks.WorkerLikeImmediateBackend"
 
 
 def test_moving_a_deal_into_a_stage_creates_its_follow_ups_once(
