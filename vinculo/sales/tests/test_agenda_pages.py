@@ -305,7 +305,7 @@ def test_pages_need_the_right_role(org, member, actor):
 
 
 @pytest.mark.parametrize("view", ["week", "month"])
-def test_the_agenda_query_count_does_not_grow_with_rows(client_in, actor, org, view, django_assert_max_num_queries):
+def test_the_agenda_query_count_does_not_grow_with_rows(client_in, actor, org, view):
     make_pipeline(org)
     with scope(organization=org):
         contact = contact_create(actor=actor, data={"first_name": "Ana"})
