@@ -66,6 +66,17 @@ class ImapServer:
         finally:
             imap.logout()
 
+    def logins(self, *, at_least: int = 0, timeout: float = 10) -> int:
+        """How many logins the server's log shows, once it shows `at_least` (dovecot writes its log
+        through a separate process, a moment after the login answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.root / "dovecot.log"
+            count = log.read_text().count("Login: user=") if log.exists() else 0
+            if count >= at_least or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
+
     def recreate_folder(self, folder: str) -> None:
         """Delete and create `folder` again: its UIDVALIDITY changes and its UIDs start over."""
         imap = self.connect()
