@@ -5,7 +5,8 @@ Environment variables still win (DATABASE_URL selects PostgreSQL for `make test-
 
 import os
 
-os.environ.setdefault("VINCULO_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+# tasks run at once, with no organisation scope active, as in a worker (vinculo/core/testing/tasks.py)
+os.environ.setdefault("VINCULO_TASKS_BACKEND", "vinculo.core.testing.tasks.WorkerLikeImmediateBackend")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("VINCULO_MANIFEST_STATIC", "0")
 

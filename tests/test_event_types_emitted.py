@@ -27,7 +27,7 @@ from vinculo.core.event_types import COMMON_PROPERTIES, all_event_types, event_t
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch
 from vinculo.touchpoints.services.ingest import ingest_batch_process
-from vinculo.touchpoints.tests.tracking_helpers import identify, make_site, page, post_batch, track
+from vinculo.touchpoints.testing.tracking import identify, make_site, page, post_batch, track
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent / "vinculo"
 NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")

@@ -168,9 +168,9 @@ def _other_org_data(other: Membership) -> dict[str, Any]:
         team = team_create(actor=other, name=f"{MARKER} team", member_ids=[teammate.pk])
         token = api_token_create(actor=other, name=f"{MARKER} token", scope="read_write").token
         invitation = invitation_create(actor=other, email="forastero-invite@example.com", role="sales").invitation
-    sales_records = _other_org_sales(other, contact, company)
-    sales_records.update(_other_org_touchpoints(other, contact))
-    sales_records.update(_other_org_messaging(contact))
+        sales_records = _other_org_sales(other, contact, company)
+        sales_records.update(_other_org_touchpoints(other, contact))
+        sales_records.update(_other_org_messaging(contact))
     return {
         **sales_records,
         "org_slug": org.slug,

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.touchpoints.adapters import base64_signature
-from vinculo.touchpoints.tests.test_webhooks_support import SECRET, raw
+from vinculo.touchpoints.testing.webhooks import SECRET, raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

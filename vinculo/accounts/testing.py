@@ -1,4 +1,11 @@
-"""Pytest fixtures every app's tests use (registered from the root conftest.py)."""
+"""Pytest fixtures every app's tests use (registered from the root conftest.py).
+
+`actor`/`owner` and `org` (the organisation under test), `other_actor`/`other_org` (one whose data
+must never be reachable), `member_factory(role)` (alias `member`) and one member per role
+(`admin`, `manager`, `sales_rep`, `read_only`), `client_in` / `login_client(m)` (pages),
+`api_client` / `api_client_for(m, scope)` (API), `smtp_server` (a real SMTP server).
+Tests run with django-scopes enabled (vinculo/core/testing/scopes.py).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client, override_settings
 from django.utils import translation
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Organization, Role, User
 
@@ -49,14 +56,6 @@ def _default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
-
-
-@pytest.fixture(autouse=True)
-def _no_scope_leak() -> Iterator[None]:
-    """Tests set up data across organisations: let fixtures write freely; tests that check
-    scoping enter `scope()` themselves or go through HTTP, which the middleware scopes."""
-    with scopes_disabled():
-        yield
 
 
 def make_member(
@@ -99,13 +98,44 @@ def other_org(other_actor: Membership) -> Organization:
 
 
 @pytest.fixture
-def member(org: Organization) -> Callable[..., Membership]:
-    """`member(role="sales")` adds a member with that role to `org`."""
+def member_factory(org: Organization) -> Callable[..., Membership]:
+    """`member_factory(role="sales")` adds a member with that role to `org`."""
 
     def make(role: str = Role.SALES, **kwargs: Any) -> Membership:
         return make_member(org, role, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def member(member_factory: Callable[..., Membership]) -> Callable[..., Membership]:
+    """The same as `member_factory` (the name most tests use)."""
+    return member_factory
+
+
+@pytest.fixture
+def owner(actor: Membership) -> Membership:
+    return actor
+
+
+@pytest.fixture
+def admin(member_factory: Callable[..., Membership]) -> Membership:
+    return member_factory(Role.ADMIN)
+
+
+@pytest.fixture
+def manager(member_factory: Callable[..., Membership]) -> Membership:
+    return member_factory(Role.MANAGER)
+
+
+@pytest.fixture
+def sales_rep(member_factory: Callable[..., Membership]) -> Membership:
+    return member_factory(Role.SALES)
+
+
+@pytest.fixture
+def read_only(member_factory: Callable[..., Membership]) -> Membership:
+    return member_factory(Role.READ_ONLY)
 
 
 @pytest.fixture
@@ -130,6 +160,12 @@ def api_client(actor: Membership) -> Client:
     with scope(organization=actor.organization):
         issued = api_token_create(actor=actor, name="tests", scope="read_write")
     return Client(headers={"Authorization": f"Bearer {issued.secret}"})
+
+
+@pytest.fixture
+def read_only_api_client(actor: Membership) -> Client:
+    """A client sending a read-only Bearer token of `org`."""
+    return api_client_for(actor, "read")
 
 
 def api_client_for(membership: Membership, token_scope: str = "read_write") -> Client:

@@ -1,34 +1,29 @@
-"""Test helpers of the sales app: a pipeline with the usual stages, a deal, a product with a price."""
+"""Test helpers and fixtures of the sales app (registered from the root conftest.py).
+
+`pipeline` (the default pipeline of `org`, with DEFAULT_STAGES) and `deal` (Renewal, 500.00 in
+it); `make_pipeline`, `make_deal`, `make_product` for more. Factories: vinculo/sales/factories.py.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Organization
-from vinculo.sales.models import Pipeline, PriceList, PriceListItem, Product, Stage, StageKind
+from vinculo.sales.factories import DEFAULT_STAGES, PipelineFactory, ProductFactory
+from vinculo.sales.models import Pipeline, Product, Stage
 from vinculo.sales.services.deals import deal_create
 
-DEFAULT_STAGES = [
-    ("Qualification", 10, StageKind.OPEN),
-    ("Proposal", 40, StageKind.OPEN),
-    ("Negotiation", 70, StageKind.OPEN),
-    ("Won", 100, StageKind.WON),
-    ("Lost", 0, StageKind.LOST),
-]
+__all__ = ["DEFAULT_STAGES", "make_deal", "make_pipeline", "make_product", "stage_named"]
 
 
 def make_pipeline(
     org: Organization, name: str = "Sales", stages: list[tuple[str, int, str]] | None = None, *, default: bool = True
 ) -> Pipeline:
-    pipeline = Pipeline.dangerously_unscoped.create(organization=org, name=name, is_default=default)
-    for position, (stage_name, probability, kind) in enumerate(stages or DEFAULT_STAGES):
-        Stage.dangerously_unscoped.create(
-            organization=org, pipeline=pipeline, name=stage_name, position=position, probability=probability, kind=kind
-        )
-    return pipeline
+    pipeline = PipelineFactory(organization=org, name=name, is_default=default, stages=stages or None)
+    return cast(Pipeline, pipeline)
 
 
 def stage_named(pipeline: Pipeline, name: str) -> Stage:
@@ -44,11 +39,17 @@ def make_deal(actor: Membership, **data: Any) -> Any:
 def make_product(
     org: Organization, name: str = "Widget", price: str = "100.00", currency: str = "EUR", **extra: Any
 ) -> Product:
-    product = Product.dangerously_unscoped.create(organization=org, name=name, **extra)
-    price_list, _created = PriceList.dangerously_unscoped.get_or_create(
-        organization=org, name=f"{currency} list", defaults={"currency": currency, "is_default": True}
-    )
-    PriceListItem.dangerously_unscoped.create(
-        organization=org, price_list=price_list, product=product, unit_price=Decimal(price)
-    )
-    return product
+    product = ProductFactory(organization=org, name=name, price=price, price__currency=currency, **extra)
+    return cast(Product, product)
+
+
+@pytest.fixture
+def pipeline(org: Organization) -> Pipeline:
+    """The default pipeline of `org`, with DEFAULT_STAGES."""
+    return make_pipeline(org)
+
+
+@pytest.fixture
+def deal(actor: Membership, pipeline: Pipeline) -> Any:
+    """Renewal, 500.00, in the first stage of `pipeline`, made by `deal_create`."""
+    return make_deal(actor, title="Renewal", amount="500.00")

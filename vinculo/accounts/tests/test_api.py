@@ -7,14 +7,13 @@ import re
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import ApiToken, Membership, Role, User
 from vinculo.accounts.services import api_token_revoke
 from vinculo.accounts.testing import PASSWORD, api_client_for, login_client, make_member
+from vinculo.core.testing import count_queries
 
 API = "/api/v1"
 
@@ -136,7 +135,7 @@ def test_members_pages(api_client, member):
 def test_members_list_uses_the_same_queries_for_5_and_50_members(api_client, actor, member):
     def queries() -> int:
         assert api_client.get(f"{API}/members?per_page=4").status_code == 200
-        with CaptureQueriesContext(connection) as captured:
+        with count_queries() as captured:
             assert api_client.get(f"{API}/members?per_page=4").status_code == 200
         return len(captured.captured_queries)
 

@@ -10,9 +10,7 @@ import re
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Role, Team
@@ -20,6 +18,7 @@ from vinculo.accounts.selectors import api_token_authenticate
 from vinculo.accounts.services import api_token_create, invitation_create, team_create
 from vinculo.accounts.testing import login_client, make_member
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import count_queries
 
 NON_ADMIN_ROLES = [Role.MANAGER, Role.SALES, Role.MARKETING, Role.SUPPORT, Role.READ_ONLY]
 
@@ -494,9 +493,9 @@ def test_settings_pages_query_count_does_not_grow(actor, org, member, client_in,
 
     populate(2)
     client_in.get(url(page, org))  # the first visit stores the active organisation in the session
-    with CaptureQueriesContext(connection) as small:
+    with count_queries() as small:
         assert client_in.get(url(page, org)).status_code == 200
     populate(8)
-    with CaptureQueriesContext(connection) as large:
+    with count_queries() as large:
         assert client_in.get(url(page, org)).status_code == 200
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]

@@ -11,16 +11,18 @@ from django.urls import reverse
 
 from vinculo.accounts.testing import login_client, make_member
 from vinculo.contacts.models import Contact, LifecycleStage
+from vinculo.core.testing import org_scope
 
 CREATED = dt.datetime(2024, 3, 7, 10, 30, tzinfo=dt.UTC)
 
 
 def _contacts(org, n: int) -> None:
-    Contact.objects.bulk_create(
-        Contact(organization=org, first_name=f"Persona {i:04}", lifecycle_stage=LifecycleStage.PROSPECT)
-        for i in range(n)
-    )
-    Contact.objects.filter(organization=org).update(created_at=CREATED, updated_at=CREATED)
+    with org_scope(org):
+        Contact.objects.bulk_create(
+            Contact(organization=org, first_name=f"Persona {i:04}", lifecycle_stage=LifecycleStage.PROSPECT)
+            for i in range(n)
+        )
+        Contact.objects.filter(organization=org).update(created_at=CREATED, updated_at=CREATED)
 
 
 def test_contact_list_for_a_spanish_user(db):

@@ -10,9 +10,8 @@ import re
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -21,8 +20,10 @@ from vinculo.accounts.models import Membership, Organization, Role, Team
 from vinculo.accounts.testing import login_client
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, Note, Tag
+from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -34,17 +35,8 @@ def url(org: Organization, name: str, *args: Any) -> str:
     return reverse(f"contacts:{name}", args=[org.slug, *args])
 
 
-def new_contact(actor: Membership, **data: Any) -> Contact:
-    """A contact made through the service, as the pages would."""
-    data.setdefault("first_name", "Ana")
-    with scope(organization=actor.organization):
-        return services.contact_create(actor=actor, data=data)
-
-
-def new_company(actor: Membership, **data: Any) -> Company:
-    data.setdefault("name", "Acme")
-    with scope(organization=actor.organization):
-        return services.company_create(actor=actor, data=data)
+new_contact = make_contact  # made through the service, as the pages would (first name Ana unless given)
+new_company = make_company  # Acme unless given
 
 
 def new_note(actor: Membership, body: str = "Called, will call back", **subject: Any) -> Note:
@@ -287,7 +279,7 @@ def test_bulk_assign_owner_changes_the_selected_contacts_only(client_in, actor, 
     assert c.pk
 
 
-def test_bulk_add_and_remove_tag(client_in, actor, org):
+def test_bulk_add_and_remove_tag(client_in, actor, org, in_org_scope):
     a = new_contact(actor, first_name="A", tags=["old"])
     b = new_contact(actor, first_name="B")
 
@@ -388,7 +380,7 @@ def test_bulk_delete_by_a_role_that_may_not_delete_some_is_refused(actor, org, m
     assert Contact.dangerously_unscoped.filter(pk=not_theirs.pk).exists()
 
 
-def test_company_bulk_assign_tag_and_delete(client_in, actor, org, member):
+def test_company_bulk_assign_tag_and_delete(client_in, actor, org, member, in_org_scope):
     colleague = member(Role.MANAGER)
     acme, beta = new_company(actor, name="Acme"), new_company(actor, name="Beta")
     worker = new_contact(actor, first_name="Worker", company=acme.pk)
@@ -1098,7 +1090,7 @@ def test_a_non_member_gets_404_for_the_organisation(other_actor, org):
 
 def _count_queries(client: Client, path: str) -> int:
     client.get(path)  # the first visit also stores the active organisation in the session
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(path)
     assert response.status_code == 200
     return len(queries)

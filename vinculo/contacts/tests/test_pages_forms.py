@@ -8,12 +8,22 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from vinculo.accounts.models import Organization, Role
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag
-from vinculo.contacts.tests.test_pages import new_company, new_contact, page, url
+from vinculo.contacts.testing import make_company as new_company
+from vinculo.contacts.testing import make_contact as new_contact
 from vinculo.core.models import AuditEntry, Event
+
+
+def url(org: Organization, name: str, *args: Any) -> str:
+    return reverse(f"contacts:{name}", args=[org.slug, *args])
+
+
+def page(response: Any) -> str:
+    return response.content.decode()
 
 
 def contact_form(**overrides: Any) -> dict[str, Any]:
@@ -99,7 +109,7 @@ def test_new_contact_form_renders_with_defaults(client_in, actor, org):
     assert f'hx-get="{url(org, "company_options")}"' in body
 
 
-def test_creating_a_contact_saves_every_field_and_shows_it(client_in, actor, org, member):
+def test_creating_a_contact_saves_every_field_and_shows_it(client_in, actor, org, member, in_org_scope):
     acme = new_company(actor, name="Acme")
     colleague = member(Role.SALES, full_name="Colleague")
 
@@ -197,7 +207,7 @@ def test_editing_a_contact_without_changes_records_nothing(client_in, actor, org
     }
 
 
-def test_editing_a_contact_saves_the_changes(client_in, actor, org):
+def test_editing_a_contact_saves_the_changes(client_in, actor, org, in_org_scope):
     contact = new_contact(actor, first_name="Ana", emails=["ana@example.com"], tags=["old"])
 
     response = client_in.post(
@@ -402,7 +412,7 @@ def test_a_role_that_may_not_delete_gets_403_and_no_button(actor, org, member):
 # --- companies -------------------------------------------------------------------------------------
 
 
-def test_creating_a_company(client_in, actor, org):
+def test_creating_a_company(client_in, actor, org, in_org_scope):
     response = client_in.post(url(org, "company_create"), company_form(custom="tier = A"))
 
     company = Company.dangerously_unscoped.get()

@@ -153,15 +153,6 @@ def _serve_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _migrate(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
-        cwd=ROOT,
-        env=_serve_env(tmp_path),
-        check=True,
-    )
-
-
 def _serve(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = _serve_env(tmp_path)
     command = [sys.executable, "manage.py", "serve", f"--bind=127.0.0.1:{port}", "--workers=1", "--threads=2", *extra]
@@ -195,8 +186,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and ps")
-def test_serve_runs_web_worker_and_scheduler_and_sigterm_stops_them_all(tmp_path):
-    _migrate(tmp_path)
+def test_serve_runs_web_worker_and_scheduler_and_sigterm_stops_them_all(tmp_path, migrated_sqlite):
     port = _free_port()
     process = _serve(tmp_path, port)
     try:
@@ -225,8 +215,7 @@ def test_serve_refuses_an_unmigrated_database_with_the_fix(tmp_path):
     assert output.strip() == "CommandError: the database has unapplied migrations; run `vinculo migrate` first."
 
 
-def test_serve_exits_non_zero_when_a_child_dies(tmp_path):
-    _migrate(tmp_path)
+def test_serve_exits_non_zero_when_a_child_dies(tmp_path, migrated_sqlite):
     port = _free_port()
     with socket.socket() as taken:  # the web server cannot bind: gunicorn exits, serve stops the rest
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)

@@ -28,17 +28,6 @@ from vinculo.sales.testing import make_deal, make_pipeline
 UTC = dt.UTC
 
 
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
-@pytest.fixture
-def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García"})
-
-
 def create(actor, **data):
     data.setdefault("subject", "Call Ana")
     data.setdefault("due_at", "2026-03-02T09:30:00+00:00")

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
+from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import Activity, CalendarFeed, FollowUpRule
 from vinculo.sales.services.activities import activity_complete, activity_create
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
@@ -251,7 +251,7 @@ def test_the_list_query_count_does_not_grow_with_rows(api_client, actor, org, ro
     for n in range(rows):
         create(actor, f"a{n}", contact=contact.pk, deal=deal.pk)
     api_client.get(f"{API}/activities")  # the token's last use is written once a minute
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = api_client.get(f"{API}/activities")
     assert len(response.json()["items"]) == rows
     # token + membership, then the page of activities with their relations
@@ -343,8 +343,8 @@ def test_a_rep_assigning_out_of_their_sight_still_gets_the_activity_back(org, me
     assert send(client, "get", f"/activities/{activity_id}").json() == NOT_FOUND  # from now on, not theirs
 
 
+@pytest.mark.fuzz
 def test_fuzzing_the_agenda_api_finds_no_server_error_and_no_schema_violation(actor, org):
-    from vinculo.contacts.tests.test_api import fuzz
 
     pipeline = make_pipeline(org)
     activity = create(actor)
@@ -353,4 +353,4 @@ def test_fuzzing_the_agenda_api_finds_no_server_error_and_no_schema_violation(ac
     headers = {"Authorization": api_client_for(actor).defaults["HTTP_AUTHORIZATION"]}
     known_ids = {"activity_id": activity.pk, "follow_up_rule_id": rule.pk}
 
-    fuzz(headers, r"^/api/v1/(activities|follow-up-rules)", max_examples=8, known_ids=known_ids)
+    fuzz_api(headers, r"^/api/v1/(activities|follow-up-rules)", max_examples=8, known_ids=known_ids)

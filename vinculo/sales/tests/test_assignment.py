@@ -26,12 +26,7 @@ from vinculo.sales.services.assignment import (
     zone_create,
 )
 from vinculo.sales.services.deals import deal_reassign
-from vinculo.sales.testing import make_deal, make_pipeline
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
+from vinculo.sales.testing import make_deal
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ owner, the rules tester, lead assignment and a manager's override; bad input and
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from vinculo.accounts.models import Team
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.models import Contact
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import AssignmentRule, AssignmentSettings, Deal, OutOfOffice, Zone
 from vinculo.sales.testing import make_deal, make_pipeline
 
@@ -112,7 +111,7 @@ def test_the_rules_page_queries_do_not_grow_with_rules(actor, org, reps, south):
     client.get(url)
 
     def count():
-        with CaptureQueriesContext(connection) as captured:
+        with count_queries() as captured:
             assert client.get(url).status_code == 200
         return len(captured)
 

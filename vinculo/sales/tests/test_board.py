@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -16,15 +13,11 @@ from django_scopes import scope
 from vinculo.accounts.services import team_create
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Deal, LostReason, Pipeline
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
 
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 def board_url(org, query=""):
@@ -90,7 +83,7 @@ def test_htmx_gets_only_the_board_partial(client_in, actor, pipeline):
     assert "Boots" in html
 
 
-def test_moving_a_card_answers_the_new_summaries_and_records_the_move(client_in, actor, pipeline):
+def test_moving_a_card_answers_the_new_summaries_and_records_the_move(client_in, actor, pipeline, in_org_scope):
     deal = make_deal(actor, title="Boots", amount="200")
     proposal = stage_named(pipeline, "Proposal")
 
@@ -298,7 +291,7 @@ def test_large_columns_load_more_cards(client_in, actor, pipeline):
     assert "Load more" not in page
 
 
-def test_no_pipeline_offers_the_default_one(client_in, actor, member):
+def test_no_pipeline_offers_the_default_one(client_in, actor, member, in_org_scope):
     response = client_in.get(board_url(actor.organization))
     assert "Create the default pipeline" in response.content.decode()
     assert "Ask an owner" in login_client(member(role="sales")).get(board_url(actor.organization)).content.decode()
@@ -324,7 +317,7 @@ def test_another_pipeline_is_chosen_by_query_string(client_in, actor, pipeline):
 
 
 def _board_queries(client, org):
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(board_url(org))
     assert response.status_code == 200
     return len(queries)
@@ -350,7 +343,7 @@ def test_the_move_query_count_does_not_grow_with_the_deals(client_in, actor, pip
     qualification = stage_named(pipeline, "Qualification").pk
 
     def count(stage):
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client_in.post(move_url(actor.organization, deal), {"stage": stage}, headers=JSON).status_code == 200
         return len(queries)
 

@@ -7,20 +7,15 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
+from vinculo.core.testing.fuzz import fuzz_api
 from vinculo.sales.models import Deal, DealLineItem, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 def post(client, path, data):
@@ -188,7 +183,7 @@ def test_the_list_query_count_does_not_grow_with_the_deals(api_client, actor, pi
     make_deal(actor, contact=contact.pk)
 
     def count():
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert api_client.get("/api/v1/deals").status_code == 200
         return len(queries)
 
@@ -349,8 +344,8 @@ def test_converting_a_lead_through_the_api(api_client, actor, pipeline):
     )
 
 
+@pytest.mark.fuzz
 def test_fuzzing_the_deals_api_finds_no_server_error_and_no_schema_violation(actor, pipeline):
-    from vinculo.contacts.tests.test_api import fuzz
 
     with scope(organization=actor.organization):
         lead = contact_create(actor=actor, data={"first_name": "Lucía"})
@@ -368,7 +363,7 @@ def test_fuzzing_the_deals_api_finds_no_server_error_and_no_schema_violation(act
         "exchange_rate_id": rate.pk,
         "lead_id": lead.pk,
     }
-    fuzz(
+    fuzz_api(
         headers,
         r"^/api/v1/(deals(/\{deal_id\}(/move)?)?$|pipelines|stages|lost-reasons|exchange-rates|leads/\{lead_id\}/convert)",
         max_examples=6,

@@ -9,21 +9,15 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Deal, DealLineItem
 from vinculo.sales.services.deals import deal_set_line_items
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 @pytest.fixture
@@ -34,11 +28,6 @@ def widget(org):
 @pytest.fixture
 def gadget(org):
     return make_product(org, "Gadget", price="250.00", tax_rate=Decimal("10"))
-
-
-@pytest.fixture
-def deal(actor, pipeline):
-    return make_deal(actor, title="Renewal", amount="500.00")
 
 
 def set_lines(actor, deal, lines):
@@ -331,12 +320,12 @@ def test_api_read_only_token_cannot_set_lines(member, deal, widget):
 def test_api_get_query_count_does_not_grow_with_the_lines(api_client, actor, deal, widget, gadget):
     set_lines(actor, deal, [{"product": widget.pk}])
     api_client.get(f"/api/v1/deals/{deal.pk}/line-items")  # the token's first use is recorded once
-    with CaptureQueriesContext(connection) as one:
+    with count_queries() as one:
         assert api_client.get(f"/api/v1/deals/{deal.pk}/line-items").status_code == 200
     set_lines(
         actor, deal, [{"product": widget.pk}, {"product": gadget.pk}] * 10 + [{"description": "x", "unit_price": "1"}]
     )
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         response = api_client.get(f"/api/v1/deals/{deal.pk}/line-items")
     assert len(response.json()["lines"]) == 21
     assert len(many) == len(one)

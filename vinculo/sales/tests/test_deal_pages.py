@@ -3,9 +3,6 @@ errors (422), deletion; leads and their conversion; the sales settings page."""
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
@@ -13,13 +10,9 @@ from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Activity, Deal, ExchangeRate, LostReason, Pipeline, Stage
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
 
 
 def url(name, org, *args, query=""):
@@ -54,7 +47,7 @@ def test_the_list_query_count_does_not_grow_with_the_deals(client_in, actor, pip
     make_deal(actor, contact=contact.pk)
 
     def count():
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client_in.get(url("deal_list", actor.organization)).status_code == 200
         return len(queries)
 
@@ -222,7 +215,7 @@ def test_the_lead_list_offers_to_convert_and_the_conversion_opens_a_deal(client_
 # --- settings ------------------------------------------------------------------------------------
 
 
-def test_the_settings_page_manages_pipelines_stages_reasons_and_rates(client_in, actor, pipeline):
+def test_the_settings_page_manages_pipelines_stages_reasons_and_rates(client_in, actor, pipeline, in_org_scope):
     org = actor.organization
     settings = url("sales_settings", org)
     assert client_in.get(settings).status_code == 200

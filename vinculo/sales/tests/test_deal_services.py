@@ -8,22 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django_scopes import scope
 
-from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event
 from vinculo.sales.models import Deal, DealStatus, ForecastCategory, LostReason
 from vinculo.sales.services.deals import deal_create, deal_delete, deal_move, deal_update
 from vinculo.sales.testing import make_deal, make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
-@pytest.fixture
-def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García"})
 
 
 def test_a_new_deal_starts_in_the_first_stage_with_its_probability(actor, pipeline, contact):

@@ -7,11 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client, make_member
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Activity, Deal, ExchangeRate, Zone
 from vinculo.sales.selectors.effectiveness import EFFECTIVENESS_GROUPS, effectiveness
 from vinculo.sales.selectors.forecast import parse_report_params
@@ -215,7 +214,7 @@ def test_bad_parameters_answer_422(actor, org, params, errors):
 
 
 def _count(client, url):
-    with CaptureQueriesContext(connection) as captured:
+    with count_queries() as captured:
         assert client.get(url).status_code == 200
     return len(captured)
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 from vinculo.sales import subscribers
 from vinculo.sales.models import Activity, FollowUpRule
 from vinculo.sales.services.deals import deal_move
@@ -28,11 +29,6 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
-
-
-@pytest.fixture
 def subscribed():
     """The consumers as SalesConfig.ready() registers them."""
     subscribers.register()
@@ -45,7 +41,7 @@ def rule(org, stage, subject, days_after=1, kind="call", **extra):
 
 
 def test_the_immediate_task_backend_is_used(settings):
-    assert settings.TASKS["default"]["BACKEND"] == "django_tasks.backends.immediate.ImmediateBackend"
+    assert settings.TASKS["default"]["BACKEND"] == "vinculo.core.testing.tasks.WorkerLikeImmediateBackend"
 
 
 def test_moving_a_deal_into_a_stage_creates_its_follow_ups_once(
@@ -261,8 +257,6 @@ def test_a_sales_rep_sees_the_rules_but_cannot_add_one(org, member, pipeline):
 
 @pytest.mark.parametrize("rows", [1, 6])
 def test_rule_list_query_counts_do_not_grow_with_rows(client_in, api_client, org, rows):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     pipeline = make_pipeline(org)
     for n in range(rows):
@@ -270,9 +264,9 @@ def test_rule_list_query_counts_do_not_grow_with_rows(client_in, api_client, org
         rule(org, stage, f"Rule {n}", days_after=n)
     page_url, api_url = url(org, "follow_up_rule_list"), "/api/v1/follow-up-rules"
     client_in.get(page_url), api_client.get(api_url)  # first uses write the session and the token's last use
-    with CaptureQueriesContext(connection) as page_queries:
+    with count_queries() as page_queries:
         page = client_in.get(page_url)
-    with CaptureQueriesContext(connection) as api_queries:
+    with count_queries() as api_queries:
         listed = api_client.get(api_url)
     assert page.content.decode().count('class="list-group-item d-flex') == rows
     assert len(listed.json()["items"]) == rows

@@ -7,12 +7,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Team
 from vinculo.accounts.testing import api_client_for, login_client
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Deal, ExchangeRate, Quota
 from vinculo.sales.selectors.forecast import FORECAST_GROUPS, forecast, parse_report_params
 from vinculo.sales.testing import make_deal, make_pipeline
@@ -265,7 +264,7 @@ def test_htmx_gets_only_the_report(actor, org, data):
 
 
 def _queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
+    with count_queries() as captured:
         assert client.get(url).status_code == 200
     return len(captured)
 

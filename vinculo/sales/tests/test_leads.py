@@ -13,12 +13,7 @@ from vinculo.contacts.services import company_create, contact_create, note_creat
 from vinculo.core.models import Event
 from vinculo.sales.models import Deal
 from vinculo.sales.services.leads import lead_convert
-from vinculo.sales.testing import make_pipeline, stage_named
-
-
-@pytest.fixture
-def pipeline(org):
-    return make_pipeline(org)
+from vinculo.sales.testing import stage_named
 
 
 @pytest.fixture
@@ -29,7 +24,7 @@ def lead(actor):
     return contact
 
 
-def test_converting_creates_the_company_and_the_deal_and_keeps_the_history(actor, pipeline, lead):
+def test_converting_creates_the_company_and_the_deal_and_keeps_the_history(actor, pipeline, lead, in_org_scope):
     with scope(organization=actor.organization):
         result = lead_convert(
             actor=actor,

@@ -7,28 +7,22 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.contacts.models import Contact, LifecycleStage
-from vinculo.contacts.services import company_create, contact_create
+from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.core.models import AuditEntry, Event
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import DocumentCounter, Order, OrderLine, OrderStatus
 from vinculo.sales.services.documents import order_create, order_set_status
 from vinculo.sales.testing import make_product
 
 
 @pytest.fixture
-def company(actor):
-    with scope(organization=actor.organization):
-        return company_create(actor=actor, data={"name": "Acme S.L."})
-
-
-@pytest.fixture
 def contact(actor, company):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García", "company": company.pk})
+    """Ana García of Acme S.L. (the shared `company`)."""
+    return make_contact(actor, first_name="Ana", last_name="García", company=company.pk)
 
 
 @pytest.fixture
@@ -216,10 +210,10 @@ def _orders(actor, contact, n):
 def test_the_order_list_endpoint_takes_the_same_queries_for_any_number_of_rows(api_client, actor, contact):
     _orders(actor, contact, 2)
     api_client.get("/api/v1/orders")  # the token's first use is recorded once
-    with CaptureQueriesContext(connection) as few:
+    with count_queries() as few:
         assert len(api_client.get("/api/v1/orders").json()["items"]) == 2
     _orders(actor, contact, 5)
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         response = api_client.get("/api/v1/orders?per_page=10")
     assert len(response.json()["items"]) == 7
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -13,6 +13,7 @@ from django_scopes import scope
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import LifecycleStage
 from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.core.models import Event
 from vinculo.sales.models import DealStatus, DocumentCounter, Order, OrderChannel, OrderStatus, Quote
 from vinculo.sales.services.documents import order_create, quote_accept, quote_create
@@ -21,8 +22,7 @@ from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 @pytest.fixture
 def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Marta", "last_name": "Ruiz"})
+    return make_contact(actor, first_name="Marta", last_name="Ruiz")
 
 
 def url(org, name, *args):

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import assert_same_queries
+from vinculo.core.testing.crud import CrudApiSpec, CrudPagesSpec
+from vinculo.sales.factories import ProductFactory
 from vinculo.sales.models import PriceList, PriceListItem, Product
 from vinculo.sales.services.products import (
     price_list_create,
@@ -139,37 +140,6 @@ def test_a_read_only_member_cannot_create_products(member):
 # --- pages ----------------------------------------------------------------------------------------
 
 
-def test_product_pages_create_show_edit_and_delete(client_in, org):
-    response = client_in.post(
-        url(org, "product_create"), {"name": "Widget", "sku": "W-1", "tax_rate": "21", "is_active": "on"}
-    )
-    product = Product.dangerously_unscoped.get(organization=org)
-    assert response.status_code == 302
-    assert response["Location"] == url(org, "product_detail", product.pk)
-    page = client_in.get(response["Location"]).content.decode()
-    assert "Widget" in page
-    assert "W-1" in page
-    response = client_in.post(
-        url(org, "product_edit", product.pk), {"name": "Widget Pro", "sku": "W-1", "tax_rate": "10"}
-    )
-    assert response.status_code == 302
-    product.refresh_from_db()
-    assert (product.name, product.tax_rate, product.is_active) == ("Widget Pro", Decimal("10.00"), False)
-    assert client_in.get(url(org, "product_delete", product.pk)).status_code == 200
-    response = client_in.post(url(org, "product_delete", product.pk))
-    assert response["Location"] == url(org, "product_list")
-    assert Product.dangerously_unscoped.count() == 0
-
-
-def test_a_bad_product_form_comes_back_with_errors_and_keeps_the_input(client_in, org):
-    response = client_in.post(url(org, "product_create"), {"name": "Widget", "tax_rate": "150"})
-    assert response.status_code == 422
-    html = response.content.decode()
-    assert "Must be at most 100." in html
-    assert 'value="150"' in html
-    assert Product.dangerously_unscoped.count() == 0
-
-
 def test_price_list_pages_add_change_and_remove_a_price(client_in, org):
     widget = make_product(org, "Widget", price="10.00")
     gadget = Product.dangerously_unscoped.create(organization=org, name="Gadget")
@@ -210,44 +180,19 @@ def test_price_list_create_and_edit_pages(client_in, org):
     assert price_list.name == "USD list"
 
 
-@pytest.mark.parametrize("name", ["product_list", "price_list_list"])
-def test_catalogue_lists_take_the_same_queries_for_any_number_of_rows(client_in, org, name):
+def test_the_price_list_page_takes_the_same_queries_for_any_number_of_rows(client_in, org):
+    """(The product list's query count: TestProductPages.)"""
     for i in range(2):
-        make_product(org, f"P{i}", currency=f"EU{i}" if name == "price_list_list" else "EUR")
-    client_in.get(url(org, name))
-    with CaptureQueriesContext(connection) as few:
-        assert client_in.get(url(org, name)).status_code == 200
-    for i in range(2, 6):
-        make_product(org, f"P{i}", currency=f"EU{i}" if name == "price_list_list" else "EUR")
-    with CaptureQueriesContext(connection) as many:
-        response = client_in.get(url(org, name))
-    expected = "EU5 list" if name == "price_list_list" else "P5"
-    assert expected in response.content.decode()
-    assert len(many.captured_queries) == len(few.captured_queries)
+        make_product(org, f"P{i}", currency=f"EU{i}")
+    response = assert_same_queries(
+        lambda: client_in.get(url(org, "price_list_list")),
+        lambda: [make_product(org, f"P{i}", currency=f"EU{i}") for i in range(2, 6)],
+    )
+    assert response.status_code == 200
+    assert "EU5 list" in response.content.decode()
 
 
 # --- API ------------------------------------------------------------------------------------------
-
-
-def test_product_api_crud(api_client, org):
-    response = post_json(api_client, "/api/v1/products", {"name": "Widget", "sku": "W-1", "tax_rate": "21"})
-    assert response.status_code == 201
-    product = response.json()
-    assert (product["name"], product["sku"], product["tax_rate"], product["is_active"]) == (
-        "Widget",
-        "W-1",
-        "21.00",
-        True,
-    )
-    pid = product["id"]
-    response = post_json(api_client, f"/api/v1/products/{pid}", {"is_active": False}, method="patch")
-    assert (response.status_code, response.json()["is_active"]) == (200, False)
-    assert api_client.get("/api/v1/products?active=false").json()["items"][0]["id"] == pid
-    response = post_json(api_client, "/api/v1/products", {"name": "Copy", "sku": "W-1"})
-    assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "sku", "message": "Another product already has this SKU."}]
-    assert api_client.delete(f"/api/v1/products/{pid}").status_code == 204
-    assert api_client.get(f"/api/v1/products/{pid}").status_code == 404
 
 
 def test_price_list_api_with_items(api_client, org):
@@ -292,15 +237,53 @@ def test_another_organisations_catalogue_is_404_in_the_api(api_client, other_act
     assert theirs.name == "Forastero"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/products", "/api/v1/price-lists"])
-def test_catalogue_api_lists_take_the_same_queries_for_any_number_of_rows(api_client, org, path):
+def test_the_price_list_api_takes_the_same_queries_for_any_number_of_rows(api_client, org):
+    """(The product list's query count: TestProductApi.)"""
     make_product(org, "P0", currency="EUR")
-    api_client.get(path)
-    with CaptureQueriesContext(connection) as few:
-        api_client.get(path)
-    for i in range(1, 5):
-        make_product(org, f"P{i}", currency=f"US{i}")
-    with CaptureQueriesContext(connection) as many:
-        response = api_client.get(path)
+    response = assert_same_queries(
+        lambda: api_client.get("/api/v1/price-lists"),
+        lambda: [make_product(org, f"P{i}", currency=f"US{i}") for i in range(1, 5)],
+    )
     assert len(response.json()["items"]) == 5
-    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- pages and API from declarations (vinculo/core/testing/crud.py) -------------------------------
+
+
+class TestProductPages(CrudPagesSpec):
+    model = Product
+    factory = ProductFactory
+    url_list = "sales:product_list"
+    url_create = "sales:product_create"
+    url_detail = "sales:product_detail"
+    url_edit = "sales:product_edit"
+    url_delete = "sales:product_delete"
+    create_data: ClassVar = {"name": "Widget", "sku": "W-1", "tax_rate": "21", "is_active": "on"}
+    created: ClassVar = {"name": "Widget", "sku": "W-1", "tax_rate": Decimal("21.00"), "is_active": True}
+    bad_create_data: ClassVar = {"name": "Widget", "tax_rate": "150"}
+    bad_create_error = "Must be at most 100."
+    update_data: ClassVar = {"name": "Widget Pro", "sku": "W-1", "tax_rate": "10"}  # is_active unticked
+    updated: ClassVar = {"name": "Widget Pro", "tax_rate": Decimal("10.00"), "is_active": False}
+
+    def test_the_detail_page_shows_the_sku(self, client_in, org):
+        product = ProductFactory(organization=org, name="Widget", sku="W-1")
+        page = client_in.get(url(org, "product_detail", product.pk)).content.decode()
+        assert "Widget" in page
+        assert "W-1" in page
+
+
+class TestProductApi(CrudApiSpec):
+    model = Product
+    factory = ProductFactory
+    api_path = "/api/v1/products"
+    create_payload: ClassVar = {"name": "Widget", "sku": "W-1", "tax_rate": "21"}
+    created_json: ClassVar = {"name": "Widget", "sku": "W-1", "tax_rate": "21.00", "is_active": True}
+    update_payload: ClassVar = {"is_active": False}
+    updated_json: ClassVar = {"is_active": False}
+    existing: ClassVar = {"sku": "W-1"}
+    bad_payloads: ClassVar = [({"name": "Copy", "sku": "W-1"}, "sku", "Another product already has this SKU.")]
+
+    def test_inactive_products_are_listed_with_active_false(self, api_client, org):
+        product = ProductFactory(organization=org, is_active=False)
+        ProductFactory(organization=org)
+        assert [item["id"] for item in api_client.get("/api/v1/products?active=false").json()["items"]] == [product.pk]

@@ -7,12 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import count_queries
 from vinculo.sales.models import Quota
 from vinculo.sales.services.quotas import quota_set
 
@@ -130,7 +129,7 @@ def test_the_grid_queries_do_not_grow_with_reps_or_quotas(actor, org, member):
     client.get(url)
 
     def count():
-        with CaptureQueriesContext(connection) as captured:
+        with count_queries() as captured:
             assert client.get(url).status_code == 200
         return len(captured)
 

@@ -9,12 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
-from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
+from vinculo.core.testing import count_queries
 from vinculo.sales import pdf
 from vinculo.sales.models import DocumentCounter, Order, Quote, QuoteLine, QuoteStatus
 from vinculo.sales.services.documents import quote_accept, quote_create
@@ -23,10 +22,8 @@ from vinculo.sales.testing import make_product
 
 @pytest.fixture
 def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(
-            actor=actor, data={"first_name": "José", "last_name": "García", "emails": ["jose@example.com"]}
-        )
+    """José García, with an e-mail address (the shared `contact` has none)."""
+    return make_contact(actor, first_name="José", last_name="García", emails=["jose@example.com"])
 
 
 @pytest.fixture
@@ -325,10 +322,10 @@ def test_document_lists_take_the_same_queries_for_any_number_of_rows(client_in, 
 
     add(2)
     client_in.get(url(org, name))
-    with CaptureQueriesContext(connection) as few:
+    with count_queries() as few:
         assert client_in.get(url(org, name)).status_code == 200
     add(4)
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         response = client_in.get(url(org, name))
     assert response.content.decode().count("Q-0000" if name == "quote_list" else "O-0000") == 6
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -37,12 +37,6 @@ from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
 
 @pytest.fixture
-def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García"})
-
-
-@pytest.fixture
 def widget(org):
     return make_product(org, "Widget", price="100.00", tax_rate=Decimal("21"), sku="W-1")
 
@@ -131,7 +125,7 @@ def test_a_stored_quote_rounds_once_too(actor, contact):
     )
 
 
-def test_a_named_price_list_of_the_quote_currency_prices_the_lines(actor, contact, widget):
+def test_a_named_price_list_of_the_quote_currency_prices_the_lines(actor, contact, widget, in_org_scope):
     partners = PriceList.dangerously_unscoped.create(organization=actor.organization, name="Partners", currency="EUR")
     partners.items.create(organization=actor.organization, product=widget, unit_price=Decimal("80.00"))
     quote = create(actor, contact=contact.pk, price_list=partners.pk, lines=[{"product": widget.pk}])

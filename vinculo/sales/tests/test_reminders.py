@@ -14,7 +14,6 @@ from django.utils import formats, timezone, translation
 from django_scopes import scope
 
 from vinculo.accounts.testing import free_port
-from vinculo.accounts.tests.conftest import smtp_server  # noqa: F401 - a fixture: a real SMTP server
 from vinculo.messaging.models import OutgoingMessage
 from vinculo.messaging.tasks import send_due_messages
 from vinculo.sales.models import Activity
@@ -127,7 +126,7 @@ def test_a_failed_send_is_retried_by_the_outgoing_mail_worker(actor, org, settin
     assert [m.to for m in mail.outbox] == [[actor.user.email]]
 
 
-def test_the_reminder_reaches_a_real_smtp_server(actor, org, smtp_server, run):  # noqa: F811
+def test_the_reminder_reaches_a_real_smtp_server(actor, org, smtp_server, run):
     activity = create(actor, minutes_ahead=5, reminder=10, subject="Demo")
     assert run() == 1
     assert len(smtp_server.received) == 1

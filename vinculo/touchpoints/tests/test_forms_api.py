@@ -7,16 +7,15 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import api_client_for, login_client
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.messaging.models import Consent
 from vinculo.touchpoints.models import WebForm
-from vinculo.touchpoints.tests.test_forms_services import FIELDS, GOOD, consent_types, make_form, submit
+from vinculo.touchpoints.testing.forms import FIELDS, GOOD, consent_types, make_form, submit
 
 API = "/api/v1"
 
@@ -168,11 +167,11 @@ def test_list_query_counts_do_not_grow(api_client, actor, org, rows):
     assert form is not None
     contact_id = Consent.dangerously_unscoped.values_list("contact_id", flat=True)[0]
     api_client.get(f"{API}/web-forms")  # the token's last use is written once a minute
-    with CaptureQueriesContext(connection) as forms_queries:
+    with count_queries() as forms_queries:
         listed = api_client.get(f"{API}/web-forms")
-    with CaptureQueriesContext(connection) as submission_queries:
+    with count_queries() as submission_queries:
         submissions = api_client.get(f"{API}/web-forms/{form.pk}/submissions")
-    with CaptureQueriesContext(connection) as consent_queries:
+    with count_queries() as consent_queries:
         consents = api_client.get(f"{API}/contacts/{contact_id}/consents")
     assert len(listed.json()["items"]) == rows
     assert len(submissions.json()["items"]) == 1

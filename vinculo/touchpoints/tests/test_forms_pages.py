@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.messaging.models import Consent
 from vinculo.touchpoints.models import FormSubmission, WebForm
-from vinculo.touchpoints.tests.test_forms_services import GOOD, consent_types, make_form, submit
+from vinculo.touchpoints.testing.forms import GOOD, consent_types, make_form, submit
 
 
 @pytest.fixture(autouse=True)
@@ -226,7 +225,7 @@ def test_the_list_query_count_does_not_grow(client_in, actor, org, forms):
         made = make_form(actor, name=f"Form {n}")
         submit(made, **GOOD)
     client_in.get(url(org, "web-forms/"))
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client_in.get(url(org, "web-forms/"))
     assert response.content.decode().count('class="list-group-item d-flex flex-wrap align-items-center gap-2"') == forms
     # session, user, membership, the page of forms with counts and owners, the organisation menu
@@ -240,7 +239,7 @@ def test_the_submissions_list_shows_them_and_its_query_count_does_not_grow(clien
         submit(form, **{**GOOD, "email": f"person{n}@example.com"})
     page = url(org, f"web-forms/{form.pk}/submissions/")
     client_in.get(page)
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client_in.get(page)
     html = response.content.decode()
     assert html.count('<tr id="submission-') == rows
@@ -327,7 +326,7 @@ def test_the_consents_panel_query_count_does_not_grow(client_in, actor, org):
         contact = Consent.dangerously_unscoped.order_by("-id").first().contact  # type: ignore[union-attr]
         page = url(org, f"contacts/{contact.pk}/")
         client_in.get(page)
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             html = client_in.get(page).content.decode()
         return len(queries), html.count('data-status="subscribed"')
 

@@ -20,7 +20,7 @@ from vinculo.core.models import Event
 from vinculo.messaging.models import Consent
 from vinculo.touchpoints.models import FormSubmission
 from vinculo.touchpoints.services import forms as services
-from vinculo.touchpoints.tests.test_forms_services import GOOD, make_form, token
+from vinculo.touchpoints.testing.forms import GOOD, make_form, token
 
 ORIGIN = "https://www.example.com"
 

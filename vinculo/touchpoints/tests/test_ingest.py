@@ -22,7 +22,7 @@ from vinculo.core.models import Event
 from vinculo.touchpoints import tasks
 from vinculo.touchpoints.models import IngestBatch, Visitor, WebSession
 from vinculo.touchpoints.services import ingest
-from vinculo.touchpoints.tests.tracking_helpers import ORIGIN, URL, identify, make_site, page, post_batch, track
+from vinculo.touchpoints.testing.tracking import ORIGIN, URL, identify, make_site, page, post_batch, track
 
 pytestmark = pytest.mark.django_db
 

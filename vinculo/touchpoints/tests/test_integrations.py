@@ -5,16 +5,15 @@ counts do not grow with the rows."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import login_client
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.adapters import facebook
 from vinculo.touchpoints.models import Integration, WebhookDelivery
 from vinculo.touchpoints.services.integrations import integration_secret
-from vinculo.touchpoints.tests.test_webhooks_support import SECRET, make_integration, post, raw
+from vinculo.touchpoints.testing.webhooks import SECRET, make_integration, post, raw
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +161,7 @@ def test_the_list_and_the_deliveries_cost_the_same_queries_whatever_their_number
     def count(url: str) -> int:
         client = api_client if url.startswith("/api/") else client_in
         client.get(url)  # the first request of a session may write it; measure the next one
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client.get(url).status_code == 200
         return len(queries)
 

@@ -13,49 +13,13 @@ from django_scopes import scope
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import org_scope
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.services import mail_in
 from vinculo.touchpoints.services.mail_in import mailbox_fetch, parse_email
-from vinculo.touchpoints.services.mailboxes import mailbox_create
+from vinculo.touchpoints.testing.mail import connect_mailbox, mail
 
 pytestmark = pytest.mark.django_db
-
-
-def mail(
-    *,
-    message_id: str,
-    sender: str = "Lucía Pérez <lucia@cliente.example>",
-    to: str = "ana@example.com",
-    cc: str = "",
-    subject: str = "Pedido 42",
-    body: str = "¿Cuándo llega el pedido?",
-    date: str = "Mon, 23 Nov 2026 10:00:00 +0100",
-    extra: str = "",
-) -> str:
-    headers = [f"From: {sender}", f"To: {to}", f"Subject: {subject}", f"Date: {date}", f"Message-ID: {message_id}"]
-    if cc:
-        headers.append(f"Cc: {cc}")
-    if extra:
-        headers.append(extra)
-    headers += ["MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: 8bit"]
-    return "\r\n".join(headers) + "\r\n\r\n" + body + "\r\n"
-
-
-def connect_mailbox(actor, imap_server, **data):
-    with scope(organization=actor.organization):
-        return mailbox_create(
-            actor=actor,
-            data={
-                "name": "Ventas",
-                "email_address": imap_server.user,
-                "host": imap_server.host,
-                "port": imap_server.port,
-                "use_ssl": False,
-                "username": imap_server.user,
-                "password": imap_server.password,
-                **data,
-            },
-        )
 
 
 def make_contact(actor, first_name, email):
@@ -74,7 +38,7 @@ def test_new_mail_goes_on_the_timelines_of_the_contacts_in_from_to_and_cc(actor,
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert (result.stored, result.ignored, result.duplicates, result.skipped, result.error) == (1, 1, 0, [], "")
-    message = EmailMessage.objects.get()
+    message = EmailMessage.dangerously_unscoped.get()
     assert message.message_id == "<m1@cliente.example>"
     assert message.direction == "in"
     assert message.from_address == "lucia@cliente.example"
@@ -85,16 +49,19 @@ def test_new_mail_goes_on_the_timelines_of_the_contacts_in_from_to_and_cc(actor,
     assert message.sent_at == dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     assert message.imap_uid == 1
     assert message.mailbox == mailbox
-    assert set(message.contacts.all()) == {lucia, pedro}
-    thread = message.thread
-    assert (thread.subject, thread.normalized_subject, thread.message_count) == ("Pedido 42", "pedido 42", 1)
-    assert set(thread.contacts.all()) == {lucia, pedro}
-    events = list(Event.objects.filter(type="email.received").order_by("id").values("contact", "message_id"))
+    with org_scope(mailbox.organization):
+        assert set(message.contacts.all()) == {lucia, pedro}
+        thread = message.thread
+        assert (thread.subject, thread.normalized_subject, thread.message_count) == ("Pedido 42", "pedido 42", 1)
+        assert set(thread.contacts.all()) == {lucia, pedro}
+    events = list(
+        Event.dangerously_unscoped.filter(type="email.received").order_by("id").values("contact", "message_id")
+    )
     assert events == [
         {"contact": lucia.pk, "message_id": "<m1@cliente.example>"},
         {"contact": pedro.pk, "message_id": f"<m1@cliente.example>#{pedro.pk}"},
     ]
-    event = Event.objects.get(contact=lucia, type="email.received")
+    event = Event.dangerously_unscoped.get(contact=lucia, type="email.received")
     assert event.source == "email"
     assert event.occurred_at == message.sent_at
     assert event.properties == {
@@ -119,13 +86,13 @@ def test_fetching_twice_stores_once_even_from_the_start_of_the_folder(actor, ima
     again = mailbox_fetch(mailbox_id=mailbox.pk)
     assert (again.stored, again.duplicates) == (0, 0)  # nothing new above last_uid
 
-    Mailbox.objects.filter(pk=mailbox.pk).update(last_uid=0)
+    Mailbox.dangerously_unscoped.filter(pk=mailbox.pk).update(last_uid=0)
     from_start = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert (from_start.stored, from_start.duplicates) == (0, 1)
-    assert EmailMessage.objects.count() == 1
-    assert Event.objects.filter(type="email.received").count() == 1
-    assert EmailThread.objects.get().message_count == 1
+    assert EmailMessage.dangerously_unscoped.count() == 1
+    assert Event.dangerously_unscoped.filter(type="email.received").count() == 1
+    assert EmailThread.dangerously_unscoped.get().message_count == 1
 
 
 def test_a_reply_joins_the_thread_by_its_headers(actor, imap_server):
@@ -151,15 +118,16 @@ def test_a_reply_joins_the_thread_by_its_headers(actor, imap_server):
 
     mailbox_fetch(mailbox_id=mailbox.pk)
 
-    thread = EmailThread.objects.get()
-    assert thread.message_count == 3
-    assert thread.last_message_at == dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
-    assert list(thread.messages.values_list("message_id", flat=True)) == [
-        "<m1@cliente.example>",
-        "<m2@cliente.example>",
-        "<m3@cliente.example>",
-    ]
-    assert list(thread.contacts.all()) == [lucia]
+    with org_scope(mailbox.organization):
+        thread = EmailThread.dangerously_unscoped.get()
+        assert thread.message_count == 3
+        assert thread.last_message_at == dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+        assert list(thread.messages.values_list("message_id", flat=True)) == [
+            "<m1@cliente.example>",
+            "<m2@cliente.example>",
+            "<m3@cliente.example>",
+        ]
+        assert list(thread.contacts.all()) == [lucia]
 
 
 def test_a_reply_that_arrives_before_the_original_still_joins_it(actor, imap_server):
@@ -172,8 +140,8 @@ def test_a_reply_that_arrives_before_the_original_still_joins_it(actor, imap_ser
 
     mailbox_fetch(mailbox_id=mailbox.pk)
 
-    assert EmailThread.objects.count() == 1
-    assert EmailThread.objects.get().message_count == 2
+    assert EmailThread.dangerously_unscoped.count() == 1
+    assert EmailThread.dangerously_unscoped.get().message_count == 2
 
 
 def test_the_subject_is_the_fallback_between_the_same_people_within_30_days(actor, imap_server):
@@ -195,11 +163,11 @@ def test_the_subject_is_the_fallback_between_the_same_people_within_30_days(acto
 
     mailbox_fetch(mailbox_id=mailbox.pk)
 
-    thread_of = dict(EmailMessage.objects.values_list("message_id", "thread_id"))
+    thread_of = dict(EmailMessage.dangerously_unscoped.values_list("message_id", "thread_id"))
     assert thread_of["<a2@x>"] == thread_of["<a1@x>"]
     assert thread_of["<b1@x>"] != thread_of["<a1@x>"]
     assert thread_of["<c1@x>"] not in (thread_of["<a1@x>"], thread_of["<b1@x>"])
-    assert EmailThread.objects.count() == 3
+    assert EmailThread.dangerously_unscoped.count() == 3
 
 
 def test_a_changed_uidvalidity_reads_the_folder_again_without_storing_twice(actor, imap_server):
@@ -210,7 +178,7 @@ def test_a_changed_uidvalidity_reads_the_folder_again_without_storing_twice(acto
     mailbox_fetch(mailbox_id=mailbox.pk)
     mailbox.refresh_from_db()
     first_validity = mailbox.uid_validity
-    assert (mailbox.last_uid, EmailMessage.objects.count()) == (2, 2)
+    assert (mailbox.last_uid, EmailMessage.dangerously_unscoped.count()) == (2, 2)
 
     imap_server.recreate_folder("Clientes")  # the server renumbers: UIDs start at 1 again
     imap_server.deliver(mail(message_id="<m2@x>"), folder="Clientes")  # UID 1 now
@@ -220,7 +188,11 @@ def test_a_changed_uidvalidity_reads_the_folder_again_without_storing_twice(acto
     mailbox.refresh_from_db()
     assert mailbox.uid_validity != first_validity
     assert (result.stored, result.duplicates) == (1, 1)
-    assert sorted(EmailMessage.objects.values_list("message_id", flat=True)) == ["<m1@x>", "<m2@x>", "<m3@x>"]
+    assert sorted(EmailMessage.dangerously_unscoped.values_list("message_id", flat=True)) == [
+        "<m1@x>",
+        "<m2@x>",
+        "<m3@x>",
+    ]
     assert mailbox.last_uid == 2
 
 
@@ -236,10 +208,10 @@ def test_unknown_senders_become_leads_when_the_mailbox_says_so(actor, org, imap_
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert (result.stored, result.ignored) == (1, 5)
-    lead = Contact.objects.get()
+    lead = Contact.dangerously_unscoped.get()
     assert (lead.first_name, lead.last_name, lead.email) == ("Marta", "Gil Ruiz", "marta@nueva.example")
     assert (lead.lifecycle_stage, lead.source, lead.owner) == (LifecycleStage.LEAD, "email", actor.user)
-    assert list(Event.objects.filter(contact=lead).order_by("id").values_list("type", flat=True)) == [
+    assert list(Event.dangerously_unscoped.filter(contact=lead).order_by("id").values_list("type", flat=True)) == [
         "contact.created",
         "email.received",
     ]
@@ -252,8 +224,8 @@ def test_unknown_senders_stay_out_when_leads_are_off(actor, imap_server):
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert (result.stored, result.ignored) == (0, 1)
-    assert Contact.objects.count() == 0
-    assert EmailMessage.objects.count() == 0
+    assert Contact.dangerously_unscoped.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 def test_a_bad_message_is_skipped_and_the_others_are_stored(actor, imap_server, monkeypatch):
@@ -269,7 +241,7 @@ def test_a_bad_message_is_skipped_and_the_others_are_stored(actor, imap_server, 
 
     assert result.stored == 2
     assert result.skipped == ["message 2 cannot be read (no sender address)", "message 3 is too large (0 MB)"]
-    assert sorted(EmailMessage.objects.values_list("message_id", flat=True)) == ["<ok1@x>", "<ok2@x>"]
+    assert sorted(EmailMessage.dangerously_unscoped.values_list("message_id", flat=True)) == ["<ok1@x>", "<ok2@x>"]
     mailbox.refresh_from_db()
     assert mailbox.last_uid == 4
     assert mailbox.last_error == (
@@ -306,12 +278,12 @@ def test_a_wrong_password_is_recorded_on_the_mailbox_and_nothing_breaks(actor, i
     assert result.error == "The server refused the user name or the password."
     mailbox.refresh_from_db()
     assert mailbox.last_error == "The server refused the user name or the password."
-    assert (mailbox.last_uid, EmailMessage.objects.count()) == (0, 0)
+    assert (mailbox.last_uid, EmailMessage.dangerously_unscoped.count()) == (0, 0)
 
 
 def test_a_server_that_is_not_there_is_recorded(actor, imap_server):
     mailbox = connect_mailbox(actor, imap_server)
-    Mailbox.objects.filter(pk=mailbox.pk).update(port=1)
+    Mailbox.dangerously_unscoped.filter(pk=mailbox.pk).update(port=1)
 
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
@@ -341,8 +313,8 @@ def test_mail_from_the_mailbox_itself_is_an_email_sent_on_the_timeline(actor, im
 
     mailbox_fetch(mailbox_id=mailbox.pk)
 
-    assert EmailMessage.objects.get().direction == "out"
-    assert list(Event.objects.filter(contact=lucia).order_by("id").values_list("type", flat=True)) == [
+    assert EmailMessage.dangerously_unscoped.get().direction == "out"
+    assert list(Event.dangerously_unscoped.filter(contact=lucia).order_by("id").values_list("type", flat=True)) == [
         "contact.created",
         "email.sent",
     ]
@@ -403,7 +375,7 @@ def test_a_message_without_message_id_gets_a_stable_one():
 def test_a_mailbox_disconnected_before_its_run_is_left_alone(actor, imap_server):
     mailbox = connect_mailbox(actor, imap_server)
     mailbox_pk = mailbox.pk
-    Mailbox.objects.filter(pk=mailbox_pk).delete()
+    Mailbox.dangerously_unscoped.filter(pk=mailbox_pk).delete()
 
     result = mailbox_fetch(mailbox_id=mailbox_pk)
 
@@ -415,14 +387,14 @@ def test_without_starttls_the_password_is_never_sent_to_a_server_that_is_not_loc
 
     mailbox = connect_mailbox(actor, imap_server)  # dovecot here offers no STARTTLS (ssl = no)
     monkeypatch.setattr(mailboxes, "is_local_host", lambda host: False)
-    logins_before = (imap_server.root / "dovecot.log").read_text().count("Login: user=")
+    logins_before = imap_server.logins(at_least=1)  # connecting the mailbox logged in once
 
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert result.error == (
         "The server does not offer STARTTLS: the password would travel unencrypted. Turn SSL/TLS on."
     )
-    assert (imap_server.root / "dovecot.log").read_text().count("Login: user=") == logins_before
+    assert imap_server.logins() == logins_before
 
 
 def test_ssl_to_a_server_that_does_not_speak_it_is_recorded(actor, imap_server):
@@ -460,7 +432,7 @@ def test_a_shared_mailbox_makes_unowned_leads_and_a_former_members_mailbox_is_no
 
     mailbox_fetch(mailbox_id=shared.pk)
 
-    lead = Contact.objects.get()
+    lead = Contact.dangerously_unscoped.get()
     assert (lead.email, lead.owner, lead.source) == ("marta@nueva.example", None, "email")
     created = Event.objects.get(type="contact.created", contact=lead)
     assert (created.actor.is_system, created.properties["via"]) == (True, "mailbox:Ventas")  # no member did it

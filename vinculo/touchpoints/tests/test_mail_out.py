@@ -7,21 +7,20 @@ from __future__ import annotations
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import TestCase
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.testing import free_port
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries, org_scope
 from vinculo.messaging.models import OutgoingMessage
 from vinculo.messaging.services.suppression import suppression_add
 from vinculo.messaging.testing import ScriptedSink
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.services.mail_in import mailbox_fetch
 from vinculo.touchpoints.services.mail_out import MAX_BODY, email_draft, email_send
-from vinculo.touchpoints.tests.test_mail_in import connect_mailbox, mail
+from vinculo.touchpoints.testing.mail import connect_mailbox, mail
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +66,11 @@ def test_an_email_goes_out_from_the_members_mailbox_and_the_reply_joins_its_thre
         actor.user,
     )
     assert sent.mailbox == mailbox
-    assert list(sent.contacts.all()) == [lucia]
-    thread = sent.thread
-    assert (thread.subject, thread.message_count, list(thread.contacts.all())) == ("Su pedido", 1, [lucia])
-    event = Event.objects.get(type="email.sent")
+    with org_scope(mailbox.organization):
+        assert list(sent.contacts.all()) == [lucia]
+        thread = sent.thread
+        assert (thread.subject, thread.message_count, list(thread.contacts.all())) == ("Su pedido", 1, [lucia])
+    event = Event.dangerously_unscoped.get(type="email.sent")
     assert (event.contact, event.actor, event.message_id) == (lucia, actor.user, sent.message_id)
     assert event.properties == {
         "subject": "Su pedido",
@@ -91,11 +91,11 @@ def test_an_email_goes_out_from_the_members_mailbox_and_the_reply_joins_its_thre
     )
     assert mailbox_fetch(mailbox_id=mailbox.pk).stored == 1
 
-    reply = EmailMessage.objects.get(message_id="<reply1@cliente.example>")
+    reply = EmailMessage.dangerously_unscoped.get(message_id="<reply1@cliente.example>")
     assert reply.thread_id == thread.pk
     thread.refresh_from_db()
     assert thread.message_count == 2
-    assert Event.objects.get(type="email.received").properties["snippet"] == "¡Gracias!"
+    assert Event.dangerously_unscoped.get(type="email.received").properties["snippet"] == "¡Gracias!"
 
 
 def test_answering_a_thread_sets_in_reply_to_and_references(actor, lucia, imap_server, smtp_server):
@@ -104,7 +104,7 @@ def test_answering_a_thread_sets_in_reply_to_and_references(actor, lucia, imap_s
         mail(message_id="<q2@cliente.example>", subject="Re: Pedido 42", extra="References: <q1@cliente.example>")
     )
     mailbox_fetch(mailbox_id=mailbox.pk)
-    thread = EmailThread.objects.get()
+    thread = EmailThread.dangerously_unscoped.get()
     with scope(organization=actor.organization):
         draft = email_draft(actor=actor, contact=lucia, thread=thread)
     assert (draft.to, draft.subject) == ("lucia@cliente.example", "Re: Pedido 42")
@@ -153,8 +153,8 @@ def test_bad_input_sends_and_stores_nothing(actor, lucia, smtp_server, data, err
 
     assert exc.value.message_dict == errors
     assert smtp_server.received == []
-    assert (EmailMessage.objects.count(), EmailThread.objects.count()) == (0, 0)
-    assert not Event.objects.filter(type="email.sent").exists()
+    assert (EmailMessage.dangerously_unscoped.count(), EmailThread.dangerously_unscoped.count()) == (0, 0)
+    assert not Event.dangerously_unscoped.filter(type="email.sent").exists()
 
 
 def test_a_contact_without_email_cannot_be_written_to(actor, smtp_server):
@@ -177,7 +177,7 @@ def test_another_contacts_thread_cannot_be_answered(actor, lucia, smtp_server):
         send(actor, lucia, subject="Re", body="x", thread=first.thread_id)
 
     assert exc.value.message_dict == {"thread": ["No such conversation with this contact."]}
-    assert EmailMessage.objects.count() == 1
+    assert EmailMessage.dangerously_unscoped.count() == 1
 
 
 def test_an_unreachable_smtp_server_keeps_the_message_queued_for_a_retry(actor, lucia, settings):
@@ -260,7 +260,7 @@ def test_writing_from_the_contact_page_sends_and_shows_the_thread(actor, org, lu
     with committed():
         response = client_in.post(url(org, "contact_email_compose", lucia.pk), {"subject": "Hola", "body": "¿Qué tal?"})
 
-    sent = EmailMessage.objects.get()
+    sent = EmailMessage.dangerously_unscoped.get()
     assert response.status_code == 302
     assert response["Location"] == url(org, "email_thread_detail", sent.thread_id)
     assert smtp_server.received[0].message["Message-ID"] == sent.message_id
@@ -285,7 +285,7 @@ def test_replying_from_the_thread_page_prefills_the_subject(actor, org, lucia, c
         )
     assert response.status_code == 302
     assert smtp_server.received[1].message["In-Reply-To"] == first.message_id
-    assert EmailThread.objects.get().message_count == 2
+    assert EmailThread.dangerously_unscoped.get().message_count == 2
 
 
 def test_bad_input_on_the_compose_page_is_422_and_keeps_what_was_typed(org, lucia, client_in, smtp_server):
@@ -303,7 +303,7 @@ def test_bad_input_on_the_compose_page_is_422_and_keeps_what_was_typed(org, luci
         "body": ["This field is required."],
     }
     assert smtp_server.received == []
-    assert EmailMessage.objects.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 def test_a_sales_rep_cannot_write_to_or_read_a_contact_they_do_not_see(actor, org, lucia, member, smtp_server):
@@ -367,7 +367,7 @@ def test_bad_input_on_the_api_is_422_and_sends_nothing(lucia, api_client, smtp_s
     ]
     assert wrong_thread.json()["errors"] == [{"field": "thread", "message": "No such conversation with this contact."}]
     assert smtp_server.received == []
-    assert EmailMessage.objects.count() == 0
+    assert EmailMessage.dangerously_unscoped.count() == 0
 
 
 def test_the_thread_lists_take_the_same_number_of_queries_for_more_rows(
@@ -376,15 +376,15 @@ def test_the_thread_lists_take_the_same_number_of_queries_for_more_rows(
     send(actor, lucia, subject="Uno", body="x")
     client_in.get(url(org, "email_thread_list"))  # warm up
     api_client.get("/api/v1/email-threads")
-    with CaptureQueriesContext(connection) as few_pages:
+    with count_queries() as few_pages:
         client_in.get(url(org, "email_thread_list"))
-    with CaptureQueriesContext(connection) as few_api:
+    with count_queries() as few_api:
         api_client.get("/api/v1/email-threads")
     for n in range(4):
         send(actor, lucia, subject=f"Otro {n}", body="x")
-    with CaptureQueriesContext(connection) as many_pages:
+    with count_queries() as many_pages:
         page = client_in.get(url(org, "email_thread_list"))
-    with CaptureQueriesContext(connection) as many_api:
+    with count_queries() as many_api:
         api_client.get("/api/v1/email-threads")
 
     assert page.content.decode().count('class="list-group-item" id="thread-') == 5

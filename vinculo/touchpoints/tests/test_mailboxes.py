@@ -8,17 +8,16 @@ import logging
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.core.models import AuditEntry
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox
 from vinculo.touchpoints.services.mailboxes import imap_utf7, is_local_host, mailbox_create, mailbox_update
-from vinculo.touchpoints.tests.test_mail_in import connect_mailbox
+from vinculo.touchpoints.testing.mail import connect_mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +49,7 @@ def test_a_member_connects_their_own_mailbox_from_the_page(actor, org, client_in
 
     assert response.status_code == 302
     assert response["Location"] == page(org, "mailbox_list")
-    mailbox = Mailbox.objects.get()
+    mailbox = Mailbox.dangerously_unscoped.get()
     assert (mailbox.name, mailbox.email_address, mailbox.host, mailbox.port, mailbox.use_ssl) == (
         "Ventas",
         "ventas@empresa.example",
@@ -66,7 +65,7 @@ def test_a_member_connects_their_own_mailbox_from_the_page(actor, org, client_in
     edit = client_in.get(page(org, "mailbox_edit", mailbox.pk)).content.decode()
     assert "s3cret-imap" not in edit
     assert mailbox.password_encrypted not in edit
-    audit = AuditEntry.objects.get(object_type="touchpoints.mailbox")
+    audit = AuditEntry.dangerously_unscoped.get(object_type="touchpoints.mailbox")
     assert "password" not in json.dumps(audit.changes)
 
 
@@ -89,7 +88,7 @@ def test_bad_input_on_the_page_is_422_with_the_errors_and_saves_nothing(org, cli
     form = response.context["form"]
     assert {name: form.errors[name] for name in errors} == {name: [message] for name, message in errors.items()}
     assert set(form.errors) == set(errors)
-    assert Mailbox.objects.count() == 0
+    assert Mailbox.dangerously_unscoped.count() == 0
     html = response.content.decode()
     assert "s3cret-imap" not in html  # the password typed is not sent back either
     if "name" not in changes:
@@ -138,7 +137,7 @@ def test_the_api_creates_a_mailbox_and_never_returns_the_password(actor, api_cli
     listed = api_client.get("/api/v1/mailboxes").json()
     assert [m["name"] for m in listed["items"]] == ["Soporte"]
     assert "api-s3cret" not in json.dumps(listed)
-    assert crypto.decrypt(Mailbox.objects.get().password_encrypted) == "api-s3cret"
+    assert crypto.decrypt(Mailbox.dangerously_unscoped.get().password_encrypted) == "api-s3cret"
 
 
 def test_bad_input_on_the_api_is_422_with_field_errors_and_saves_nothing(api_client):
@@ -161,13 +160,13 @@ def test_bad_input_on_the_api_is_422_with_field_errors_and_saves_nothing(api_cli
     missing = api_client.post("/api/v1/mailboxes", {"name": "x"}, content_type="application/json")
     assert missing.status_code == 422
     assert sorted(e["field"] for e in missing.json()["errors"]) == ["email_address", "host", "password", "username"]
-    assert Mailbox.objects.count() == 0
+    assert Mailbox.dangerously_unscoped.count() == 0
 
 
 def test_editing_keeps_the_password_when_left_empty_and_rereads_after_a_server_change(actor, org, client_in):
     with scope(organization=org):
         mailbox = mailbox_create(actor=actor, data=service_data())
-    Mailbox.objects.filter(pk=mailbox.pk).update(last_uid=40, uid_validity=7, last_error="old")
+    Mailbox.dangerously_unscoped.filter(pk=mailbox.pk).update(last_uid=40, uid_validity=7, last_error="old")
 
     response = client_in.post(page(org, "mailbox_edit", mailbox.pk), {**VALID, "password": "", "name": "Ventas ES"})
 
@@ -189,7 +188,7 @@ def test_editing_keeps_the_password_when_left_empty_and_rereads_after_a_server_c
         "",
     )
     assert crypto.decrypt(mailbox.password_encrypted) == "new"
-    changes = AuditEntry.objects.filter(object_type="touchpoints.mailbox").order_by("-id")[0].changes
+    changes = AuditEntry.dangerously_unscoped.filter(object_type="touchpoints.mailbox").order_by("-id")[0].changes
     assert changes["password"] == ["***", "***"]
     assert "new" not in json.dumps(changes["password"])
 
@@ -218,19 +217,19 @@ def test_another_members_own_mailbox_is_invisible_and_shared_ones_are_admins_to_
         api.patch(f"/api/v1/mailboxes/{shared.pk}", {"name": "x"}, content_type="application/json").status_code == 403
     )
     assert client.post(page(org, "mailbox_create"), {**VALID, "shared": "on"}).status_code == 302
-    assert Mailbox.objects.filter(user=colleague.user).count() == 1  # "shared" is not offered: their own
+    assert Mailbox.dangerously_unscoped.filter(user=colleague.user).count() == 1  # "shared" is not offered: their own
     with scope(organization=org), pytest.raises(PermissionDenied):
         mailbox_create(actor=colleague, data=service_data(shared=True))
     with scope(organization=org), pytest.raises(PermissionDenied):
         mailbox_update(actor=colleague, mailbox=shared, data={"name": "x"})
-    assert Mailbox.objects.get(pk=shared.pk).name == "Todos"
+    assert Mailbox.dangerously_unscoped.get(pk=shared.pk).name == "Todos"
 
 
 def test_a_read_only_member_cannot_connect_a_mailbox(org, member):
     viewer = member(Role.READ_ONLY)
 
     assert login_client(viewer).post(page(org, "mailbox_create"), VALID).status_code == 403
-    assert Mailbox.objects.count() == 0
+    assert Mailbox.dangerously_unscoped.count() == 0
 
 
 def test_the_connection_test_reports_success_and_failure(actor, org, client_in, api_client, imap_server, caplog):
@@ -262,7 +261,7 @@ def mailbox_update_folder(actor, mailbox, folder):
 def test_read_now_stores_new_mail(actor, org, client_in, imap_server):
     from vinculo.contacts.services import contact_create
     from vinculo.touchpoints.models import EmailMessage
-    from vinculo.touchpoints.tests.test_mail_in import mail
+    from vinculo.touchpoints.testing.mail import mail
 
     with scope(organization=org):
         contact_create(actor=actor, data={"first_name": "Lucía", "emails": ["lucia@cliente.example"]})
@@ -272,14 +271,14 @@ def test_read_now_stores_new_mail(actor, org, client_in, imap_server):
     response = client_in.post(page(org, "mailbox_fetch", mailbox.pk))
 
     assert response.status_code == 302
-    assert list(EmailMessage.objects.values_list("message_id", flat=True)) == ["<now@x>"]
+    assert list(EmailMessage.dangerously_unscoped.values_list("message_id", flat=True)) == ["<now@x>"]
 
 
 def test_the_periodic_task_reads_every_active_mailbox(actor, imap_server):
     from vinculo.contacts.services import contact_create
     from vinculo.touchpoints.mail_tasks import fetch_mailboxes
     from vinculo.touchpoints.models import EmailMessage
-    from vinculo.touchpoints.tests.test_mail_in import mail
+    from vinculo.touchpoints.testing.mail import mail
 
     with scope(organization=actor.organization):
         contact_create(actor=actor, data={"first_name": "Lucía", "emails": ["lucia@cliente.example"]})
@@ -288,7 +287,7 @@ def test_the_periodic_task_reads_every_active_mailbox(actor, imap_server):
     imap_server.deliver(mail(message_id="<t1@x>"))
 
     assert fetch_mailboxes.call() == 1
-    assert EmailMessage.objects.count() == 1
+    assert EmailMessage.dangerously_unscoped.count() == 1
 
 
 def test_folder_names_are_sent_in_modified_utf7():
@@ -311,19 +310,19 @@ def test_the_mailbox_list_page_and_endpoint_take_the_same_number_of_queries_for_
     def create(n):
         with scope(organization=org):
             for i in range(n):
-                mailbox_create(actor=actor, data=service_data(name=f"Buzón {Mailbox.objects.count()}-{i}"))
+                mailbox_create(actor=actor, data=service_data(name=f"Buzón {Mailbox.dangerously_unscoped.count()}-{i}"))
 
     create(1)
     client_in.get(page(org, "mailbox_list"))  # warm up (session, caches)
     api_client.get("/api/v1/mailboxes")
-    with CaptureQueriesContext(connection) as few_pages:
+    with count_queries() as few_pages:
         client_in.get(page(org, "mailbox_list"))
-    with CaptureQueriesContext(connection) as few_api:
+    with count_queries() as few_api:
         api_client.get("/api/v1/mailboxes")
     create(4)
-    with CaptureQueriesContext(connection) as many_pages:
+    with count_queries() as many_pages:
         client_in.get(page(org, "mailbox_list"))
-    with CaptureQueriesContext(connection) as many_api:
+    with count_queries() as many_api:
         api_client.get("/api/v1/mailboxes")
 
     assert len(many_pages) == len(few_pages)

@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections
 from django_scopes import scope, scopes_disabled
 
@@ -20,7 +19,7 @@ from vinculo.sales.models import Order, OrderLine
 from vinculo.sales.testing import make_product
 from vinculo.touchpoints.models import WebhookDelivery
 from vinculo.touchpoints.services.orders_in import _status_path
-from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
+from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
 
@@ -171,19 +170,19 @@ def _in_thread(function):
 
 
 @pytest.fixture
-def database_for_threads(tmp_path):
+def database_for_threads(request):
     """Threads that each open their own connection need a database they can share: PostgreSQL, or
     on SQLite a file (the test suite's shared-cache in-memory database answers "table is locked"
-    instead of waiting). New connections open the file while the fixture is active; the main
-    thread's connection is left alone."""
+    instead of waiting): a copy of the migrated template (vinculo/core/testing/subprocesses.py).
+    New connections open the file while the fixture is active; the main thread's connection is
+    left alone."""
     if connection.vendor != "sqlite":
         yield
         return
     settings_dict = connections.settings["default"]
     old_name = settings_dict["NAME"]
-    settings_dict["NAME"] = str(tmp_path / "threads.sqlite3")
+    settings_dict["NAME"] = str(request.getfixturevalue("migrated_sqlite"))
     try:
-        _in_thread(lambda: call_command("migrate", verbosity=0, interactive=False))
         yield
     finally:
         settings_dict["NAME"] = old_name

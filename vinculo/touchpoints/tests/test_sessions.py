@@ -10,7 +10,7 @@ from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch, Visitor, WebSession
 from vinculo.touchpoints.services.ingest import ingest_batch_process
 from vinculo.touchpoints.services.sessions import classify_source
-from vinculo.touchpoints.tests.tracking_helpers import make_site, page, post_batch, track
+from vinculo.touchpoints.testing.tracking import make_site, page, post_batch, track
 
 pytestmark = pytest.mark.django_db
 

@@ -13,12 +13,14 @@ from django_scopes import scope
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
+from vinculo.contacts.testing import make_contact
 from vinculo.core.models import Event
+from vinculo.core.testing import count_queries
 from vinculo.messaging.models import Consent
 from vinculo.messaging.testing import make_subscription_type
 from vinculo.touchpoints.adapters import Lead, facebook, linkedin
 from vinculo.touchpoints.models import SocialProfile, WebhookDelivery
-from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
+from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
 
@@ -238,8 +240,8 @@ def test_a_graph_api_lead_object_posted_as_is_is_accepted(actor, django_capture_
 
 @pytest.fixture
 def contact(actor):
-    with scope(organization=actor.organization):
-        return contact_create(actor=actor, data={"first_name": "Ana", "emails": ["ana@example.com"]})
+    """Ana, with an e-mail address (the shared `contact` has none)."""
+    return make_contact(actor, first_name="Ana", emails=["ana@example.com"])
 
 
 def test_staff_add_edit_and_remove_a_profile(actor, client_in, contact):
@@ -355,12 +357,10 @@ def test_the_api_refuses_a_profile_without_a_network_and_another_organisations_c
 
 
 def test_profiles_cost_the_same_queries_whatever_their_number(actor, client_in, api_client, contact):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     def count(client, url):
         client.get(url)  # the first request of a session may write it
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client.get(url).status_code == 200
         return len(queries)
 

@@ -14,7 +14,7 @@ from vinculo.core.models import AuditEntry, Event
 from vinculo.touchpoints.models import Identity, IdentityConflict, IngestBatch, Visitor, WebSession
 from vinculo.touchpoints.services.ingest import ingest_batch_process
 from vinculo.touchpoints.services.stitching import identity_conflict_resolve, parse_identifier
-from vinculo.touchpoints.tests.tracking_helpers import identify, make_site, page, post_batch
+from vinculo.touchpoints.testing.tracking import identify, make_site, page, post_batch
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,6 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -17,9 +15,10 @@ from vinculo.accounts.models import Role
 from vinculo.accounts.testing import login_client
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
+from vinculo.core.testing import count_queries
 from vinculo.touchpoints.models import IdentityConflict, IngestBatch, Visitor
 from vinculo.touchpoints.services.ingest import ingest_batch_process
-from vinculo.touchpoints.tests.tracking_helpers import identify, make_site, page, post_batch
+from vinculo.touchpoints.testing.tracking import identify, make_site, page, post_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -73,11 +72,11 @@ def test_the_visitors_page_query_count_does_not_grow(client_in, org):
     url = reverse("touchpoints:visitor_list", args=[org.slug])
     send(site, [page(anonymous_id="v0"), identify("v0@example.com", anonymous_id="v0")])
     client_in.get(url)
-    with CaptureQueriesContext(connection) as few:
+    with count_queries() as few:
         client_in.get(url)
     for n in range(1, 6):
         send(site, [page(anonymous_id=f"v{n}"), identify(f"v{n}@example.com", anonymous_id=f"v{n}")])
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         client_in.get(url)
 
     assert len(many) == len(few)
@@ -182,7 +181,7 @@ def test_api_lists_visitors_and_conflicts(api_client, org, actor):
 
 
 def _count_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
+    with count_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
     return len(captured)

@@ -21,7 +21,7 @@ from vinculo.sales.models import Order
 from vinculo.touchpoints.adapters import facebook, hmac_sha256
 from vinculo.touchpoints.models import WebhookDelivery
 from vinculo.touchpoints.services import orders_in
-from vinculo.touchpoints.tests.test_webhooks_support import SECRET, make_integration, payload, post, raw
+from vinculo.touchpoints.testing.webhooks import SECRET, make_integration, payload, post, raw
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_a_signature_made_with_another_secret_is_401(actor, kind, sample):
 
 @pytest.mark.parametrize("age", [400, -400, 86400])
 def test_a_generic_delivery_outside_the_five_minutes_is_refused_as_a_replay(actor, age):
-    from vinculo.touchpoints.tests.test_webhooks_support import signed_headers
+    from vinculo.touchpoints.testing.webhooks import signed_headers
 
     integration = make_integration(actor, "orders")
     body = raw("generic_order.json")
@@ -116,7 +116,7 @@ def test_a_generic_delivery_outside_the_five_minutes_is_refused_as_a_replay(acto
 
 def test_the_timestamp_is_inside_the_mac(actor):
     """Moving an old signature to a fresh timestamp breaks it."""
-    from vinculo.touchpoints.tests.test_webhooks_support import signed_headers
+    from vinculo.touchpoints.testing.webhooks import signed_headers
 
     integration = make_integration(actor, "orders")
     body = raw("generic_order.json")

@@ -11,7 +11,7 @@ import pytest
 from vinculo.sales.models import Order
 from vinculo.touchpoints.adapters import woocommerce
 from vinculo.touchpoints.services.orders_in import clean_order
-from vinculo.touchpoints.tests.test_webhooks_support import make_integration, payload, post
+from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 EXPECTED = {
     "external_id": "727",

@@ -120,9 +120,8 @@ def _running_tasks(db: Path) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses SIGKILL")
-def test_killing_the_worker_loses_and_duplicates_nothing(tmp_path):
-    db = tmp_path / "db.sqlite3"
-    _run(tmp_path, "manage.py", "migrate", "--noinput", "--verbosity=0")
+def test_killing_the_worker_loses_and_duplicates_nothing(tmp_path, migrated_sqlite):
+    db = migrated_sqlite  # tmp_path / "db.sqlite3", migrated
     expected = json.loads(
         _run(tmp_path, "-c", POST_SCRIPT % {"batches": BATCHES, "per_batch": PER_BATCH}).splitlines()[-1]
     )

@@ -1,4 +1,4 @@
-"""Fixtures of the touchpoints tests: a real IMAP server (Debian's dovecot) on a free local port.
+"""A real IMAP server for the touchpoints tests (Debian's dovecot) on a free local port.
 
 The server runs from a throwaway directory with a minimal configuration: one passwd-file user with
 a plain password, maildir storage, no SSL, listening on 127.0.0.1 only. It works as a normal user
@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from vinculo.accounts.testing import free_port
 from vinculo.touchpoints.services.mailboxes import imap_utf7
 
 DOVECOT = "/usr/sbin/dovecot"
+INSTALL_DOVECOT = "apt-get install -y dovecot-imapd"  # the Makefile's `test` target runs it as root
 IMAP_USER = "ana@example.com"
 IMAP_PASSWORD = "imap pässword 42"  # not ASCII on purpose: the login must send it as UTF-8
 
@@ -63,6 +65,17 @@ class ImapServer:
             return int(text.split("APPENDUID", 1)[1].split("]", 1)[0].split()[1])
         finally:
             imap.logout()
+
+    def logins(self, *, at_least: int = 0, timeout: float = 10) -> int:
+        """How many logins the server's log shows, once it shows `at_least` (dovecot writes its log
+        through a separate process, a moment after the login answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.root / "dovecot.log"
+            count = log.read_text().count("Login: user=") if log.exists() else 0
+            if count >= at_least or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
 
     def recreate_folder(self, folder: str) -> None:
         """Delete and create `folder` again: its UIDVALIDITY changes and its UIDs start over."""
@@ -104,6 +117,8 @@ info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# a refused login answers at once (the default waits 2 s, a brute-force brake a test does not need)
+auth_failure_delay = 0
 default_internal_user = {internal}
 default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}
 default_login_user = {login}
@@ -154,11 +169,33 @@ def _wait_until_listening(server: ImapServer, process: subprocess.Popen[bytes], 
     raise RuntimeError(f"dovecot did not answer: {log.read_text() if log.exists() else ''}")
 
 
+def _stop(process: subprocess.Popen[bytes], root: Path) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+    if process.stderr is not None:
+        process.stderr.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _dovecots_stopping() -> Iterator[list[threading.Thread]]:
+    """Dovecot takes about a second to stop: each test's server stops in a thread while the next
+    tests run, and the session waits for every one of them at its end."""
+    stopping: list[threading.Thread] = []
+    yield stopping
+    for thread in stopping:
+        thread.join(timeout=30)
+
+
 @pytest.fixture
-def imap_server() -> Iterator[ImapServer]:
+def imap_server(_dovecots_stopping: list[threading.Thread]) -> Iterator[ImapServer]:
     """A dovecot IMAP server on a free port of 127.0.0.1, with one account (IMAP_USER)."""
     if not os.path.exists(DOVECOT):
-        pytest.fail("dovecot is not installed: apt-get install dovecot-imapd")
+        pytest.fail(f"{DOVECOT} not found: the mailbox tests need a real IMAP server; run: {INSTALL_DOVECOT}")
     # a short path in /tmp: unix socket paths are limited to 108 bytes, and as root the dovecot and
     # dovenull users must be able to reach the files (pytest's tmp_path is private to the owner)
     root = Path(tempfile.mkdtemp(prefix="vinculo-imap-", dir="/tmp"))
@@ -173,12 +210,6 @@ def imap_server() -> Iterator[ImapServer]:
         _wait_until_listening(server, process, root / "dovecot.log")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
-        shutil.rmtree(root, ignore_errors=True)
+        stopping = threading.Thread(target=_stop, args=(process, root), name=f"stop dovecot {port}")
+        stopping.start()
+        _dovecots_stopping.append(stopping)

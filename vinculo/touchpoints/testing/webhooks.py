@@ -1,4 +1,4 @@
-"""Helpers of the webhook tests (no tests here): integrations, sample payloads, signed requests."""
+"""Helpers of the webhook tests: integrations, sample payloads, signed requests."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from vinculo.touchpoints.adapters import base64_signature, generic, hmac_sha256
 from vinculo.touchpoints.models import Integration
 from vinculo.touchpoints.services.integrations import integration_create
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).parent.parent / "tests" / "payloads"
 SECRET = "a-test-secret-of-32-characters!!"
 
 

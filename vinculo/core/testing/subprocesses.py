@@ -1,0 +1,52 @@
+"""A migrated SQLite database for the tests that run Vínculo in subprocesses (`serve`, a real
+`db_worker` killed with SIGKILL).
+
+`manage.py migrate` on an empty file takes several seconds; the session-scoped template is
+migrated once per test process and each test gets a copy in its own `tmp_path`
+(`tmp_path / "db.sqlite3"`, the file those tests point DATABASE_URL at).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied (production settings), made once per process."""
+    root = tmp_path_factory.mktemp("migrated")
+    env = {
+        **os.environ,
+        "VINCULO_VAR_DIR": str(root),
+        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+        "VINCULO_MANIFEST_STATIC": "0",
+        "SECRET_KEY": "migrated-template",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("PYTEST_XDIST_WORKER", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    return root / "db.sqlite3"
+
+
+@pytest.fixture
+def migrated_sqlite(migrated_sqlite_template: Path, tmp_path: Path) -> Path:
+    """`tmp_path / "db.sqlite3"`: a copy of the migrated template, for this test only."""
+    target = tmp_path / "db.sqlite3"
+    for suffix in ("", "-wal", "-shm"):  # WAL mode: the log may hold pages not yet checkpointed
+        source = Path(f"{migrated_sqlite_template}{suffix}")
+        if source.exists():
+            shutil.copyfile(source, Path(f"{target}{suffix}"))
+    return target

@@ -1,0 +1,14 @@
+"""Test helpers and fixtures of the touchpoints app (a pytest plugin registered in the root conftest.py).
+
+- `imap`: the `imap_server` fixture, a real dovecot on a free port (`apt-get install -y dovecot-imapd`);
+- `tracking`: a tracking site, tracker events as the snippet sends them, posting a batch;
+- `webhooks`: integrations, sample payloads, signed webhook requests;
+- `forms`: a web form with every kind of field and consent, a good submission;
+- `mail`: a raw e-mail message, a mailbox connected to the `imap_server`.
+
+Factories: vinculo/touchpoints/factories.py.
+"""
+
+from vinculo.touchpoints.testing.imap import ImapServer, _dovecots_stopping, imap_server
+
+__all__ = ["ImapServer", "_dovecots_stopping", "imap_server"]
