@@ -9,6 +9,6 @@
 Factories: vinculo/touchpoints/factories.py.
 """
 
-from vinculo.touchpoints.testing.imap import ImapServer, _dovecots_stopping, imap_server
+from vinculo.touchpoints.testing.imap import ImapServer, dovecots_stopping, imap_server
 
-__all__ = ["ImapServer", "_dovecots_stopping", "imap_server"]
+__all__ = ["ImapServer", "dovecots_stopping", "imap_server"]

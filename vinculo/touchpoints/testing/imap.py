@@ -182,7 +182,7 @@ def _stop(process: subprocess.Popen[bytes], root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def _dovecots_stopping() -> Iterator[list[threading.Thread]]:
+def dovecots_stopping() -> Iterator[list[threading.Thread]]:
     """Dovecot takes about a second to stop: each test's server stops in a thread while the next
     tests run, and the session waits for every one of them at its end."""
     stopping: list[threading.Thread] = []
@@ -192,7 +192,7 @@ def _dovecots_stopping() -> Iterator[list[threading.Thread]]:
 
 
 @pytest.fixture
-def imap_server(_dovecots_stopping: list[threading.Thread]) -> Iterator[ImapServer]:
+def imap_server(dovecots_stopping: list[threading.Thread]) -> Iterator[ImapServer]:
     """A dovecot IMAP server on a free port of 127.0.0.1, with one account (IMAP_USER)."""
     if not os.path.exists(DOVECOT):
         pytest.fail(f"{DOVECOT} not found: the mailbox tests need a real IMAP server; run: {INSTALL_DOVECOT}")
@@ -212,4 +212,4 @@ def imap_server(_dovecots_stopping: list[threading.Thread]) -> Iterator[ImapServ
     finally:
         stopping = threading.Thread(target=_stop, args=(process, root), name=f"stop dovecot {port}")
         stopping.start()
-        _dovecots_stopping.append(stopping)
+        dovecots_stopping.append(stopping)

@@ -434,5 +434,5 @@ def test_a_shared_mailbox_makes_unowned_leads_and_a_former_members_mailbox_is_no
 
     lead = Contact.dangerously_unscoped.get()
     assert (lead.email, lead.owner, lead.source) == ("marta@nueva.example", None, "email")
-    created = Event.objects.get(type="contact.created", contact=lead)
+    created = Event.dangerously_unscoped.get(type="contact.created", contact=lead)
     assert (created.actor.is_system, created.properties["via"]) == (True, "mailbox:Ventas")  # no member did it
