@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-pg test-browser lint format bench demo messages clean
+.PHONY: install run test test-pg test-browser lint format bench bench-pg demo messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# the same benchmarks on a throwaway PostgreSQL cluster (scripts/with-postgres.sh), the data set
+# built into it; every figure is named pg.<name>. BENCH_SCALE=small for minutes instead of hours.
+bench-pg: $(STAMP)
+	BENCH_DB=postgres scripts/with-postgres.sh $(PY) -m bench
 
 # a bigger demo organisation beside the one `make run` loads: make demo CONTACTS=1000000 [ORG=big]
 demo: $(STAMP)

@@ -62,18 +62,21 @@ elif role == "work":
     done_flag = sys.argv[2]
     delivered = busy = 0.0
     started = None
+    first_claim = last_delivery = None  # wall clock (time.time), comparable across processes
     while True:
         t = time.perf_counter()
         result = deliveries_run()
         if result.claimed:
             started = started or t
+            first_claim = first_claim or time.time() - (time.perf_counter() - t)
             delivered += result.delivered
             busy += time.perf_counter() - t
+            last_delivery = time.time()
         elif os.path.exists(done_flag) and not deliveries_due_exist():
             break
         else:
             time.sleep(0.005)
-    print(json.dumps({"delivered": delivered, "busy": busy}))
+    print(json.dumps({"delivered": delivered, "busy": busy, "first_claim": first_claim, "last_delivery": last_delivery}))
 elif role == "count":
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT (event_id, consumer)) FROM reaction" if connection.vendor == "postgresql"
@@ -93,10 +96,17 @@ class FloodResult:
     distinct: int
     outbox_left: int
     per_worker: list[int]
+    # from the first claim of any worker to the last delivery of any (start-ups left out), if any
+    delivering_seconds: float | None = None
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def delivering_rate(self) -> float:
+        """Events/s while the workers delivered (emitters running meanwhile), start-ups left out."""
+        return self.events / (self.delivering_seconds or self.seconds)
 
 
 def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, workers: int) -> FloodResult:
@@ -144,11 +154,16 @@ def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, worke
             raise RuntimeError(err[-3000:])
     done_flag.touch()
     per_worker = []
+    firsts, lasts = [], []
     for process in working:
         out, err = process.communicate(timeout=3600)
         if process.returncode != 0:
             raise RuntimeError(err[-3000:])
-        per_worker.append(int(json.loads(out.strip().splitlines()[-1])["delivered"]))
+        report = json.loads(out.strip().splitlines()[-1])
+        per_worker.append(int(report["delivered"]))
+        if report.get("first_claim") is not None:
+            firsts.append(report["first_claim"])
+            lasts.append(report["last_delivery"])
     seconds = time.perf_counter() - started
     counted = json.loads(run("count"))
     return FloodResult(
@@ -158,4 +173,5 @@ def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, worke
         distinct=counted["distinct"],
         outbox_left=counted["left"],
         per_worker=per_worker,
+        delivering_seconds=(max(lasts) - min(firsts)) if firsts else None,
     )
