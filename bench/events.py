@@ -21,7 +21,10 @@ cluster (CREATE DATABASE, dropped afterwards), the scale path:
 - events.delivered.raw: psycopg `executemany` (pipelined) of the same 3 × N reaction rows in one
   transaction, in the scratch database;
 - events.emit.overhead.p50 / .raw.p50 as on SQLite, and events.delivered.one_worker: the SQLite
-  figure's method (emit everything, then one worker drains), for comparison with it.
+  figure's method (emit everything, then one worker drains), for comparison with it;
+- events.delivered.two_workers (and its .worker_min_share): the flood again in a second scratch
+  database, but the 2 workers start once every event is emitted: delivery alone, 2 workers
+  draining a backlog (the flood above is bounded by how fast 2 processes emit on this machine).
 Targets: ≥ 5,000 events/s delivered; emit ≤ 1 ms.
 """
 
@@ -172,31 +175,42 @@ WORKERS = 2
 def _run_postgres(events: int) -> None:
     """The scale path: bench/flood.py with 2 emitting processes and 2 workers, then the floor, then
     the one-worker figure and the emit overhead, in one scratch database of the bench's cluster."""
-    from bench.flood import flood
-
     with tempfile.TemporaryDirectory(prefix="vinculo-events-bench-") as tmp, _scratch_database() as url:
         note(
             f"event delivery: {events:,} events × 3 consumers, {EMITTERS} emitting processes and "
             f"{WORKERS} workers at once, scratch PostgreSQL database"
         )
-        try:
-            result = flood(database_url=url, var_dir=Path(tmp), events=events, emitters=EMITTERS, workers=WORKERS)
-        except RuntimeError as error:
-            note(f"event delivery flood failed: {str(error)[-2000:]}")
-        else:
-            exact = (result.reactions, result.distinct, result.outbox_left) == (3 * events, 3 * events, 0)
-            shares = [100 * n / max(1, sum(result.per_worker)) for n in result.per_worker]
-            note(
-                f"{result.reactions:,} reactions ({result.distinct:,} distinct), outbox left {result.outbox_left}: "
-                f"{'each (event, consumer) once' if exact else 'NOT exactly once'}; per worker "
-                f"{', '.join(f'{n:,}' for n in result.per_worker)} deliveries; {result.seconds:.1f} s in all "
-                f"with the processes' start-ups, {result.delivering_seconds or 0:.1f} s delivering"
-            )
-            emit("events.delivered", result.delivering_rate, "events/s")
-            emit("events.delivered.worker_min_share", min(shares), "%")
+        _flood(events, url, Path(tmp), "events.delivered", backlog=False)
         emit("events.delivered.raw", _raw_reactions_rate(url, events), "events/s")
         note(f"then the SQLite method: {events:,} events emitted first, one worker drains")
         _child(events, url, tmp, "", "events.delivered.one_worker")
+    with tempfile.TemporaryDirectory(prefix="vinculo-events-bench-") as tmp, _scratch_database() as url:
+        note(f"then the same {events:,} events emitted first, {WORKERS} workers drain them at once")
+        _flood(events, url, Path(tmp), "events.delivered.two_workers", backlog=True)
+
+
+def _flood(events: int, url: str, var_dir: Path, name: str, *, backlog: bool) -> None:
+    from bench.flood import flood
+
+    try:
+        result = flood(
+            database_url=url, var_dir=var_dir, events=events, emitters=EMITTERS, workers=WORKERS, backlog=backlog
+        )
+    except RuntimeError as error:
+        note(f"{name}: the flood failed: {str(error)[-2000:]}")
+        return
+    exact = (result.reactions, result.distinct, result.outbox_left) == (3 * events, 3 * events, 0)
+    shares = [100 * n / max(1, sum(result.per_worker)) for n in result.per_worker]
+    note(
+        f"{result.reactions:,} reactions ({result.distinct:,} distinct), outbox left {result.outbox_left}: "
+        f"{'each (event, consumer) once' if exact else 'NOT EXACTLY ONCE'}; per worker "
+        f"{', '.join(f'{n:,}' for n in result.per_worker)} deliveries; {result.seconds:.1f} s in all with the "
+        f"processes' start-ups, {result.delivering_seconds or 0:.1f} s delivering; the emitting processes took "
+        f"{result.emitting_seconds or 0:.1f} s"
+        + ("" if backlog else f", and the last delivery came {result.lag_seconds or 0:.1f} s after the last emit")
+    )
+    emit(name, result.delivering_rate, "events/s")
+    emit(f"{name}.worker_min_share", min(shares), "%")
 
 
 def _raw_reactions_rate(database_url: str, events: int) -> float:
