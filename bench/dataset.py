@@ -116,8 +116,8 @@ def _ensure_postgres_dataset(contacts: int, log: bool) -> None:
             str(ROOT / "manage.py"),
             "shell",
             "-c",
-            "from vinculo.accounts.models import Organization; from django_scopes import scopes_disabled\n"
-            f"with scopes_disabled(): print(Organization.objects.filter(slug={ORG_SLUG!r}).exists())",
+            "from vinculo.contacts.models import Contact; from django_scopes import scopes_disabled\n"
+            f"with scopes_disabled(): print(Contact.objects.filter(organization__slug={ORG_SLUG!r}).count())",
         ],
         check=True,
         env={**os.environ, "DATABASE_URL": database_url(contacts), "VINCULO_MANIFEST_STATIC": "0"},
@@ -125,12 +125,16 @@ def _ensure_postgres_dataset(contacts: int, log: bool) -> None:
         capture_output=True,
         text=True,
     )
-    if probe.stdout.strip().endswith("True"):
+    have = int(probe.stdout.split()[-1])
+    if have >= contacts:
         if log:
-            print(
-                f"# the organisation {ORG_SLUG!r} is already in this PostgreSQL database: reused as it is", flush=True
-            )
+            print(f"# the organisation {ORG_SLUG!r} is already in this PostgreSQL database: reused", flush=True)
         return
+    if have:  # a build that stopped half-way (the organisation is written first)
+        raise SystemExit(
+            f"the organisation {ORG_SLUG!r} in this PostgreSQL database has {have:,} contacts, not {contacts:,}: "
+            "an interrupted build, or another scale; use a fresh database (make bench-pg makes one)"
+        )
     if log:
         print(f"# building the benchmark data set ({contacts:,} contacts) into PostgreSQL", flush=True)
     started = time.monotonic()
