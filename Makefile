@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 TEST_PACKAGES := dovecot-imapd
 BROWSER_PACKAGES := chromium fonts-liberation
 
-.PHONY: install run test test-packages test-pg test-browser lint format bench demo messages clean
+.PHONY: install run test test-packages test-pg test-browser lint format bench bench-pg demo messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# the same benchmarks on a throwaway PostgreSQL cluster (scripts/with-postgres.sh), the data set
+# built into it; every figure is named pg.<name>. BENCH_SCALE=small for minutes instead of hours.
+bench-pg: $(STAMP)
+	BENCH_DB=postgres scripts/with-postgres.sh $(PY) -m bench
 
 # a bigger demo organisation beside the one `make run` loads: make demo CONTACTS=1000000 [ORG=big]
 demo: $(STAMP)

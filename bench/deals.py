@@ -110,11 +110,26 @@ def _captured(fn: Any) -> list[tuple[str, Any]]:
 
 
 def _replay(statements: list[tuple[str, Any]]) -> None:
+    event_id = None  # the id of the replayed event row, for its outbox rows
     for sql, params in statements:
         if sql.lstrip().upper().startswith("SELECT"):
             raw_sql(sql, params)
-        else:
-            _execute(sql, params)
+            continue
+        if event_id is not None and sql.startswith('INSERT INTO "core_eventdelivery"'):
+            params = _with_event_id(sql, params, event_id)
+        returned = _execute(sql, params)
+        if sql.startswith('INSERT INTO "core_event" ') and returned:
+            event_id = returned[0][0]
+
+
+def _with_event_id(sql: str, params: Any, event_id: int) -> Any:
+    """The outbox rows (event, consumer) of a replayed event point at the replayed event: the
+    original's rows are still there, and the pair is unique."""
+    columns = [c.strip().strip('"') for c in sql[sql.index("(") + 1 : sql.index(")")].split(",")]
+    if "event_id" not in columns or not isinstance(params, list | tuple):
+        return params
+    width, at = len(columns), columns.index("event_id")
+    return [event_id if i % width == at else p for i, p in enumerate(params)]
 
 
 def _fresh_ids(params: Any) -> Any:
@@ -124,9 +139,11 @@ def _fresh_ids(params: Any) -> Any:
     return [uuid.uuid4().hex if isinstance(p, str) and len(p) == 32 and HEX.fullmatch(p) else p for p in params]
 
 
-def _execute(sql: str, params: Any) -> None:
+def _execute(sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """Run a write; what it returns (INSERT … RETURNING), if anything."""
     with connection.cursor() as cursor:
         cursor.execute(sql, _fresh_ids(params) if "INSERT" in sql else params)
+        return cursor.fetchall() if cursor.description else []
 
 
 def run(ctx: Context) -> None:

@@ -54,26 +54,31 @@ if role == "setup":
 elif role == "emit":
     org = Organization.objects.get(pk=int(sys.argv[2]))
     first, count = int(sys.argv[3]), int(sys.argv[4])
+    began = time.time()
     for start in range(first, first + count, 100):
         with transaction.atomic():
             for i in range(start, min(start + 100, first + count)):
                 emit(organization=org, type="order.placed", properties={"order_id": i})
+    print(json.dumps({"began": began, "ended": time.time()}))
 elif role == "work":
     done_flag = sys.argv[2]
     delivered = busy = 0.0
     started = None
+    first_claim = last_delivery = None  # wall clock (time.time), comparable across processes
     while True:
         t = time.perf_counter()
         result = deliveries_run()
         if result.claimed:
             started = started or t
+            first_claim = first_claim or time.time() - (time.perf_counter() - t)
             delivered += result.delivered
             busy += time.perf_counter() - t
+            last_delivery = time.time()
         elif os.path.exists(done_flag) and not deliveries_due_exist():
             break
         else:
             time.sleep(0.005)
-    print(json.dumps({"delivered": delivered, "busy": busy}))
+    print(json.dumps({"delivered": delivered, "busy": busy, "first_claim": first_claim, "last_delivery": last_delivery}))
 elif role == "count":
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT (event_id, consumer)) FROM reaction" if connection.vendor == "postgresql"
@@ -93,14 +98,29 @@ class FloodResult:
     distinct: int
     outbox_left: int
     per_worker: list[int]
+    # from the first claim of any worker to the last delivery of any (start-ups left out), if any
+    delivering_seconds: float | None = None
+    # from the first emit of any emitting process to the last commit of any
+    emitting_seconds: float | None = None
+    # from the last emitting commit to the last delivery: how far delivery lagged behind
+    lag_seconds: float | None = None
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
 
+    @property
+    def delivering_rate(self) -> float:
+        """Events/s while the workers delivered (emitters running meanwhile), start-ups left out."""
+        return self.events / (self.delivering_seconds or self.seconds)
 
-def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, workers: int) -> FloodResult:
-    """Run the flood against a migrated-on-the-spot empty database at `database_url`."""
+
+def flood(
+    *, database_url: str, var_dir: Path, events: int, emitters: int, workers: int, backlog: bool = False
+) -> FloodResult:
+    """Run the flood against a migrated-on-the-spot empty database at `database_url`. With
+    `backlog`, the workers start only once every event is emitted: they drain an outbox of
+    3 × `events` rows, and `delivering_seconds` is the delivery alone."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -136,19 +156,31 @@ def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, worke
     done_flag.unlink(missing_ok=True)
     share = -(-events // emitters)
     started = time.perf_counter()
-    working = [spawn("work", str(done_flag)) for _ in range(workers)]
+    working = [] if backlog else [spawn("work", str(done_flag)) for _ in range(workers)]
     emitting = [spawn("emit", org_id, str(i * share), str(min(share, events - i * share))) for i in range(emitters)]
+    began, ended = [], []
     for process in emitting:
-        _out, err = process.communicate(timeout=3600)
+        out, err = process.communicate(timeout=3600)
         if process.returncode != 0:
             raise RuntimeError(err[-3000:])
+        if out.strip():
+            report = json.loads(out.strip().splitlines()[-1])
+            began.append(report["began"])
+            ended.append(report["ended"])
     done_flag.touch()
+    if backlog:
+        working = [spawn("work", str(done_flag)) for _ in range(workers)]
     per_worker = []
+    firsts, lasts = [], []
     for process in working:
         out, err = process.communicate(timeout=3600)
         if process.returncode != 0:
             raise RuntimeError(err[-3000:])
-        per_worker.append(int(json.loads(out.strip().splitlines()[-1])["delivered"]))
+        report = json.loads(out.strip().splitlines()[-1])
+        per_worker.append(int(report["delivered"]))
+        if report.get("first_claim") is not None:
+            firsts.append(report["first_claim"])
+            lasts.append(report["last_delivery"])
     seconds = time.perf_counter() - started
     counted = json.loads(run("count"))
     return FloodResult(
@@ -158,4 +190,7 @@ def flood(*, database_url: str, var_dir: Path, events: int, emitters: int, worke
         distinct=counted["distinct"],
         outbox_left=counted["left"],
         per_worker=per_worker,
+        delivering_seconds=(max(lasts) - min(firsts)) if firsts else None,
+        emitting_seconds=(max(ended) - min(began)) if began else None,
+        lag_seconds=(max(lasts) - max(ended)) if lasts and ended else None,
     )

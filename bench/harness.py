@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from bench.dataset import ORG_SLUG
+from bench.dataset import ORG_SLUG, figure_prefix
 
 if TYPE_CHECKING:
     from vinculo.accounts.models import Membership, Organization
@@ -31,9 +31,10 @@ SALES_STAGES = [
 
 
 def emit(name: str, value: float, unit: str) -> None:
-    """Print one figure, exactly `BENCH <name> <value> <unit>`."""
+    """Print one figure, exactly `BENCH <name> <value> <unit>`; on PostgreSQL (BENCH_DB=postgres,
+    `make bench-pg`) the name starts with `pg.`, in this process and in the benchmarks' children."""
     text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".") or "0"
-    print(f"BENCH {name} {text} {unit}", flush=True)
+    print(f"BENCH {figure_prefix()}{name} {text} {unit}", flush=True)
 
 
 def note(message: str) -> None:
@@ -160,10 +161,21 @@ def raw_sql(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 
 def query_plan(sql: str, params: Any = None) -> list[str]:
-    """SQLite's EXPLAIN QUERY PLAN of a statement, to see why a figure is slow."""
+    """The query plan of a statement (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN), to see
+    why a figure is slow."""
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        cursor.execute(explain + sql, params)
         return [str(row[-1]) for row in cursor.fetchall()]
+
+
+def engine_name() -> str:
+    """The database the figures are measured on, for the notes: "SQLite" or "PostgreSQL 17.2"."""
+    if connection.vendor != "postgresql":
+        return "SQLite"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
 
 
 def rss_mb() -> float:
