@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.services import contact_create
 from vinculo.sales.models import Order, Quote
+from vinculo.sales.services.documents import quote_create
 from vinculo.sales.testing import make_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +114,37 @@ def test_a_rep_places_an_order_from_a_phone(browser: object, live_server: object
         expect(page.get_by_text("Order O-00001 is now paid.")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_quote_is_emailed_as_a_pdf_from_its_page(browser_page: Page, mailoutbox):
+    """Send by e-mail: the address comes prefilled from the contact; a bad one is refused next to
+    the field with nothing sent; the good one sends the quote with its PDF (by the worker, here at
+    once) and the quote reads "sent"."""
+    page = browser_page
+    owner = make_member(email="lucia@example.com")
+    org = owner.organization
+    widget = make_product(org, "Widget", price="100.00", tax_rate=Decimal("21"))
+    with scope(organization=org):
+        ana = contact_create(
+            actor=owner, data={"first_name": "Ana", "last_name": "García", "emails": ["ana@cliente.example"]}
+        )
+        quote = quote_create(actor=owner, data={"contact": ana.pk, "lines": [{"product": widget.pk, "quantity": "2"}]})
+    log_in(page, "lucia@example.com")
+
+    page.goto(f"/o/{org.slug}/quotes/{quote.pk}/")
+    page.get_by_role("link", name="Send by e-mail").click()
+    expect(page.get_by_label("To", exact=True)).to_have_value("ana@cliente.example")
+    page.get_by_label("To", exact=True).fill("not an address")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#quote-email-form .invalid-feedback").first).to_be_visible()
+    assert mailoutbox == []
+
+    page.get_by_label("To", exact=True).fill("ana@cliente.example")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text(f"Quote {quote.number} is on its way to ana@cliente.example.")).to_be_visible()
+    assert [(m.to, [a[0] for a in m.attachments]) for m in mailoutbox] == [
+        (["ana@cliente.example"], [f"quote-{quote.number}.pdf"])
+    ]
+    assert mailoutbox[0].attachments[0][1].startswith(b"%PDF-")
+    with scope(organization=org):
+        assert Quote.objects.get().status == "sent"
