@@ -18,6 +18,22 @@ import pytest
 from django.conf import settings
 
 
+def production_env(tmp_path: Path, secret_key: str = "subprocess-test") -> dict[str, str]:
+    """The environment of a Vínculo subprocess as production runs it: production settings, the
+    database task backend, the SQLite file `tmp_path / "db.sqlite3"`."""
+    env = {
+        **os.environ,
+        "VINCULO_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "VINCULO_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "VINCULO_MANIFEST_STATIC": "0",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secret_key,
+    }
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return env
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file with every migration applied (production settings), made once per process."""

@@ -9,7 +9,6 @@ Everything runs in subprocesses on a file SQLite database in tmp_path, with prod
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from vinculo.core.testing.subprocesses import production_env
 
 ROOT = Path(settings.BASE_DIR)
 DEALS = 1200
@@ -51,17 +52,7 @@ time.sleep(600)
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "VINCULO_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "VINCULO_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "VINCULO_MANIFEST_STATIC": "0",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "delivery-kill-test",
-    }
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return env
+    return production_env(tmp_path, "delivery-kill-test")
 
 
 def _worker(tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -83,15 +74,8 @@ FOLLOW_UPS = "SELECT count(*) FROM sales_activity WHERE follow_up_rule_id IS NOT
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses SIGKILL")
-def test_killed_processes_lose_no_reaction_and_run_none_twice(tmp_path):
-    db = tmp_path / "db.sqlite3"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
-        cwd=ROOT,
-        env=_env(tmp_path),
-        check=True,
-        timeout=300,
-    )
+def test_killed_processes_lose_no_reaction_and_run_none_twice(tmp_path, migrated_sqlite):
+    db = migrated_sqlite  # tmp_path / "db.sqlite3", migrated
 
     # the web process commits its deals, then dies before any reaction could run
     web = subprocess.Popen(

@@ -11,7 +11,6 @@ the task rows the killed workers left "running" are closed by the live worker (h
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from vinculo.core.testing.subprocesses import production_env
 
 ROOT = Path(settings.BASE_DIR)
 BATCHES = 100
@@ -70,17 +71,7 @@ print(json.dumps({"org": org.pk, "distinct": sorted(distinct), "pages": pages, "
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "VINCULO_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "VINCULO_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "VINCULO_MANIFEST_STATIC": "0",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "worker-kill-test",
-    }
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return env
+    return production_env(tmp_path, "worker-kill-test")
 
 
 def _run(tmp_path: Path, *args: str) -> str:
