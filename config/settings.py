@@ -246,7 +246,23 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by every web process and worker: rate limits and the tracker's short site cache hold
+# across processes and machines (WEB_CONCURRENCY=4 works as is). VINCULO_CACHE_URL: `db` (the
+# default: the table `vinculo_cache`, made by a migration), `locmem` (one process only), or
+# `redis://host:6379/0` (Django's Redis backend; needs the `redis` package).
+CACHE_URL = os.environ.get("VINCULO_CACHE_URL", "db").strip()
+if CACHE_URL == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "vinculo_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 LOGGING = {
     "version": 1,

@@ -30,7 +30,8 @@ def production_env(tmp_path: Path, secret_key: str = "subprocess-test") -> dict[
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": secret_key,
     }
-    env.pop("PYTEST_XDIST_WORKER", None)
+    for name in ("PYTEST_XDIST_WORKER", "VINCULO_CACHE_URL"):  # the suite's own: production has neither
+        env.pop(name, None)
     return env
 
 
@@ -46,7 +47,8 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "SECRET_KEY": "migrated-template",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-    env.pop("PYTEST_XDIST_WORKER", None)
+    for name in ("PYTEST_XDIST_WORKER", "VINCULO_CACHE_URL"):  # migrate as production does: the cache table too
+        env.pop(name, None)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
         cwd=settings.BASE_DIR,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from vinculo.core.rate_limit import retry_after
+from vinculo.core.testing.subprocesses import production_env
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +42,33 @@ def test_every_counter_is_counted_and_any_one_over_its_limit_makes_the_caller_wa
 def test_the_same_name_with_another_window_is_another_counter():
     assert retry_after([("a", 1)], window=60, now=6000.0) == 0
     assert retry_after([("a", 1)], window=600, now=6000.0) == 0
+
+
+COUNT_SCRIPT = """
+import django
+django.setup()
+from vinculo.core.rate_limit import retry_after
+from vinculo.core.testing.subprocesses import production_env
+print(",".join(str(retry_after([("form:1", 5)], window=3600, now=7200.0)) for _ in range(3)))
+"""
+
+
+def test_the_default_database_cache_counts_across_processes(tmp_path, migrated_sqlite):
+    """Production settings (the database cache): two processes hitting one counter share it, so
+    a limit holds with several web processes (WEB_CONCURRENCY=4) out of the box."""
+    env = production_env(tmp_path, "rate-limit-test")
+
+    def run() -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", COUNT_SCRIPT],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return result.stdout.strip()
+
+    assert run() == "0,0,0"  # hits 1-3 of 5
+    assert run() == "0,0,3600"  # hits 4-5 go ahead, the 6th waits: the first process's hits counted

@@ -20,14 +20,12 @@ import datetime as dt
 import json
 import logging
 import os
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +39,7 @@ from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_activity_bump
 from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.models import Event
+from vinculo.core.rate_limit import retry_after
 from vinculo.touchpoints.models import IngestBatch, TrackingSite, Visitor
 from vinculo.touchpoints.services.event_rows import insert_events_returning, update_rows
 from vinculo.touchpoints.services.sessions import SessionEvent, sessions_apply
@@ -195,21 +194,9 @@ def _limits() -> tuple[int, int]:
 
 def rate_limit_wait(*, key: str, ip: str, now: float | None = None) -> int:
     """Count one batch for the key and for the address; the seconds to wait when over a limit
-    (fixed one-minute windows in the cache: cheap, per cache, approximate at window edges)."""
-    now = time.time() if now is None else now
-    slot = int(now // RATE_WINDOW_SECONDS)
+    (the shared fixed-window limiter, vinculo.core.rate_limit)."""
     per_key, per_ip = _limits()
-    wait = 0
-    for name, limit in ((f"vinculo:track:k:{key}:{slot}", per_key), (f"vinculo:track:ip:{ip}:{slot}", per_ip)):
-        cache.add(name, 0, RATE_WINDOW_SECONDS * 2)
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.set(name, 1, RATE_WINDOW_SECONDS * 2)
-            count = 1
-        if count > limit:
-            wait = max(wait, RATE_WINDOW_SECONDS - int(now % RATE_WINDOW_SECONDS))
-    return wait
+    return retry_after(((f"track:k:{key}", per_key), (f"track:ip:{ip}", per_ip)), window=RATE_WINDOW_SECONDS, now=now)
 
 
 @dataclass

@@ -274,7 +274,7 @@ def test_a_text_plain_body_is_accepted(site, org):
 
 def test_too_many_batches_from_one_address_is_429_with_retry_after(site, settings):
     settings.TRACKER_RATE_LIMITS = {"PER_KEY": 100, "PER_IP": 2}
-    with mock.patch("vinculo.touchpoints.services.ingest.time.time", return_value=6000.0 + 15):
+    with mock.patch("vinculo.core.rate_limit.time.time", return_value=6000.0 + 15):
         statuses = [post_batch(site, [page()], ip="198.51.100.1").status_code for _ in range(3)]
         other_address = post_batch(site, [page()], ip="198.51.100.2")
         refused = post_batch(site, [page()], ip="198.51.100.1")
