@@ -251,6 +251,7 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
 # default: the table `vinculo_cache`, made by a migration), `locmem` (one process only), or
 # `redis://host:6379/0` (Django's Redis backend; needs the `redis` package).
 CACHE_URL = os.environ.get("VINCULO_CACHE_URL", "db").strip()
+CACHES: dict[str, dict[str, object]]
 if CACHE_URL == "locmem":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 elif CACHE_URL.startswith(("redis://", "rediss://")):
