@@ -246,11 +246,12 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------
-# Shared by every web process and worker: rate limits and the tracker's short site cache hold
-# across processes and machines (WEB_CONCURRENCY=4 works as is). VINCULO_CACHE_URL: `db` (the
-# default: the table `vinculo_cache`, made by a migration), `locmem` (one process only), or
-# `redis://host:6379/0` (Django's Redis backend; needs the `redis` package).
-CACHE_URL = os.environ.get("VINCULO_CACHE_URL", "db").strip()
+# VINCULO_CACHE_URL: `locmem` (the default: each process counts its own rate limits), `db` (shared
+# by every web process and worker through the table `vinculo_cache`, made by a migration: limits
+# hold across processes and machines), or `redis://host:6379/0` (Django's Redis backend; needs the
+# `redis` package). Measured here: the database cache halves the tracker's acceptance rate (25,586
+# → 12,495 events/s at BENCH_SCALE=small), so it is not yet the default (docs/deployment.md).
+CACHE_URL = os.environ.get("VINCULO_CACHE_URL", "locmem").strip()
 CACHES: dict[str, dict[str, object]]
 if CACHE_URL == "locmem":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -10,7 +10,7 @@ os.environ.setdefault("VINCULO_TASKS_BACKEND", "vinculo.core.testing.tasks.Worke
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("VINCULO_MANIFEST_STATIC", "0")
 # one process: the local-memory cache (no database needed by the tests that count in the cache); the
-# shared database cache of production is tested across processes in core/tests/test_rate_limit.py
+# shared database cache is tested across processes in core/tests/test_rate_limit.py
 os.environ.setdefault("VINCULO_CACHE_URL", "locmem")
 
 from config.settings import *  # noqa: F403

@@ -1,13 +1,12 @@
-"""The table of the database cache (settings.CACHES, the default): what `manage.py createcachetable`
-makes, as a migration so that `migrate` alone sets an install up. Does nothing when another cache
-backend is configured."""
+"""The table of the database cache (VINCULO_CACHE_URL=db): what `manage.py createcachetable` makes,
+as a migration so that `migrate` alone sets an install up, whichever cache is configured today."""
 
 from django.core.management import call_command
 from django.db import migrations
 
 
 def create_cache_table(apps, schema_editor):
-    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
+    call_command("createcachetable", "vinculo_cache", database=schema_editor.connection.alias, verbosity=0)
 
 
 def drop_cache_table(apps, schema_editor):

@@ -53,10 +53,10 @@ print(",".join(str(retry_after([("form:1", 5)], window=3600, now=7200.0)) for _ 
 """
 
 
-def test_the_default_database_cache_counts_across_processes(tmp_path, migrated_sqlite):
-    """Production settings (the database cache): two processes hitting one counter share it, so
-    a limit holds with several web processes (WEB_CONCURRENCY=4) out of the box."""
-    env = production_env(tmp_path, "rate-limit-test")
+def test_the_database_cache_counts_across_processes(tmp_path, migrated_sqlite):
+    """VINCULO_CACHE_URL=db (its table made by `migrate`): two processes hitting one counter share
+    it, so a limit holds with several web processes."""
+    env = {**production_env(tmp_path, "rate-limit-test"), "VINCULO_CACHE_URL": "db"}
 
     def run() -> str:
         result = subprocess.run(
