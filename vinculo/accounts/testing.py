@@ -27,6 +27,7 @@ from django.utils import translation
 from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Organization, Role, User
+from vinculo.accounts.services import api_token_create
 
 _counter = itertools.count(1)
 PASSWORD = "a long test password 42"
@@ -155,8 +156,6 @@ def login_client(membership: Membership) -> Client:
 @pytest.fixture
 def api_client(actor: Membership) -> Client:
     """A client sending a read-write Bearer token of `org`."""
-    from vinculo.accounts.services import api_token_create
-
     with scope(organization=actor.organization):
         issued = api_token_create(actor=actor, name="tests", scope="read_write")
     return Client(headers={"Authorization": f"Bearer {issued.secret}"})
@@ -169,8 +168,6 @@ def read_only_api_client(actor: Membership) -> Client:
 
 
 def api_client_for(membership: Membership, token_scope: str = "read_write") -> Client:
-    from vinculo.accounts.services import api_token_create
-
     with scope(organization=membership.organization):
         issued = api_token_create(actor=membership, name="tests", scope=token_scope)
     return Client(headers={"Authorization": f"Bearer {issued.secret}"})

@@ -13,12 +13,11 @@ from django_scopes import scope
 
 from vinculo.accounts.models import Membership
 from vinculo.contacts.models import Company, Contact
+from vinculo.contacts.services import company_create, contact_create
 
 
 def make_contact(actor: Membership, **data: Any) -> Contact:
     """A contact of the actor's organisation, made by `contact_create`."""
-    from vinculo.contacts.services import contact_create
-
     data.setdefault("first_name", "Ana")
     with scope(organization=actor.organization):
         return contact_create(actor=actor, data=data)
@@ -26,8 +25,6 @@ def make_contact(actor: Membership, **data: Any) -> Contact:
 
 def make_company(actor: Membership, **data: Any) -> Company:
     """A company of the actor's organisation, made by `company_create`."""
-    from vinculo.contacts.services import company_create
-
     data.setdefault("name", "Acme")
     with scope(organization=actor.organization):
         return company_create(actor=actor, data=data)

@@ -12,6 +12,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         """How accounts queues its mail, the contact page's Consents panel, the workers' sweeps."""
+        # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.core.outgoing_mail import register_mail_queue
         from vinculo.messaging.services.outgoing import message_queue
         from vinculo.messaging.views import consent
@@ -23,6 +24,7 @@ class MessagingConfig(AppConfig):
     def register_sweeps(self) -> None:
         """Mail whose task was lost or whose retry is due goes out within seconds, from every
         worker's turn (vinculo.core.worker), not only at the scheduler's minute."""
+        # in ready() too: the worker and the tasks import models
         from vinculo.core.worker import register_sweep
         from vinculo.messaging.tasks import send_due_messages
 

@@ -22,6 +22,7 @@ class TouchpointsConfig(AppConfig):
 
     def register_sweeps(self) -> None:
         """Tracker batches whose task was lost are found by every worker within seconds."""
+        # in ready() too: the worker and the tasks import models
         from vinculo.core.worker import register_sweep
         from vinculo.touchpoints.tasks import process_stale_batches
 

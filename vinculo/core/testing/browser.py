@@ -33,7 +33,7 @@ def browser() -> Iterator[Any]:
         if os.environ.get("VINCULO_REQUIRE_BROWSER") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # only where a browser test runs (a large import)
 
     # Playwright's sync API keeps an event loop in this thread for the whole session; the ORM
     # calls of the tests are still plain synchronous calls, which Django would otherwise refuse.

@@ -12,6 +12,9 @@ import functools
 import os
 from typing import Any
 
+from django.core import signals
+from django.db import close_old_connections
+
 QUICK_EXAMPLES = 3
 
 
@@ -19,6 +22,8 @@ QUICK_EXAMPLES = 3
 def _api_schema() -> Any:
     """The API's OpenAPI schema, loaded through the WSGI app once per test process: generating and
     parsing the document took about half of each fuzzing test."""
+    # here, not at the top: this plugin loads in every test process, schemathesis only where a fuzz
+    # test runs, and the WSGI application only once settings are configured
     import schemathesis
 
     from config.wsgi import application
@@ -42,6 +47,7 @@ def fuzz_api(headers: dict[str, str], path_regex: str, max_examples: int, known_
     input that was accepted. Operations on one record run twice: with generated ids (mostly
     missing records) and with `known_ids`, so that updates reach the services with real records."""
     max_examples = fuzz_examples(max_examples)
+    # here, not at the top: schemathesis and hypothesis load only in the processes that fuzz
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from hypothesis.errors import Unsatisfiable
@@ -63,9 +69,6 @@ def fuzz_api(headers: dict[str, str], path_regex: str, max_examples: int, known_
     # The real WSGI handler closes "old" connections around each request, and on PostgreSQL the
     # test's connection (inside its transaction) counts as one: detach that, as Django's test
     # Client does, until the end.
-    from django.core import signals
-    from django.db import close_old_connections
-
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django_scopes import scope, scopes_disabled
+from django_tasks.signals import task_finished
 
 from vinculo.core.testing.subprocesses import migrated_sqlite, migrated_sqlite_template
 
@@ -35,8 +36,6 @@ def _no_task_fails_outside_a_scope() -> Iterator[None]:
     Tasks run at once with no scope active (vinculo/core/testing/tasks.py); the immediate backend
     records a task's exception on its result instead of raising it, so it is looked for here.
     """
-    from django_tasks.signals import task_finished
-
     failures: list[str] = []
 
     def record(sender: Any, task_result: Any, **kwargs: Any) -> None:

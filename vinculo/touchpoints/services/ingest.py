@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -95,8 +96,6 @@ class TrackEventIn(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        import re
-
         if value and not re.match(NAME_PATTERN, value):
             raise PydanticCustomError("name_pattern", "name_pattern")
         return value
