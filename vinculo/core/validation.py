@@ -155,6 +155,34 @@ def clean_text(
     return value
 
 
+TRUE_WORDS = frozenset({"true", "on", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "off", "0", "no", ""})
+
+
+def clean_bool(value: Any, field: str, errors: Errors, *, none_is_false: bool = True) -> bool | None:
+    """A yes/no from JSON or a form: a boolean, 1/0, or true/on/1/yes and false/off/0/no/"" in any
+    case; None counts as false unless `none_is_false` is off (then it is an error, like any other)."""
+    if isinstance(value, bool):
+        return value
+    if value is None and none_is_false:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    add_error(errors, field, _("Enter true or false."))
+    return None
+
+
+def clean_choice(value: Any, field: str, errors: Errors, choices: Iterable[str]) -> str | None:
+    """One of `choices`, else a field error listing them."""
+    allowed = list(choices)
+    if value not in allowed:
+        add_error(errors, field, _("Choose one of: %(choices)s.") % {"choices": ", ".join(allowed)})
+        return None
+    return str(value)
+
+
 def keep_linked(queryset: QuerySet[Any], current_id: int | None, value: Any) -> QuerySet[Any]:
     """`queryset` to look `value` up in, or, when `value` names the record already linked
     (`current_id`), that record alone: keeping it is allowed even when the actor no longer sees it."""

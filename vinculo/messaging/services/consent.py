@@ -26,6 +26,7 @@ from vinculo.accounts.permissions import require_change, require_org_admin
 from vinculo.contacts.models import Contact
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.validation import Errors, add_error, clean_bool, clean_choice, clean_text
 from vinculo.messaging.models import (
     Consent,
     ConsentChannel,
@@ -36,7 +37,6 @@ from vinculo.messaging.models import (
     SubscriptionType,
 )
 
-Errors = dict[str, list[str]]
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SUBSCRIPTION_TYPE_FIELDS = ("key", "name", "description", "lawful_basis", "opt_mode", "is_active")
 CONSENT_FIELDS = ("subscription_type", "granted", "channel", "text", "text_version", "reason")
@@ -75,89 +75,53 @@ class ConsentProof:
     user_agent: str = ""
 
 
-def _add(errors: Errors, field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
-
-
-def _text(value: Any, field: str, errors: Errors, *, max_length: int, required: bool = False) -> str | None:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        _add(errors, field, _("Enter text."))
-        return None
-    value = value.strip()
-    if required and not value:
-        _add(errors, field, _("This field is required."))
-        return None
-    if len(value) > max_length:
-        _add(errors, field, _("At most %(n)s characters.") % {"n": max_length})
-        return None
-    return value
-
-
-def _choice(value: Any, field: str, errors: Errors, choices: list[str]) -> str | None:
-    if value not in choices:
-        _add(errors, field, _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)})
-        return None
-    return str(value)
-
-
-def _bool(value: Any, field: str, errors: Errors) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "on", "1", "false", "off", "0", ""):
-        return value.lower() in ("true", "on", "1")
-    _add(errors, field, _("Enter true or false."))
-    return None
-
-
 # --- subscription types ------------------------------------------------------------------------------
 
 
 def _clean_subscription_type(subscription_type: SubscriptionType, data: Mapping[str, Any], errors: Errors) -> None:
     for key in set(data) - set(SUBSCRIPTION_TYPE_FIELDS):
-        _add(errors, key, _("Unknown field."))
+        add_error(errors, key, _("Unknown field."))
     creating = subscription_type.pk is None
     if "key" in data or creating:
-        given = _text(data.get("key"), "key", errors, max_length=64, required=True)
+        given = clean_text(data.get("key"), "key", errors, max_length=64, required=True)
         if given is not None:
             key = given.lower()
             if not KEY_PATTERN.match(key):
-                _add(errors, "key", _("Use lower-case letters, digits, _ and -, starting with a letter or digit."))
+                add_error(errors, "key", _("Use lower-case letters, digits, _ and -, starting with a letter or digit."))
             elif (
                 SubscriptionType.objects.filter(organization_id=subscription_type.organization_id, key=key)
                 .exclude(pk=subscription_type.pk)
                 .exists()
             ):
-                _add(errors, "key", _("Another subscription type already has this key."))
+                add_error(errors, "key", _("Another subscription type already has this key."))
             elif not creating and key != subscription_type.key and subscription_type.consents.exists():
-                _add(errors, "key", _("The key cannot change once consent was recorded for it."))
+                add_error(errors, "key", _("The key cannot change once consent was recorded for it."))
             elif (
                 not creating and key != subscription_type.key and (users := subscription_type_users(subscription_type))
             ):
-                _add(errors, "key", _("Used by %(users)s: change them first.") % {"users": ", ".join(users)})
+                add_error(errors, "key", _("Used by %(users)s: change them first.") % {"users": ", ".join(users)})
             else:
                 subscription_type.key = key
     if "name" in data or creating:
-        name = _text(data.get("name"), "name", errors, max_length=100, required=True)
+        name = clean_text(data.get("name"), "name", errors, max_length=100, required=True)
         if name is not None:
             subscription_type.name = name
     if "description" in data:
-        description = _text(data["description"], "description", errors, max_length=1000)
+        description = clean_text(data["description"], "description", errors, max_length=1000)
         if description is not None:
             subscription_type.description = description
     if "lawful_basis" in data:
-        basis = _choice(data["lawful_basis"], "lawful_basis", errors, list(LawfulBasis.values))
+        basis = clean_choice(data["lawful_basis"], "lawful_basis", errors, LawfulBasis.values)
         if basis is not None:
             subscription_type.lawful_basis = basis
     if "opt_mode" in data:
-        mode = _choice(data["opt_mode"], "opt_mode", errors, list(OptMode.values))
+        mode = clean_choice(data["opt_mode"], "opt_mode", errors, OptMode.values)
         if mode is not None:
             subscription_type.opt_mode = mode
     elif creating and subscription_type.lawful_basis != LawfulBasis.CONSENT:
         subscription_type.opt_mode = OptMode.OPT_OUT
     if "is_active" in data:
-        active = _bool(data["is_active"], "is_active", errors)
+        active = clean_bool(data["is_active"], "is_active", errors, none_is_false=False)
         if active is not None:
             subscription_type.is_active = active
     if (
@@ -166,7 +130,7 @@ def _clean_subscription_type(subscription_type: SubscriptionType, data: Mapping[
         and subscription_type.lawful_basis == LawfulBasis.CONSENT
         and subscription_type.opt_mode == OptMode.OPT_OUT
     ):
-        _add(errors, "opt_mode", _("Consent must be given: a type based on consent is opt-in."))
+        add_error(errors, "opt_mode", _("Consent must be given: a type based on consent is opt-in."))
 
 
 @transaction.atomic
@@ -388,10 +352,10 @@ def clean_subscription_type_key(
     builders, the API and imports, so that consent is never recorded to a purpose that does not exist."""
     found = subscription_type_by_key(organization=organization, key=value)
     if found is None:
-        _add(errors, field, _("There is no subscription type with the key “%(key)s”.") % {"key": str(value)[:64]})
+        add_error(errors, field, _("There is no subscription type with the key “%(key)s”.") % {"key": str(value)[:64]})
         return None
     if active_only and not found.is_active:
-        _add(errors, field, _("The subscription type “%(name)s” is not active.") % {"name": found.name})
+        add_error(errors, field, _("The subscription type “%(name)s” is not active.") % {"name": found.name})
         return None
     return found
 
@@ -405,10 +369,10 @@ def contact_consent_record(*, actor: Membership, contact: Contact, data: Mapping
     require_change(actor, contact)
     errors: Errors = {}
     for key in set(data) - set(CONSENT_FIELDS):
-        _add(errors, key, _("Unknown field."))
-    granted = _bool(data.get("granted"), "granted", errors) if "granted" in data else None
+        add_error(errors, key, _("Unknown field."))
+    granted = clean_bool(data.get("granted"), "granted", errors, none_is_false=False) if "granted" in data else None
     if "granted" not in data:
-        _add(errors, "granted", _("This field is required."))
+        add_error(errors, "granted", _("This field is required."))
     subscription_type = clean_subscription_type_key(
         data.get("subscription_type"),
         "subscription_type",
@@ -416,10 +380,12 @@ def contact_consent_record(*, actor: Membership, contact: Contact, data: Mapping
         organization=actor.organization,
         active_only=bool(granted),
     )
-    channel = _choice(data.get("channel", ConsentChannel.MANUAL), "channel", errors, [str(c) for c in STAFF_CHANNELS])
-    text = _text(data.get("text"), "text", errors, max_length=MAX_TEXT, required=bool(granted))
-    version = _text(data.get("text_version"), "text_version", errors, max_length=32)
-    reason = _text(data.get("reason"), "reason", errors, max_length=MAX_REASON)
+    channel = clean_choice(
+        data.get("channel", ConsentChannel.MANUAL), "channel", errors, [str(c) for c in STAFF_CHANNELS]
+    )
+    text = clean_text(data.get("text"), "text", errors, max_length=MAX_TEXT, required=bool(granted))
+    version = clean_text(data.get("text_version"), "text_version", errors, max_length=32)
+    reason = clean_text(data.get("reason"), "reason", errors, max_length=MAX_REASON)
     if errors or subscription_type is None or granted is None or channel is None:
         raise ValidationError(errors)
     return consent_record(

@@ -23,6 +23,7 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.validation import (
     Errors,
     add_error,
+    clean_bool,
     clean_probability,
     clean_text,
     record_by_id,
@@ -59,17 +60,6 @@ def require_pipeline_admin(actor: Membership) -> None:
 
 def can_manage_pipelines(actor: Membership) -> bool:
     return actor.role in MANAGE_ALL_ROLES
-
-
-def _bool(value: Any, field: str, errors: Errors) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "on", "1", 1):
-        return True
-    if value in ("false", "off", "0", 0, "", None):
-        return False
-    add_error(errors, field, _("Enter true or false."))
-    return None
 
 
 def _kind(value: Any, field: str, errors: Errors) -> str | None:
@@ -155,7 +145,7 @@ def pipeline_create(*, actor: Membership, name: Any, stages: Any = None, is_defa
     if clean_name and _name_taken(Pipeline.objects.all(), clean_name):
         add_error(errors, "name", _("Another pipeline already has this name."))
     specs = _clean_stage_specs(default_stages() if stages is None else stages, errors)
-    default = _bool(is_default, "is_default", errors) if is_default is not None else None
+    default = clean_bool(is_default, "is_default", errors) if is_default is not None else None
     if errors:
         raise ValidationError(errors)
     assert clean_name is not None
@@ -198,7 +188,7 @@ def pipeline_update(*, actor: Membership, pipeline: Pipeline, data: Mapping[str,
             pipeline.name = name
     make_default = None
     if "is_default" in data:
-        make_default = _bool(data["is_default"], "is_default", errors)
+        make_default = clean_bool(data["is_default"], "is_default", errors)
         if make_default is False and pipeline.is_default:
             add_error(errors, "is_default", _("Make another pipeline the default one instead."))
     if "position" in data:
@@ -433,7 +423,7 @@ def _clean_lost_reason(reason: LostReason, data: Mapping[str, Any], errors: Erro
         elif name:
             reason.name = name
     if "is_active" in data:
-        active = _bool(data["is_active"], "is_active", errors)
+        active = clean_bool(data["is_active"], "is_active", errors)
         if active is not None:
             reason.is_active = active
 

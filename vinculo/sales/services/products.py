@@ -21,6 +21,7 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.validation import (
     Errors,
     add_error,
+    clean_bool,
     clean_currency,
     clean_money,
     clean_percent,
@@ -38,17 +39,6 @@ PRICE_LIST_FIELDS = ("name", "currency", "is_default")
 ITEM_FIELDS = ("product", "unit_price")
 
 
-def _clean_bool(value: Any, field: str, errors: Errors) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if value in ("on", "true", "1", 1):
-        return True
-    if value in ("", "false", "0", 0, None):
-        return False
-    add_error(errors, field, _("Enter true or false."))
-    return None
-
-
 # --- products -------------------------------------------------------------------------------------
 
 
@@ -64,7 +54,7 @@ def _apply_product(product: Product, data: Mapping[str, Any], errors: Errors) ->
         if rate is not None:
             product.tax_rate = rate.quantize(CENT)
     if data.get("is_active") is not None:
-        active = _clean_bool(data["is_active"], "is_active", errors)
+        active = clean_bool(data["is_active"], "is_active", errors)
         if active is not None:
             product.is_active = active
     if product.sku and "sku" not in errors:
@@ -138,7 +128,7 @@ def _apply_price_list(price_list: PriceList, data: Mapping[str, Any], errors: Er
             else:
                 price_list.currency = currency
     if data.get("is_default") is not None:
-        default = _clean_bool(data["is_default"], "is_default", errors)
+        default = clean_bool(data["is_default"], "is_default", errors)
         if default is not None:
             price_list.is_default = default
 

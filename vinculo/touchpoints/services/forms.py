@@ -44,7 +44,7 @@ from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.rate_limit import retry_after
-from vinculo.core.validation import Errors, add_error, clean_text
+from vinculo.core.validation import Errors, add_error, clean_bool, clean_text
 from vinculo.messaging.models import ConsentChannel, MessageKind, MessageState, SubscriptionType, SuppressionReason
 from vinculo.messaging.services.consent import (
     ConsentProof,
@@ -145,15 +145,6 @@ def require_form_manager(actor: Membership) -> None:
         raise PermissionDenied(_("Only owners, admins, managers and marketing can change web forms."))
 
 
-def _bool(value: Any, key: str, errors: Errors) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in {*CHECKED, "false", "0", "no", "off", ""}:
-        return value.strip().lower() in CHECKED
-    add_error(errors, key, _("Enter true or false."))
-    return None
-
-
 def clean_origin(value: Any) -> str:
     """`https://www.example.com` (scheme, host and port only; lower case)."""
     if not isinstance(value, str) or not value.strip():
@@ -207,7 +198,7 @@ def _clean_fields(value: Any, errors: Errors) -> list[dict[str, Any]] | None:
         kind = item.get("type") or "text"
         if kind not in FIELD_TYPES:
             add_error(errors, f"{at}.type", _("Choose one of %(expected)s.") % {"expected": ", ".join(FIELD_TYPES)})
-        required = _bool(item.get("required", False), f"{at}.required", errors)
+        required = clean_bool(item.get("required", False), f"{at}.required", errors)
         maps_to = clean_text(item.get("maps_to"), f"{at}.maps_to", errors, max_length=70) or ""
         if maps_to:
             if maps_to.startswith("custom."):
@@ -301,7 +292,7 @@ def _clean_consents(
                 add_error(errors, f"{at}.key", _("Another checkbox already has the purpose “%(key)s”.") % {"key": key})
             seen.add(key)
         text = clean_text(item.get("text"), f"{at}.text", errors, max_length=MAX_CONSENT_TEXT, required=True)
-        required = _bool(item.get("required", False), f"{at}.required", errors)
+        required = clean_bool(item.get("required", False), f"{at}.required", errors)
         old = before.get(key)
         if old is None:
             version = "1"
@@ -372,7 +363,7 @@ def _apply(actor: Membership, form: WebForm, data: Mapping[str, Any], *, creatin
             form.redirect_url = url
     for key in ("double_opt_in", "notify_owner", "is_active"):
         if key in data:
-            flag = _bool(data[key], key, errors)
+            flag = clean_bool(data[key], key, errors)
             if flag is not None:
                 setattr(form, key, flag)
     if "owner" in data:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
-from vinculo.core.validation import Errors, add_error
+from vinculo.core.validation import Errors, add_error, clean_bool
 from vinculo.touchpoints.models import ConsentMode, TrackingSite, new_public_key
 from vinculo.touchpoints.selectors.sites import forget_site
 
@@ -85,17 +85,6 @@ def _origins(value: Any, errors: Errors) -> list[str]:
     return origins
 
 
-def _bool(value: Any, field: str, errors: Errors) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("on", "true", "1", 1):
-        return True
-    if value in ("", "off", "false", "0", 0, None):
-        return False
-    add_error(errors, field, _("Enter true or false."))
-    return False
-
-
 def _apply(site: TrackingSite, data: Mapping[str, Any]) -> None:
     errors: Errors = {}
     unknown = sorted(set(data) - set(SITE_FIELDS))
@@ -120,7 +109,7 @@ def _apply(site: TrackingSite, data: Mapping[str, Any]) -> None:
             site.consent_mode = data["consent_mode"]
     for flag in ("honor_dnt", "create_leads", "is_active"):
         if flag in data:
-            setattr(site, flag, _bool(data[flag], flag, errors))
+            setattr(site, flag, bool(clean_bool(data[flag], flag, errors)))
     if "session_timeout_minutes" in data:
         raw = data["session_timeout_minutes"]
         try:
