@@ -141,6 +141,18 @@ def test_the_csv_export_has_the_exact_content(actor, org, data):
     assert response.content.decode() == CSV_BY_REP
 
 
+def test_the_csv_export_writes_a_formula_in_a_reps_name_as_text(actor, org, data):
+    """An outside test named a rep `=HYPERLINK(...)`: a spreadsheet must not run it."""
+    from vinculo.accounts.models import User
+
+    User.objects.filter(full_name="Ana").update(full_name='=HYPERLINK("http://evil.example","Ana")')
+
+    response = login_client(actor).get(f"/o/{org.slug}/sales/effectiveness.csv", Q2)
+
+    lines = response.content.decode().split("\r\n")
+    assert lines[1] == '"\'=HYPERLINK(""http://evil.example"",""Ana"")",2,1,66.7,1450.00,725.00,35.0,3'
+
+
 def test_the_csv_headers_are_in_spanish_for_a_spanish_user(org, data):
     reader = make_member(org, "manager", language="es")
     response = login_client(reader).get(f"/o/{org.slug}/sales/effectiveness.csv", Q2)

@@ -7,7 +7,6 @@ the default period. HTMX requests get only the results partial.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.selectors import assignable_users
+from vinculo.core.csv_export import csv_response
 from vinculo.core.views import org_view, render_page
 from vinculo.sales.models import Quota
 from vinculo.sales.selectors.effectiveness import EFFECTIVENESS_GROUPS, EffectivenessReport, effectiveness
@@ -204,10 +204,8 @@ def effectiveness_csv_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         lines = [f"{field}: {message}" for field, errs in exc.message_dict.items() for message in errs]
         return HttpResponse("\n".join(lines), status=422, content_type="text/plain; charset=utf-8")
     report = effectiveness(organization=request.org, params=params)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"effectiveness-{params.group_by}-{params.start:%Y%m%d}-{params.end:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response, lineterminator="\r\n")
+    response, writer = csv_response(name)
     writer.writerow(effectiveness_header(report))
     for label, figures in [*((r.label, r.figures) for r in report.rows), (_("Total"), report.total)]:
         writer.writerow(
