@@ -17,7 +17,13 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
-from vinculo.accounts.permissions import MANAGE_ALL_ROLES, require_change, require_delete, require_write
+from vinculo.accounts.permissions import (
+    MANAGE_ALL_ROLES,
+    require_change,
+    require_delete,
+    require_manager,
+    require_write,
+)
 from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, PhoneKind, Tag
 from vinculo.contacts.selectors import company_queryset, contact_queryset
@@ -714,7 +720,10 @@ def tag_create(*, actor: Membership, data: Mapping[str, Any]) -> Tag:
 
 @transaction.atomic
 def tag_update(*, actor: Membership, tag: Tag, data: Mapping[str, Any]) -> Tag:
-    require_write(actor)
+    """Rename or recolour a tag. Tags are organisation-wide (every record that carries one changes
+    with it), so, like deleting one, this is for managers and admins; anyone who may write creates
+    tags and puts them on records."""
+    require_manager(actor, _("Only managers and admins can rename or recolour tags."))
     before = snapshot(tag, ["name", "color"])
     _clean_tag(data, tag)
     try:

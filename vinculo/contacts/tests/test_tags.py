@@ -61,3 +61,41 @@ class TestTagApi(CrudApiSpec):
             "total_capped": False,
             "next": None,
         }
+
+
+# --- who may rename a tag (issue 9: a sales rep could rename one, deleting needed a manager) -------
+
+
+def _tag_state(org):
+    return list(Tag.dangerously_unscoped.filter(organization=org).values_list("name", "color"))
+
+
+def test_a_sales_rep_cannot_rename_an_organisation_wide_tag_by_the_api_or_the_page(org, member):
+    from vinculo.accounts.testing import login_client
+
+    tag = TagFactory(organization=org, name="VIP", color="#123456")
+    rep = member(role="sales")
+
+    response = login_client(rep).patch(
+        f"/api/v1/tags/{tag.pk}", data='{"name": "Hacked"}', content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Only managers and admins can rename or recolour tags.", "errors": []}
+    page = login_client(rep)
+    assert page.post(f"/o/{org.slug}/tags/{tag.pk}/edit/", {"name": "Hacked", "color": "#000000"}).status_code == 403
+    listed = page.get(f"/o/{org.slug}/tags/").content.decode()
+    assert "tag-edit-form" not in listed  # no form the rep could not use
+    assert _tag_state(org) == [("VIP", "#123456")]
+
+
+def test_a_manager_renames_a_tag(org, member):
+    from vinculo.accounts.testing import login_client
+
+    tag = TagFactory(organization=org, name="VIP", color="#123456")
+
+    response = login_client(member(role="manager")).patch(
+        f"/api/v1/tags/{tag.pk}", data='{"name": "Key account"}', content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert _tag_state(org) == [("Key account", "#123456")]
