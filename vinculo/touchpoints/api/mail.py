@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.db.models import prefetch_related_objects
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictBool, StrictInt
 
@@ -211,9 +211,15 @@ class EmailSendIn(InSchema):
 
 @router.get("/email-threads", response={200: EmailThreadPage, **READ_ERRORS})
 def email_thread_list_api(request: HttpRequest, query: Query[EmailThreadQuery]) -> dict[str, Any]:
+    """A filter by a contact that does not exist, belongs elsewhere or is not visible to the caller
+    selects nothing: an empty page (200, as documented), the same in all three cases."""
     actor = request_actor(request)
-    contact = contact_get(actor=actor, pk=query.contact) if query.contact is not None else None
-    threads = email_thread_list(actor=actor, contact=contact)
+    threads = email_thread_list(actor=actor)
+    if query.contact is not None:
+        try:
+            threads = email_thread_list(actor=actor, contact=contact_get(actor=actor, pk=query.contact))
+        except Http404:
+            threads = threads.none()
     return page_out(request, paginate(threads, page=query.page, per_page=query.per_page))
 
 

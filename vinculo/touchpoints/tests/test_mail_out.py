@@ -321,7 +321,7 @@ def test_a_sales_rep_cannot_write_to_or_read_a_contact_they_do_not_see(actor, or
     assert len(smtp_server.received) == 1
 
 
-def test_the_api_sends_lists_and_shows_threads(actor, org, lucia, api_client, smtp_server):
+def test_the_api_sends_lists_and_shows_threads(actor, org, lucia, api_client, smtp_server, other_actor):
     with committed():
         response = api_client.post(
             f"/api/v1/contacts/{lucia.pk}/emails", {"subject": "Hola", "body": "Texto"}, content_type="application/json"
@@ -343,6 +343,15 @@ def test_the_api_sends_lists_and_shows_threads(actor, org, lucia, api_client, sm
     detail = api_client.get(f"/api/v1/email-threads/{sent['thread_id']}").json()
     assert [m["id"] for m in detail["messages"]] == [sent["id"]]
     assert api_client.get(f"/api/v1/email-messages/{sent['id']}").json()["text_body"] == "Texto"
+    # a filter by a contact that does not exist, or another organisation's: an empty page, as documented
+    for missing in (999_999, theirs_contact(other_actor).pk):
+        empty = api_client.get(f"/api/v1/email-threads?contact={missing}")
+        assert (empty.status_code, empty.json()["items"], empty.json()["total"]) == (200, [], 0)
+
+
+def theirs_contact(other_actor):
+    with org_scope(other_actor.organization):
+        return contact_create(actor=other_actor, data={"first_name": "Otra", "emails": ["otra@example.com"]})
 
 
 def test_bad_input_on_the_api_is_422_and_sends_nothing(lucia, api_client, smtp_server):
