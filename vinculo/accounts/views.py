@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -11,7 +13,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
@@ -33,6 +35,9 @@ from vinculo.accounts.http import AuthedRequest
 from vinculo.accounts.models import Invitation, User
 from vinculo.accounts.selectors import invitation_by_secret, membership_list_for_user
 from vinculo.accounts.tenancy import ACTIVE_ORG_SESSION_KEY
+from vinculo.core.rate_limit import retry_after
+
+logger = logging.getLogger(__name__)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -270,8 +275,31 @@ class _InvalidIs422:
         return response
 
 
+# resets one address and one client may ask for in an hour: past it the answer is the same and
+# nothing is sent (30 resets in a row used to send 30 mails)
+RESETS_PER_ADDRESS_PER_HOUR = 3
+RESETS_PER_CLIENT_PER_HOUR = 20
+
+
 class PasswordResetView(_InvalidIs422, auth_views.PasswordResetView):
-    """Ask for a reset link by e-mail (Django's view: no account enumeration, one-time tokens)."""
+    """Ask for a reset link by e-mail (Django's view: no account enumeration, one-time tokens).
+    The mail is queued for the worker, never sent in the request; an address or a client asking
+    too often gets the same answer and no mail."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        address = form.cleaned_data["email"].strip().lower()
+        digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+        wait = retry_after(
+            (
+                (f"reset:address:{digest}", RESETS_PER_ADDRESS_PER_HOUR),
+                (f"reset:client:{throttle.client_ip(self.request)}", RESETS_PER_CLIENT_PER_HOUR),
+            ),
+            window=3600,
+        )
+        if wait:
+            logger.warning("password reset throttled for %s (client %s)", digest, throttle.client_ip(self.request))
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(_InvalidIs422, auth_views.PasswordResetConfirmView):

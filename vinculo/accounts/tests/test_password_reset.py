@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 
 from vinculo.accounts.models import User
 from vinculo.accounts.testing import PASSWORD, login_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Reset counters live in the cache: each test starts and leaves it empty."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _reset_link(email: str, capture) -> str:
@@ -86,3 +96,30 @@ def test_the_login_page_links_to_the_reset(db):
     body = Client().get("/accounts/login/").content.decode()
 
     assert '<a href="/accounts/password/reset/">Forgot your password?</a>' in body
+
+
+def test_thirty_resets_in_a_row_for_one_address_send_three_mails_and_answer_the_same(
+    actor, django_capture_on_commit_callbacks
+):
+    """An outside test asked 30 resets in a row for one address and got 30 mails."""
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = {
+            (r.status_code, r["Location"])
+            for r in (client.post("/accounts/password/reset/", {"email": actor.user.email}) for _ in range(30))
+        }
+
+    assert answers == {(302, "/accounts/password/reset/sent/")}  # the same answer every time
+    assert [m.to for m in mail.outbox] == [[actor.user.email]] * 3
+
+
+def test_one_client_asking_for_many_addresses_is_throttled_too(db, member, django_capture_on_commit_callbacks):
+    from vinculo.accounts.views import RESETS_PER_CLIENT_PER_HOUR
+
+    people = [member(role="sales").user.email for _ in range(RESETS_PER_CLIENT_PER_HOUR + 5)]
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        for email in people:
+            assert client.post("/accounts/password/reset/", {"email": email}).status_code == 302
+
+    assert len(mail.outbox) == RESETS_PER_CLIENT_PER_HOUR
