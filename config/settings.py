@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -246,11 +247,15 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
 }
 
 # --- Cache (sessions live in the DB; the cache holds nothing that must survive) ---------------
-# VINCULO_CACHE_URL: `locmem` (the default: each process counts its own rate limits), `db` (shared
-# by every web process and worker through the table `vinculo_cache`, made by a migration: limits
-# hold across processes and machines), or `redis://host:6379/0` (Django's Redis backend; needs the
-# `redis` package). Measured here: the database cache halves the tracker's acceptance rate (25,586
-# → 12,495 events/s at BENCH_SCALE=small), so it is not yet the default (docs/deployment.md).
+# VINCULO_CACHE_URL: `locmem` (the default: per process; it holds only short-lived copies such as a
+# tracked site's settings), `db` (the table `vinculo_cache`, made by a migration) or
+# `redis://host:6379/0` (Django's Redis backend; needs the `redis` package).
+# VINCULO_RATE_LIMITS: where the public endpoints' rate limits count (core/rate_limit.py):
+# `database` (the default: one upsert per hit, shared by every web process and machine) or `cache`
+# (the cache above: only shared with Redis or Memcached).
+RATE_LIMIT_STORE = os.environ.get("VINCULO_RATE_LIMITS", "database").strip() or "database"
+if RATE_LIMIT_STORE not in ("database", "cache"):
+    raise ImproperlyConfigured("VINCULO_RATE_LIMITS must be `database` or `cache`.")
 CACHE_URL = os.environ.get("VINCULO_CACHE_URL", "locmem").strip()
 CACHES: dict[str, dict[str, object]]
 if CACHE_URL == "locmem":

@@ -172,8 +172,12 @@ class StyledPasswordResetForm(StyledFormMixin, PasswordResetForm):
     """Asks for the e-mail; Django sends the link only to an active account and says the same
     either way, so the form does not reveal who has an account.
 
-    The mail is queued (install-level: a password belongs to no organisation), in the user's
+    The form is checked in the request and saved by a task (accounts.tasks.send_password_reset):
+    the mail is queued (install-level: a password belongs to no organisation), in the user's
     language, and sent by the task worker, not inside the request."""
+
+    EMAIL_TEMPLATE = "accounts/email/password_reset.txt"
+    SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
 
     def send_mail(
         self,

@@ -179,11 +179,14 @@ class LoginAttempt(models.Model):
     ip = models.GenericIPAddressField()
     succeeded = models.BooleanField(default=False)
     attempted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # the known device the attempt came from (its signed cookie named this account), else ""
+    device = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["-attempted_at", "-id"]
         indexes: ClassVar = [
             models.Index(fields=["email", "ip", "-attempted_at"], name="login_attempt_email_ip"),
+            models.Index(fields=["device", "email", "-attempted_at"], name="login_attempt_device"),
             models.Index(fields=["ip", "-attempted_at"], name="login_attempt_ip"),
         ]
 

@@ -1,6 +1,12 @@
 """Login throttling that slows guessing without letting a stranger lock anyone out.
 
-Three limits, all over a sliding window (settings.LOGIN_THROTTLE):
+Attempts are rows in the database, so the limits hold across web processes and machines.
+
+From a known device (a browser that logged in to the account before and kept the signed device
+cookie) only one limit applies: the progressive delay of that device's own failures. Nothing a
+stranger does elsewhere, from any address, slows the owner's own browser down.
+
+Otherwise three limits, all over a sliding window (settings.LOGIN_THROTTLE):
 - per account and address: after FREE_FAILURES failures, each further attempt must wait
   2**(n - FREE_FAILURES) seconds (capped) after the last failure: progressive, never permanent;
 - per address: PER_IP_FAILURES failures over any accounts (credential stuffing from one place);
@@ -14,11 +20,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.core import signing
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from vinculo.accounts.models import LoginAttempt
 
@@ -47,26 +57,86 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - an address, not a bind
 
 
-def retry_after(*, email: str, ip: str) -> int:
-    """Seconds the caller must wait before trying to log in as `email` from `ip` (0: go ahead)."""
+DEVICE_COOKIE = "vinculo_device"
+DEVICE_SALT = "vinculo.accounts.login-device"
+DEVICE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+DEVICE_ACCOUNTS = 5  # accounts one browser is remembered for (a shared office computer)
+
+
+def account_mark(email: str) -> str:
+    """What the device cookie keeps of an account: a keyed digest, not the address."""
+    return salted_hmac(DEVICE_SALT, email.strip().lower()).hexdigest()[:20]
+
+
+def _device_cookie(request: HttpRequest) -> dict[str, object]:
+    raw = request.COOKIES.get(DEVICE_COOKIE, "")
+    if not raw:
+        return {}
+    try:
+        data = signing.loads(raw, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE)
+    except signing.BadSignature:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str) or not isinstance(data.get("a"), list):
+        return {}
+    return data
+
+
+def known_device(request: HttpRequest, email: str) -> str:
+    """The id of the browser's device cookie when it is genuine and `email` logged in from it
+    before, else "" (an unknown device: the address limits apply)."""
+    data = _device_cookie(request)
+    if data and account_mark(email) in data["a"]:  # type: ignore[operator]
+        return str(data["d"])
+    return ""
+
+
+def remember_device(request: HttpRequest, response: HttpResponse, email: str) -> None:
+    """After a successful login: the browser becomes a known device for `email` (signed, HttpOnly,
+    for 400 days), keeping its id and the other accounts it knew."""
+    data = _device_cookie(request)
+    device = str(data.get("d") or secrets.token_hex(16))
+    mark = account_mark(email)
+    known = data.get("a", [])
+    accounts = [a for a in known if a != mark][-(DEVICE_ACCOUNTS - 1) :] if isinstance(known, list) else []
+    response.set_cookie(
+        DEVICE_COOKIE,
+        signing.dumps({"d": device, "a": [*accounts, mark]}, salt=DEVICE_SALT, compress=True),
+        max_age=DEVICE_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _progressive_wait(attempts: QuerySet[LoginAttempt], *, conf: dict[str, int], now: datetime) -> int:
+    """The wait after the failures among `attempts` since their last success: none for the first
+    FREE_FAILURES, then 2**(n - FREE_FAILURES) seconds after the last one, capped."""
+    last_success = (
+        attempts.filter(succeeded=True).order_by("-attempted_at").values_list("attempted_at", flat=True).first()
+    )
+    failures = attempts.filter(succeeded=False)
+    if last_success is not None:
+        failures = failures.filter(attempted_at__gt=last_success)
+    n = failures.count()
+    if n < conf["FREE_FAILURES"]:
+        return 0
+    last = failures.order_by("-attempted_at").values_list("attempted_at", flat=True).first()
+    delay = min(2 ** (n - conf["FREE_FAILURES"]), conf["MAX_DELAY_SECONDS"])
+    return 0 if last is None else math.ceil(delay - (now - last).total_seconds())
+
+
+def retry_after(*, email: str, ip: str, device: str = "") -> int:
+    """Seconds the caller must wait before trying to log in as `email` from `ip` (0: go ahead);
+    from a known `device` (see known_device) only that device's own failures count."""
     conf = _conf()
     now = timezone.now()
     since = now - timedelta(seconds=conf["WINDOW_SECONDS"])
     email = email.strip().lower()
     recent = LoginAttempt.objects.filter(attempted_at__gte=since)
-    waits = [0]
+    if device:
+        return max(0, _progressive_wait(recent.filter(device=device, email=email), conf=conf, now=now))
 
-    pair = recent.filter(email=email, ip=ip)
-    last_success = pair.filter(succeeded=True).order_by("-attempted_at").values_list("attempted_at", flat=True).first()
-    pair_failures = pair.filter(succeeded=False)
-    if last_success is not None:
-        pair_failures = pair_failures.filter(attempted_at__gt=last_success)
-    n = pair_failures.count()
-    if n >= conf["FREE_FAILURES"]:
-        last = pair_failures.order_by("-attempted_at").values_list("attempted_at", flat=True).first()
-        delay = min(2 ** (n - conf["FREE_FAILURES"]), conf["MAX_DELAY_SECONDS"])
-        if last is not None:
-            waits.append(math.ceil(delay - (now - last).total_seconds()))
+    waits = [0, _progressive_wait(recent.filter(email=email, ip=ip), conf=conf, now=now)]
 
     ip_failures = recent.filter(ip=ip, succeeded=False)
     if ip_failures.count() >= conf["PER_IP_FAILURES"]:
@@ -81,11 +151,11 @@ def retry_after(*, email: str, ip: str) -> int:
             oldest = account_failures.order_by("attempted_at").values_list("attempted_at", flat=True).first()
             if oldest is not None:
                 waits.append(math.ceil(conf["WINDOW_SECONDS"] - (now - oldest).total_seconds()))
-    return max(0, *waits)
+    return max(waits)
 
 
-def record_attempt(*, email: str, ip: str, succeeded: bool) -> None:
-    LoginAttempt.objects.create(email=email.strip().lower()[:254], ip=ip, succeeded=succeeded)
+def record_attempt(*, email: str, ip: str, succeeded: bool, device: str = "") -> None:
+    LoginAttempt.objects.create(email=email.strip().lower()[:254], ip=ip, succeeded=succeeded, device=device)
 
 
 def prune_attempts(*, older_than_days: int = 30) -> int:

@@ -18,8 +18,6 @@ urlpatterns = [
         views.PasswordResetView.as_view(
             form_class=StyledPasswordResetForm,
             template_name="accounts/password_reset_form.html",
-            email_template_name="accounts/email/password_reset.txt",
-            subject_template_name="accounts/email/password_reset_subject.txt",
             success_url=reverse_lazy("accounts:password_reset_done"),
         ),
         name="password_reset",

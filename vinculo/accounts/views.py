@@ -34,6 +34,7 @@ from vinculo.accounts.forms import (
 from vinculo.accounts.http import AuthedRequest
 from vinculo.accounts.models import Invitation, User
 from vinculo.accounts.selectors import invitation_by_secret, membership_list_for_user
+from vinculo.accounts.tasks import send_password_reset
 from vinculo.accounts.tenancy import ACTIVE_ORG_SESSION_KEY
 from vinculo.core.rate_limit import retry_after
 
@@ -77,7 +78,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
-    """Log in by e-mail, throttled per account and address (429 with Retry-After).
+    """Log in by e-mail, throttled per account and address (429 with Retry-After); a browser that
+    logged in to the account before (its signed device cookie) is slowed only by its own failures.
 
     A wrong password and an unknown e-mail look the same from outside: same status, same
     message, same throttling, and a password hash computed either way.
@@ -91,7 +93,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/login.html", context)
     email = (request.POST.get("email") or "").strip().lower()[:254]
     ip = throttle.client_ip(request)
-    wait = throttle.retry_after(email=email, ip=ip)
+    device = throttle.known_device(request, email)
+    wait = throttle.retry_after(email=email, ip=ip, device=device)
     if wait > 0:
         alert = ngettext(
             "Too many failed attempts. Try again in %(seconds)s second.",
@@ -105,13 +108,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         user = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
         if user is not None and user.check_password(form.cleaned_data["password"]):
-            throttle.record_attempt(email=email, ip=ip, succeeded=True)
+            throttle.record_attempt(email=email, ip=ip, succeeded=True, device=device)
             login(request, user, backend=MODEL_BACKEND)  # a new session id: no session fixation
             translation.activate(user.language)
-            return redirect(next_url or "home")
+            response = redirect(next_url or "home")
+            throttle.remember_device(request, response, email)
+            return response
         if user is None:
             User().set_password(form.cleaned_data["password"])  # same work as a real check: no timing oracle
-    throttle.record_attempt(email=email, ip=ip, succeeded=False)
+    throttle.record_attempt(email=email, ip=ip, succeeded=False, device=device)
     form.add_error(None, _("That e-mail and password do not match an account."))
     return render(request, "accounts/login.html", context, status=422)
 
@@ -282,9 +287,11 @@ RESETS_PER_CLIENT_PER_HOUR = 20
 
 
 class PasswordResetView(_InvalidIs422, auth_views.PasswordResetView):
-    """Ask for a reset link by e-mail (Django's view: no account enumeration, one-time tokens).
-    The mail is queued for the worker, never sent in the request; an address or a client asking
-    too often gets the same answer and no mail."""
+    """Ask for a reset link by e-mail (Django's form and one-time tokens, no account enumeration).
+
+    The request does the same work for every address, with or without an account (count the
+    limits, enqueue one task), so its time tells nothing: the task looks the account up and queues
+    the mail. An address or a client asking too often gets the same answer and no mail."""
 
     def form_valid(self, form: Any) -> HttpResponse:
         address = form.cleaned_data["email"].strip().lower()
@@ -299,7 +306,13 @@ class PasswordResetView(_InvalidIs422, auth_views.PasswordResetView):
         if wait:
             logger.warning("password reset throttled for %s (client %s)", digest, throttle.client_ip(self.request))
             return HttpResponseRedirect(self.get_success_url())
-        return super().form_valid(form)
+        send_password_reset.enqueue(
+            email=address,
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(_InvalidIs422, auth_views.PasswordResetConfirmView):

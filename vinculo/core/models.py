@@ -182,3 +182,16 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} @ {self.beat_at:%H:%M:%S}"
+
+
+class RateCounter(models.Model):
+    """One fixed-window rate-limit counter (core/rate_limit.py), shared by every web process and
+    machine through the database: one upsert per hit. `name` carries the window and its slot, so a
+    new window is a new row; rows whose window has ended are deleted by the worker's sweep."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True, help_text="Unix time after which the row is useless.")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.hits}"

@@ -4,14 +4,18 @@ attempts, never by sleeping."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core import signing
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
+from vinculo.accounts import throttle
+from vinculo.accounts.factories import MembershipFactory
 from vinculo.accounts.models import LoginAttempt
 from vinculo.accounts.testing import PASSWORD
 
@@ -177,3 +181,82 @@ def test_address_behind_trusted_proxy(actor, limits, settings):
     # another user behind the same proxy is not affected
     other = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.77"}
     assert client.post(login, {"email": actor.user.email, "password": PASSWORD}, **other).status_code == 302
+
+
+def test_a_stranger_failing_from_21_addresses_cannot_lock_the_owner_out_of_a_new_network(actor, limits):
+    """The outside test: about 100 failures spread over 21 addresses made the real user get 429
+    (Retry-After ~443 s) from any network she had never used. Her own browser, which logged in
+    before, now gets in; an unknown browser on a new network is still held back."""
+    limits(FREE_FAILURES=5, PER_IP_FAILURES=50, PER_ACCOUNT_FAILURES=100)
+    email = actor.user.email
+    ok, browser = attempt(email, PASSWORD, ip=HOME)  # the owner's laptop, once, at home
+    assert ok.status_code == 302
+    age(60)
+    for n in range(100):  # 100 failures over 21 addresses: no single address is slowed
+        assert attempt(email, ip=f"192.0.2.{n % 21 + 10}")[0].status_code == 422
+
+    travelling = "203.0.113.9"  # a hotel network the owner never used
+    assert 850 <= retry_after(attempt(email, PASSWORD, ip=travelling)[0]) <= 900  # an unknown browser waits
+    assert attempt(email, ip=travelling, client=browser)[0].status_code == 422  # her laptop: just wrong
+    ok, _ = attempt(email, PASSWORD, ip=travelling, client=browser)
+    assert ok.status_code == 302
+    assert int(browser.session[SESSION_KEY]) == actor.user.pk
+
+
+def test_a_known_device_is_slowed_only_by_its_own_failures(actor, limits):
+    limits(FREE_FAILURES=2)
+    email = actor.user.email
+    _, browser = attempt(email, PASSWORD)
+    for _ in range(2):  # a stranger on the same network guesses: that address is slowed down…
+        assert attempt(email)[0].status_code == 422
+    assert retry_after(attempt(email, PASSWORD)[0]) == 1
+    ok, _ = attempt(email, PASSWORD, client=browser)  # …the owner's browser is not
+    assert ok.status_code == 302
+
+    for _ in range(2):  # the device's own failures: two free ones…
+        assert attempt(email, client=browser)[0].status_code == 422
+    assert retry_after(attempt(email, PASSWORD, client=browser)[0]) == 1  # …then it must wait too
+    age(1)
+    assert attempt(email, PASSWORD, client=browser)[0].status_code == 302
+    device = browser.cookies[throttle.DEVICE_COOKIE].value
+    assert list(LoginAttempt.objects.filter(device__gt="").order_by("id").values_list("succeeded", flat=True)) == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert device  # the same device all along
+    assert LoginAttempt.objects.filter(device__gt="").values("device").distinct().count() == 1
+
+
+def test_the_device_cookie_is_signed_httponly_and_names_no_address(actor):
+    ok, _ = attempt(actor.user.email, PASSWORD)
+    cookie = ok.cookies[throttle.DEVICE_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == 400 * 24 * 3600
+    payload = signing.loads(cookie.value, salt=throttle.DEVICE_SALT)
+    assert set(payload) == {"d", "a"}
+    assert len(payload["d"]) == 32
+    assert payload["a"] == [throttle.account_mark(actor.user.email)]
+    assert actor.user.email not in json.dumps(payload)
+
+
+@pytest.mark.parametrize("tamper", ["forged", "other account", "garbage"])
+def test_a_forged_or_foreign_device_cookie_counts_for_nothing(actor, limits, tamper):
+    limits(PER_ACCOUNT_FAILURES=3)
+    email = actor.user.email
+    other = MembershipFactory().user
+    _, browser = attempt(other.email if tamper == "other account" else email, PASSWORD, ip="198.51.100.1")
+    value = browser.cookies[throttle.DEVICE_COOKIE].value
+    if tamper == "forged":
+        browser.cookies[throttle.DEVICE_COOKIE] = signing.dumps(
+            {"d": "f" * 32, "a": [throttle.account_mark(email)]}, salt="not the server's", compress=True
+        )
+    elif tamper == "garbage":
+        browser.cookies[throttle.DEVICE_COOKIE] = value[::-1]
+    if tamper != "other account":
+        LoginAttempt.objects.filter(succeeded=True).delete()  # the address is not known either
+    for n in range(3):
+        attempt(email, ip=f"192.0.2.{n + 10}")
+    assert 890 <= retry_after(attempt(email, PASSWORD, ip="198.51.100.1", client=browser)[0]) <= 900

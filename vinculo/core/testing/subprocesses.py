@@ -30,7 +30,11 @@ def production_env(tmp_path: Path, secret_key: str = "subprocess-test") -> dict[
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": secret_key,
     }
-    for name in ("PYTEST_XDIST_WORKER", "VINCULO_CACHE_URL"):  # the suite's own: production has neither
+    for name in (
+        "PYTEST_XDIST_WORKER",
+        "VINCULO_CACHE_URL",
+        "VINCULO_RATE_LIMITS",
+    ):  # the suite's own: production has neither
         env.pop(name, None)
     return env
 
@@ -47,7 +51,11 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "SECRET_KEY": "migrated-template",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-    for name in ("PYTEST_XDIST_WORKER", "VINCULO_CACHE_URL"):  # migrate as production does: the cache table too
+    for name in (
+        "PYTEST_XDIST_WORKER",
+        "VINCULO_CACHE_URL",
+        "VINCULO_RATE_LIMITS",
+    ):  # migrate as production does: the cache table too
         env.pop(name, None)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],

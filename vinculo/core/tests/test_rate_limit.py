@@ -1,4 +1,5 @@
-"""The fixed-window rate limiter on the cache (core/rate_limit.py)."""
+"""The fixed-window rate limiter (core/rate_limit.py): counted in the database by default, or in the
+cache; both stores give the same answers."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from vinculo.core.rate_limit import retry_after
+from vinculo.core.models import RateCounter
+from vinculo.core.rate_limit import forget_ended_windows, retry_after
 from vinculo.core.testing.subprocesses import production_env
 
+pytestmark = pytest.mark.django_db
 
-@pytest.fixture(autouse=True)
-def _clear_cache() -> None:
+
+@pytest.fixture(autouse=True, params=["database", "cache"])
+def store(request, settings) -> str:
+    settings.RATE_LIMIT_STORE = request.param
     cache.clear()
+    return request.param
 
 
 def test_hits_within_the_limit_go_ahead_and_the_next_one_waits_for_the_window_to_end():
@@ -44,6 +50,27 @@ def test_the_same_name_with_another_window_is_another_counter():
     assert retry_after([("a", 1)], window=600, now=6000.0) == 0
 
 
+def test_the_database_store_counts_each_window_in_a_row_that_the_sweep_forgets_once_it_has_ended(store):
+    if store != "database":
+        pytest.skip("rows are the database store's")
+    for _ in range(3):
+        retry_after([("ip:1", 5), ("form:2", 50)], window=60, now=6015.0)
+    retry_after([("ip:1", 5)], window=60, now=6075.0)  # the next window
+    assert dict(RateCounter.objects.values_list("name", "hits")) == {
+        "rate:ip:1:60:100": 3,
+        "rate:form:2:60:100": 3,
+        "rate:ip:1:60:101": 1,
+    }
+    assert set(RateCounter.objects.values_list("expires_at", flat=True)) == {6065, 6125}
+    assert forget_ended_windows(now=6065.0) == 0  # the grace second is not over yet
+    assert forget_ended_windows(now=6066.0) == 2
+    assert list(RateCounter.objects.values_list("name", flat=True)) == ["rate:ip:1:60:101"]
+
+
+def test_no_counters_count_nothing(store):
+    assert retry_after([], window=60, now=6000.0) == 0
+
+
 COUNT_SCRIPT = """
 import django
 django.setup()
@@ -53,10 +80,19 @@ print(",".join(str(retry_after([("form:1", 5)], window=3600, now=7200.0)) for _ 
 """
 
 
-def test_the_database_cache_counts_across_processes(tmp_path, migrated_sqlite):
-    """VINCULO_CACHE_URL=db (its table made by `migrate`): two processes hitting one counter share
-    it, so a limit holds with several web processes."""
-    env = {**production_env(tmp_path, "rate-limit-test"), "VINCULO_CACHE_URL": "db"}
+@pytest.mark.parametrize(
+    "env_store",
+    [
+        pytest.param({}, id="default"),
+        pytest.param({"VINCULO_RATE_LIMITS": "cache", "VINCULO_CACHE_URL": "db"}, id="database-cache"),
+    ],
+)
+def test_two_processes_share_the_counters(tmp_path, migrated_sqlite, store, env_store):
+    """Out of the box (and with a shared cache): two processes hitting one counter share it, so a
+    limit holds with several web processes."""
+    if store != "database":
+        pytest.skip("the processes choose their store from their environment")
+    env = {**production_env(tmp_path, "rate-limit-test"), **env_store}
 
     def run() -> str:
         result = subprocess.run(

@@ -71,14 +71,18 @@ def test_a_batch_is_stored_as_one_row_then_processed(site, org, django_capture_o
     assert viewed.properties == {"url": "https://shop.example/", "title": "Home", "path": "/"}
 
 
-def test_accepting_a_batch_is_one_insert_once_the_site_is_cached(site, django_assert_num_queries):
+def test_accepting_a_batch_is_one_counter_upsert_and_one_insert_once_the_site_is_cached(
+    site, django_assert_num_queries
+):
     post_batch(site, [page()])  # the first request reads the site (then cached for a few seconds)
 
-    with django_assert_num_queries(1) as captured:
+    with django_assert_num_queries(2) as captured:
         response = post_batch(site, [page() for _ in range(100)])
 
     assert response.status_code == 202
-    assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "touchpoints_ingestbatch"')
+    upsert, insert = (query["sql"] for query in captured.captured_queries)
+    assert upsert.startswith('INSERT INTO "core_ratecounter"')  # the rate limits, both counters at once
+    assert insert.startswith('INSERT INTO "touchpoints_ingestbatch"')
 
 
 BAD_EVENTS = [
