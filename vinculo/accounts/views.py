@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -130,6 +131,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+# sign-up attempts one client may make in an hour (an office behind one address signs up a few)
+SIGNUPS_PER_CLIENT_PER_HOUR = 20
+
+
 def signup_view(request: HttpRequest) -> HttpResponse:
     """Create an account and an organisation; when coming from an invitation, only the account
     (for the invited address), and back to the invitation to accept it."""
@@ -143,6 +148,17 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "next": next_url, "invitation": invitation}
     if request.method != "POST":
         return render(request, "accounts/signup.html", context)
+    # the form says when an address already has an account: a client may try a few, not a list
+    wait = retry_after(((f"signup:client:{throttle.client_ip(request)}", SIGNUPS_PER_CLIENT_PER_HOUR),), window=3600)
+    if wait:
+        alert = ngettext(
+            "Too many sign-ups from your network. Try again in %(minutes)s minute.",
+            "Too many sign-ups from your network. Try again in %(minutes)s minutes.",
+            math.ceil(wait / 60),
+        ) % {"minutes": math.ceil(wait / 60)}
+        response = render(request, "accounts/signup.html", {**context, "alert": alert}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if form.is_valid():
         data = form.cleaned_data
         try:

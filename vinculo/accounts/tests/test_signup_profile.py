@@ -173,3 +173,25 @@ def test_new_organisation_page(actor):
     membership = Membership.objects.get(user=actor.user, organization__name="Second")
     assert membership.role == Role.OWNER
     assert membership.organization.base_currency == "USD"
+
+
+def test_one_client_may_try_twenty_sign_ups_an_hour_then_waits_and_nothing_is_created(db):
+    """The form says when an address already has an account (as sign-up forms do): a client may
+    try a few, not walk a list of addresses."""
+    from vinculo.accounts.views import SIGNUPS_PER_CLIENT_PER_HOUR
+
+    tries = [
+        Client().post(reverse("accounts:signup"), {**GOOD, "email": "taken@example.com"}, REMOTE_ADDR="192.0.2.5")
+        for _ in range(SIGNUPS_PER_CLIENT_PER_HOUR)
+    ]
+    assert [r.status_code for r in tries] == [302] + [422] * (SIGNUPS_PER_CLIENT_PER_HOUR - 1)
+    assert counts() == (1, 1, 1)
+
+    held = Client().post(reverse("accounts:signup"), {**GOOD, "email": "new@example.com"}, REMOTE_ADDR="192.0.2.5")
+    assert held.status_code == 429
+    assert 1 <= int(held["Retry-After"]) <= 3600
+    assert "Too many sign-ups from your network." in held.content.decode()
+    assert counts() == (1, 1, 1)
+    other = Client().post(reverse("accounts:signup"), {**GOOD, "email": "new@example.com"}, REMOTE_ADDR="192.0.2.6")
+    assert other.status_code == 302  # another network is not held back
+    assert counts() == (2, 2, 2)
