@@ -266,7 +266,7 @@ def check_host(host: str) -> None:
         return
 
 
-def connect_target(target: Target, *, timeout: float) -> socket.socket:
+def connect_target(target: Target, *, timeout: float | None) -> socket.socket:
     """A TCP connection to one of the target's checked addresses, tried in order (as
     `socket.create_connection` does). The rules are applied again (the setting may have changed
     since the check). Raises AddressRefused, or the OSError of the last address tried."""
@@ -287,7 +287,7 @@ def connect_target(target: Target, *, timeout: float) -> socket.socket:
     raise last_error or OSError(f"no address to connect to for {target.host!r}")
 
 
-def open_connection(host: str, port: int, *, timeout: float) -> socket.socket:
+def open_connection(host: str, port: int, *, timeout: float | None) -> socket.socket:
     """Resolve, check and connect in one call (see `resolve_target` and `connect_target`)."""
     return connect_target(resolve_target(host, port), timeout=timeout)
 
