@@ -9,6 +9,7 @@ import ipaddress
 import threading
 
 import pytest
+from django.core.checks import run_checks
 
 from vinculo.core import outbound
 from vinculo.core.outbound import (
@@ -278,3 +279,15 @@ def test_http_connections_follow_the_same_rules(private_refused, fake_dns, http_
     for url in ("ftp://hooks.example.test/", "https:///path", "hooks.example.test"):
         with pytest.raises(ValueError, match="an http:// or https:// URL with a host is needed"):
             http_connection(url, timeout=5)
+
+
+def test_check_deploy_warns_when_private_targets_are_allowed(settings):
+    def deploy_warnings():
+        return [
+            m.id for m in run_checks(include_deployment_checks=True, tags=["security"]) if m.id.startswith("vinculo")
+        ]
+
+    settings.VINCULO_ALLOW_PRIVATE_TARGETS = True
+    assert deploy_warnings() == ["vinculo.W001"]
+    settings.VINCULO_ALLOW_PRIVATE_TARGETS = False
+    assert deploy_warnings() == []
