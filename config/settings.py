@@ -160,6 +160,11 @@ LOGIN_THROTTLE = {
 }
 # Reverse proxies in front of Vínculo that append to X-Forwarded-For (0: clients connect directly).
 TRUSTED_PROXY_COUNT = int(os.environ.get("VINCULO_TRUSTED_PROXIES", 0))
+# Connections the server opens to hosts users type (mailbox servers, later webhooks and lead-ad
+# APIs) refuse loopback, private, link-local and other non-public addresses (vinculo/core/outbound.py).
+# On: loopback, private and shared addresses are allowed (development, the test suite's servers);
+# cloud metadata addresses stay refused.
+VINCULO_ALLOW_PRIVATE_TARGETS = env_bool("VINCULO_ALLOW_PRIVATE_TARGETS", False)
 
 # --- HTTPS / production hardening (`manage.py check --deploy` passes with VINCULO_HTTPS=1) -----
 if env_bool("VINCULO_HTTPS", False):

@@ -12,6 +12,9 @@ os.environ.setdefault("VINCULO_MANIFEST_STATIC", "0")
 # one process: the local-memory cache (no database needed by the tests that count in the cache); the
 # shared database cache is tested across processes in core/tests/test_rate_limit.py
 os.environ.setdefault("VINCULO_CACHE_URL", "locmem")
+# the suite's real servers (dovecot, aiosmtpd) listen on 127.0.0.1; the tests of the address rules
+# turn this off (vinculo/core/tests/test_outbound.py)
+os.environ.setdefault("VINCULO_ALLOW_PRIVATE_TARGETS", "1")
 
 from config.settings import *  # noqa: F403
 

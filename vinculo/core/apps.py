@@ -1,5 +1,6 @@
 from django.apps import AppConfig, apps
 
+from vinculo.core import checks  # noqa: F401  (registers Vínculo's system checks)
 from vinculo.core.event_types import load_event_types
 
 

@@ -139,7 +139,14 @@ def _check_deploy(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[s
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k
+        not in {
+            "DEBUG",
+            "DATABASE_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "VINCULO_ALLOW_PRIVATE_TARGETS",
+        }
     }
     env.update(
         VINCULO_HTTPS="1",

@@ -14,9 +14,10 @@ import pytest
 from django_scopes import scope, scopes_disabled
 from django_tasks.signals import task_finished
 
+from vinculo.core.testing.network import fake_dns, tcp_listener
 from vinculo.core.testing.subprocesses import migrated_sqlite, migrated_sqlite_template
 
-__all__ = ["in_org_scope", "migrated_sqlite", "migrated_sqlite_template"]
+__all__ = ["fake_dns", "in_org_scope", "migrated_sqlite", "migrated_sqlite_template", "tcp_listener"]
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,14 @@ router = Router(tags=["e-mail"])
 
 Name = Annotated[str, Field(max_length=100)]
 Address = Annotated[str, Field(max_length=254)]
-Host = Annotated[str, Field(max_length=253, description="e.g. imap.example.com")]
+Host = Annotated[
+    str,
+    Field(
+        max_length=253,
+        description="e.g. imap.example.com. A host that is, or resolves to, a local, private, link-local, "
+        "reserved or cloud-metadata address is refused (422), when saved and at every connection.",
+    ),
+]
 Password = Annotated[str, Field(max_length=mailboxes.MAX_PASSWORD, description="Write-only: never returned.")]
 Folder = Annotated[str, Field(max_length=100)]
 
@@ -81,7 +88,7 @@ class MailboxIn(InSchema):
     email_address: Address
     host: Host
     port: StrictInt = Field(993, description="993 with SSL/TLS, 143 with STARTTLS.")
-    use_ssl: StrictBool = Field(True, description="False: STARTTLS is required (plain only for localhost).")
+    use_ssl: StrictBool = Field(True, description="False: STARTTLS is required before the password is sent.")
     username: Address
     password: Password
     folder: Folder = "INBOX"
@@ -143,7 +150,9 @@ def mailbox_delete(request: HttpRequest, mailbox_id: int) -> Status[None]:
 
 @router.post("/mailboxes/{mailbox_id}/test", response={200: ConnectionOut, **WRITE_ERRORS})
 def mailbox_test(request: HttpRequest, mailbox_id: int) -> mailboxes.ConnectionCheck:
-    """Connect, log in and open the folder now; `ok` false with the reason otherwise."""
+    """Connect, log in and open the folder now; otherwise `ok` is false and the message says "could
+    not connect", "could not log in" or that the folder cannot be opened (the details are in the
+    server log). Only whoever may change the mailbox tests it: owners and admins for a shared one."""
     actor = request_actor(request)
     return mailboxes.mailbox_test_connection(actor=actor, mailbox=mailbox_get(actor=actor, pk=mailbox_id))
 

@@ -465,7 +465,8 @@ def mailbox_fetch(*, mailbox_id: int) -> FetchResult:
         except ImapFailure as exc:
             result.error = str(exc)
         except (OSError, imaplib.IMAP4.error) as exc:
-            result.error = _("The connection was lost: %(reason)s") % {"reason": str(exc)[:200]}
+            logger.warning("mailbox %s: connection lost: %s: %s", mailbox.pk, type(exc).__name__, exc)
+            result.error = _("The connection to the server was lost; the next run reads on from there.")
         except DatabaseError as exc:
             logger.exception("mailbox %s: database error while storing messages", mailbox.pk)
             result.error = _("Messages could not be stored (%(reason)s); they will be read again.") % {

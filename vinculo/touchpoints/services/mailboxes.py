@@ -5,10 +5,25 @@ admin of the organisation (`user` empty: every member sees it, only owners and a
 The password is encrypted at rest (vinculo.touchpoints.crypto) and never shown back, returned by
 the API, written to the audit trail or logged; leaving it empty when editing keeps the stored one.
 
+Server addresses follow the rules of every server-side connection (vinculo.core.outbound): a host
+that is, or resolves to, a local, private, link-local, reserved or cloud-metadata address is refused
+when saved (a field error on `host`), and again at every connection, which goes to the address that
+was checked (`PinnedIMAP4`, `PinnedIMAP4SSL`), so that a DNS answer changed after the check is never
+used. VINCULO_ALLOW_PRIVATE_TARGETS allows this machine and private networks (development, tests).
+
+Who configures what: owners and admins configure the shared mailboxes; any member who may write
+connects their own (only they see it and its errors). Both follow the same address rules, so a
+member's own mailbox reaches no more than a mail program on the member's computer would: public
+servers only.
+
 Transport security policy (`imap_connect`): with "SSL/TLS" on, IMAP over TLS (port 993); with it
 off, the connection must be upgraded with STARTTLS before the password is sent, and a server that
-does not offer STARTTLS is refused, except on the local machine (localhost, 127.0.0.0/8, ::1),
-where a plain connection is allowed (a local server, and the test suite's dovecot).
+does not offer STARTTLS is refused, except when the address connected to is this machine
+(127.0.0.0/8, ::1: only reachable with private targets allowed, e.g. the test suite's dovecot).
+
+What a failed connection tells the user is "could not connect" or "could not log in", never what
+the socket or the server said (a closed port, a silent one and one that is not IMAP look the same,
+so the connection test cannot map ports); the reason goes to the server log.
 """
 
 from __future__ import annotations
@@ -17,9 +32,11 @@ import base64
 import contextlib
 import imaplib
 import ipaddress
+import logging
 import re
 import socket
 import ssl
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,14 +45,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import can_manage_org, require_org_admin, require_write
 from vinculo.contacts.validation import clean_email
+from vinculo.core import outbound
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.validation import Errors, add_error, clean_text
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox
+
+logger = logging.getLogger(__name__)
 
 IMAP_TIMEOUT = 20  # seconds for connecting and for each command
 MAX_PASSWORD = 500
@@ -46,15 +67,21 @@ MAILBOX_FIELDS = (*TEXT_FIELDS, *BOOL_FIELDS, "email_address", "host", "port", "
 AUDITED = ["name", "email_address", "host", "port", "use_ssl", "username", "folder", "create_leads", "is_active"]
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
 LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
+# what users are told (the reasons go to the server log)
+HOST_REFUSED = gettext_lazy("This address is local, private or reserved: Vínculo does not connect to it.")
+CONNECT_FAILED = gettext_lazy("Could not connect to the server: check the server name, the port and SSL/TLS.")
+LOGIN_FAILED = gettext_lazy("Could not log in: check the user name and the password.")
 
 
 class ImapFailure(Exception):
     """The server could not be reached, refused the login or the folder; the message says which,
-    in words for the person who set the mailbox up (never with the password)."""
+    in words for the person who set the mailbox up (never with the password, never with what the
+    socket said)."""
 
 
 def is_local_host(host: str) -> bool:
-    """The local machine, where a connection without TLS is allowed."""
+    """The local machine, where a connection without TLS is allowed (asked of the address actually
+    connected to)."""
     name = host.strip().rstrip(".").lower()
     if name in LOCAL_HOSTS:
         return True
@@ -95,7 +122,29 @@ def _clean_port(value: Any, errors: Errors) -> int | None:
     return port
 
 
-def _apply(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> None:
+def _screen_host(data: Mapping[str, Any]) -> str | None:
+    """The error for a host that is, or resolves to, a refused address (vinculo.core.outbound), or
+    None. Called before the service's transaction: a slow DNS answer must not hold the database."""
+    host = _clean_host(data.get("host"), {}) if "host" in data else None
+    if host is None:
+        return None
+    try:
+        outbound.check_host(host)
+    except outbound.AddressRefused as exc:
+        logger.info("mailbox server refused: %s", exc)
+        return str(HOST_REFUSED)
+    return None
+
+
+def _apply(
+    actor: Membership,
+    mailbox: Mailbox,
+    data: Mapping[str, Any],
+    errors: Errors,
+    *,
+    creating: bool,
+    host_refused: str | None = None,
+) -> None:
     for key in set(data) - set(MAILBOX_FIELDS):
         add_error(errors, key, _("Unknown field."))
     for name, max_length in TEXT_FIELDS.items():
@@ -114,7 +163,9 @@ def _apply(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], errors:
             errors.setdefault("email_address", []).extend(exc.messages)
     if "host" in data or creating:
         host = _clean_host(data.get("host"), errors)
-        if host is not None:
+        if host is not None and host_refused:
+            add_error(errors, "host", host_refused)
+        elif host is not None:
             mailbox.host = host
     if "port" in data and data["port"] not in (None, ""):
         port = _clean_port(data["port"], errors)
@@ -153,7 +204,6 @@ def require_change_mailbox(actor: Membership, mailbox: Mailbox) -> None:
         require_org_admin(actor)  # raises with the message about shared mailboxes
 
 
-@transaction.atomic
 def mailbox_create(*, actor: Membership, data: Mapping[str, Any]) -> Mailbox:
     """A new mailbox; `shared: true` (owners and admins only) makes it the organisation's."""
     require_write(actor)
@@ -164,22 +214,32 @@ def mailbox_create(*, actor: Membership, data: Mapping[str, Any]) -> Mailbox:
         shared = False
     if shared:
         require_org_admin(actor)
+    host_refused = _screen_host(data)
     mailbox = Mailbox(organization_id=actor.organization_id, user=None if shared else actor.user)
-    _apply(actor, mailbox, data, errors, creating=True)
+    _apply(actor, mailbox, data, errors, creating=True, host_refused=host_refused)
     if mailbox.port == 993 and "port" not in data and mailbox.use_ssl is False:
         mailbox.port = 143
     if errors:
         raise ValidationError(errors)
-    mailbox.save()
-    audit_create(instance=mailbox, actor=actor.user, values=snapshot(mailbox, AUDITED), organization=actor.organization)
+    with transaction.atomic():
+        mailbox.save()
+        audit_create(
+            instance=mailbox, actor=actor.user, values=snapshot(mailbox, AUDITED), organization=actor.organization
+        )
     return mailbox
 
 
-@transaction.atomic
 def mailbox_update(*, actor: Membership, mailbox: Mailbox, data: Mapping[str, Any]) -> Mailbox:
     """Change the given fields (PATCH semantics); an empty password keeps the stored one. Changing
     the server, account or folder starts reading the folder again from the beginning (messages
     already stored are recognised by their Message-ID and not stored twice)."""
+    require_change_mailbox(actor, mailbox)
+    host_refused = _screen_host(data)
+    with transaction.atomic():
+        return _mailbox_update(actor, mailbox, data, host_refused)
+
+
+def _mailbox_update(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], host_refused: str | None) -> Mailbox:
     mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
     require_change_mailbox(actor, mailbox)
     errors: Errors = {}
@@ -187,7 +247,7 @@ def mailbox_update(*, actor: Membership, mailbox: Mailbox, data: Mapping[str, An
         add_error(errors, "shared", _("A mailbox cannot change owner; delete it and connect it again."))
     before = snapshot(mailbox, AUDITED)
     old_secret = mailbox.password_encrypted
-    _apply(actor, mailbox, data, errors, creating=False)
+    _apply(actor, mailbox, data, errors, creating=False, host_refused=host_refused)
     if errors:
         raise ValidationError(errors)
     after = snapshot(mailbox, AUDITED)
@@ -224,8 +284,52 @@ def _login(imap: imaplib.IMAP4, username: str, password: str) -> None:
         imap.authenticate("PLAIN", lambda _challenge: f"\0{username}\0{password}".encode())
 
 
+class PinnedIMAP4(imaplib.IMAP4):
+    """IMAP to an address checked by vinculo.core.outbound, never to a new answer of the resolver;
+    `host` stays the server's name (STARTTLS checks the certificate against it)."""
+
+    def __init__(self, target: outbound.Target, *, timeout: float) -> None:
+        self.target = target
+        super().__init__(target.host, target.port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sys.audit("imaplib.open", self, self.host, self.port)
+        return outbound.connect_target(self.target, timeout=timeout or IMAP_TIMEOUT)
+
+
+class PinnedIMAP4SSL(imaplib.IMAP4_SSL):
+    """IMAP over TLS to an address checked by vinculo.core.outbound; SNI and the certificate check
+    use the server's name."""
+
+    def __init__(self, target: outbound.Target, *, ssl_context: ssl.SSLContext, timeout: float) -> None:
+        self.target = target
+        super().__init__(target.host, target.port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sys.audit("imaplib.open", self, self.host, self.port)
+        sock = outbound.connect_target(self.target, timeout=timeout or IMAP_TIMEOUT)
+        try:
+            return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, for the server log (the server's answer arrives as bytes)."""
+    detail = exc.args[0] if len(exc.args) == 1 else None
+    text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(exc)
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _connect_failed(mailbox: Mailbox, reason: object) -> ImapFailure:
+    logger.warning("mailbox %s: could not connect to %s:%s: %s", mailbox.pk, mailbox.host, mailbox.port, reason)
+    return ImapFailure(str(CONNECT_FAILED))
+
+
 def imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
-    """A logged-in connection, following the transport policy of the module docstring."""
+    """A logged-in connection to the checked address of the mailbox's server, following the
+    transport policy of the module docstring."""
     try:
         password = crypto.decrypt(mailbox.password_encrypted)
     except crypto.SecretUnreadable as exc:
@@ -235,37 +339,28 @@ def imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
     context = ssl.create_default_context()
     imap: imaplib.IMAP4
     try:
+        target = outbound.resolve_target(mailbox.host, mailbox.port)
         if mailbox.use_ssl:
-            imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=IMAP_TIMEOUT)
+            imap = PinnedIMAP4SSL(target, ssl_context=context, timeout=IMAP_TIMEOUT)
         else:
-            imap = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=IMAP_TIMEOUT)
+            imap = PinnedIMAP4(target, timeout=IMAP_TIMEOUT)
             if "STARTTLS" in imap.capabilities:
                 imap.starttls(ssl_context=context)
-            elif not is_local_host(mailbox.host):
+            elif not is_local_host(str(imap.sock.getpeername()[0])):
                 imap.shutdown()
-                raise ImapFailure(
-                    _("The server does not offer STARTTLS: the password would travel unencrypted. Turn SSL/TLS on.")
-                )
+                raise _connect_failed(mailbox, "no STARTTLS: the password would travel unencrypted")
     except ImapFailure:
         raise
-    except ssl.SSLError as exc:
-        raise ImapFailure(_("The secure connection failed: %(reason)s") % {"reason": exc.reason or exc}) from exc
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ImapFailure(_("The server name could not be found.")) from exc
-    except TimeoutError as exc:
-        raise ImapFailure(_("The server did not answer in time.")) from exc
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise ImapFailure(_("Could not connect to %(host)s:%(port)s: %(reason)s") % _where(mailbox, exc)) from exc
+    except (outbound.OutboundError, OSError, UnicodeError, imaplib.IMAP4.error) as exc:
+        # ssl.SSLError, socket.timeout and refused connections are OSErrors
+        raise _connect_failed(mailbox, _reason(exc)) from exc
     try:
         _login(imap, mailbox.username, password)
     except (imaplib.IMAP4.error, OSError) as exc:
         _close(imap)
-        raise ImapFailure(_("The server refused the user name or the password.")) from exc
+        logger.info("mailbox %s: login refused by %s: %s", mailbox.pk, mailbox.host, _reason(exc))
+        raise ImapFailure(str(LOGIN_FAILED)) from exc
     return imap
-
-
-def _where(mailbox: Mailbox, exc: BaseException) -> dict[str, Any]:
-    return {"host": mailbox.host, "port": mailbox.port, "reason": getattr(exc, "strerror", None) or str(exc)[:200]}
 
 
 def _close(imap: imaplib.IMAP4) -> None:

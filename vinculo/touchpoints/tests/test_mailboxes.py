@@ -216,8 +216,9 @@ def test_another_members_own_mailbox_is_invisible_and_shared_ones_are_admins_to_
     assert (
         api.patch(f"/api/v1/mailboxes/{shared.pk}", {"name": "x"}, content_type="application/json").status_code == 403
     )
-    assert client.post(page(org, "mailbox_create"), {**VALID, "shared": "on"}).status_code == 302
-    assert Mailbox.dangerously_unscoped.filter(user=colleague.user).count() == 1  # "shared" is not offered: their own
+    assert client.post(page(org, "mailbox_create"), {**VALID, "shared": "on"}).status_code == 403  # not offered
+    assert client.post(page(org, "mailbox_create"), VALID).status_code == 302
+    assert Mailbox.dangerously_unscoped.filter(user=colleague.user).count() == 1  # their own
     with scope(organization=org), pytest.raises(PermissionDenied):
         mailbox_create(actor=colleague, data=service_data(shared=True))
     with scope(organization=org), pytest.raises(PermissionDenied):
@@ -244,11 +245,11 @@ def test_the_connection_test_reports_success_and_failure(actor, org, client_in, 
     page_response = client_in.post(page(org, "mailbox_test", bad.pk), follow=True)
 
     assert ok.json() == {"ok": True, "message": "Connected: the server accepted the login and the folder."}
-    assert refused.json() == {"ok": False, "message": "The server refused the user name or the password."}
+    assert refused.json() == {"ok": False, "message": "Could not log in: check the user name and the password."}
     assert folder.json() == {"ok": False, "message": "The folder “NoSuchFolder” cannot be opened."}
-    assert "Mal: The server refused the user name or the password." in page_response.content.decode()
+    assert "Mal: Could not log in: check the user name and the password." in page_response.content.decode()
     bad.refresh_from_db()
-    assert bad.last_error == "The server refused the user name or the password."
+    assert bad.last_error == "Could not log in: check the user name and the password."
     assert imap_server.password not in caplog.text
     assert "wrong pässword" not in caplog.text
 

@@ -1,8 +1,9 @@
 """E-mail pages under /o/<org_slug>/: connected mailboxes (list, connect, edit, disconnect, test the
 connection, read now), the conversations (list and thread), and writing to a contact.
 
-Mailboxes are a member's own or shared (owners and admins); another member's own mailbox answers
-404 like a missing one. The password field is never filled back in.
+Mailboxes are a member's own or shared (only owners and admins are offered "shared"; anyone else
+sending it is refused with 403, as on the API); another member's own mailbox answers 404 like a
+missing one. The password field is never filled back in.
 """
 
 from __future__ import annotations
@@ -157,8 +158,11 @@ def mailbox_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         return _mailbox_form_page(request, MailboxForm(initial=initial, can_share=can_share), None)
     form = MailboxForm(request.POST, can_share=can_share)
     form.is_valid()
+    data = form.service_data(editing=False)
+    if not can_share and "shared" in request.POST:
+        data["shared"] = True  # not offered to them: the service answers 403, as the API does
     try:
-        mailbox = mailboxes.mailbox_create(actor=actor, data=form.service_data(editing=False))
+        mailbox = mailboxes.mailbox_create(actor=actor, data=data)
     except ValidationError as exc:
         form.apply_service_errors(exc)
         return _mailbox_form_page(request, form, None, status=422)
