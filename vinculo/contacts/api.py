@@ -39,8 +39,11 @@ from vinculo.core.api import (
     PageOut,
     PageQuery,
     Ref,
+    SearchText,
+    date_query_param,
     page_out,
     query_param,
+    search_query_param,
     sent_fields,
     url_with,
 )
@@ -350,12 +353,12 @@ def _service_data(payload: InSchema) -> dict[str, Any]:
 
 def _filter_parameters(kind: str) -> list[dict[str, Any]]:
     params = [
-        query_param("q", {"type": "string"}, "Search words (accent-insensitive, parts of words too; cut at 200)."),
+        search_query_param("Search words (accent-insensitive, parts of words too)."),
         query_param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
         query_param("tag", {"type": "integer", "minimum": 1}, "A tag id."),
         query_param("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, "ISO 3166-1 alpha-2 code."),
-        query_param("created_after", {"type": "string", "format": "date"}, "Created on or after this day."),
-        query_param("created_before", {"type": "string", "format": "date"}, "Created on or before this day."),
+        date_query_param("created_after", "Created on or after this day."),
+        date_query_param("created_before", "Created on or before this day."),
     ]
     if kind == "contacts":
         params += [
@@ -391,7 +394,7 @@ class TimelineQuery(Schema):
 
 
 class SearchQuery(Schema):
-    q: str = Field("", max_length=200, description="Words to find in contacts and companies.")
+    q: SearchText = Field("", description="Words to find in contacts and companies.")
     limit: int = Field(10, ge=1, le=50)
 
 

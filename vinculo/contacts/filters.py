@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.contacts.models import LifecycleStage
 from vinculo.core.pagination import MAX_PAGE
-from vinculo.core.query_params import MAX_ID, date_param, int_param
+from vinculo.core.query_params import MAX_ID, date_param, int_param, search_param
 from vinculo.core.search import search_filter
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
@@ -87,7 +87,7 @@ def parse_filters(params: Mapping[str, Any], *, kind: str, strict: bool) -> List
         if name not in allowed and strict:
             errors[name] = _("Unknown parameter. Allowed: %(names)s.") % {"names": ", ".join(sorted(allowed))}
     get = {k: (params.get(k) or "").strip() for k in allowed}
-    f.q = get["q"][:200]
+    f.q = search_param(get["q"], "q", errors)
     if get.get("owner"):
         owner = get["owner"]
         if owner in ("me", "none") or (owner.isascii() and owner.isdigit() and int(owner) <= MAX_ID):

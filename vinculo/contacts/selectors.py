@@ -176,11 +176,21 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
         assert isinstance(state, dict)
         for key in ("e", "n"):
             if state.get(key):
-                dt.datetime.fromisoformat(state[key][0])
+                # in UTC, as the database compares it: year 1 at +05:00 cannot be (OverflowError)
+                dt.datetime.fromisoformat(state[key][0]).astimezone(dt.UTC)
                 if not 0 <= int(state[key][1]) < 2**63:  # a larger id overflows the database driver
                     raise ValueError("id out of range")
         return state
-    except (ValueError, TypeError, KeyError, IndexError, AssertionError, binascii.Error, json.JSONDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AssertionError,
+        OverflowError,
+        binascii.Error,
+        json.JSONDecodeError,
+    ) as exc:
         raise ValueError("bad cursor") from exc
 
 

@@ -38,6 +38,7 @@ from vinculo.contacts.panels import panels_for
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.core.audit import audit_history
 from vinculo.core.pagination import Page, requested_page
+from vinculo.core.query_params import search_words
 from vinculo.core.views import bad_request, is_htmx, org_view
 from vinculo.core.views import render_page as _render
 
@@ -745,9 +746,9 @@ def company_options_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 @org_view
 @require_GET
 def search_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
+    query, query_error = search_words(request.GET)
     results = selectors.global_search(actor=request.membership, query=query)
-    context = {"results": results, "search_query": query, "query": query.strip(), "limit": 10}
+    context = {"results": results, "search_query": query, "query": query, "q_error": query_error, "limit": 10}
     return _render(request, "contacts/search.html", context, partial="results")
 
 

@@ -1,15 +1,26 @@
 """Pieces every app's API router shares: the error and list-page schemas, the reference to a related
-record, the fields a client sent, documented query parameters, and paging links."""
+record, the fields a client sent, dates within bounds, the search parameter, documented query
+parameters, and paging links."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+from pydantic_core import PydanticCustomError
 
 from vinculo.core.pagination import MAX_PAGE, Page
+from vinculo.core.query_params import MAX_SEARCH_LENGTH
+from vinculo.core.validation import MAX_DATE, MIN_DATE, date_range_message, in_date_range
+
+# In the OpenAPI document, every date or date-time a client sends carries this range (an
+# extension keyword: JSON Schema has no minimum for strings); the schema test checks it is there.
+DATE_RANGE_EXTENSION: JsonDict = {"x-date-range": [MIN_DATE.isoformat(), MAX_DATE.isoformat()]}
+DATE_RANGE_TEXT = f"From {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}."
 
 
 class ErrorItem(Schema):
@@ -44,6 +55,27 @@ def sent_fields(payload: BaseModel) -> dict[str, Any]:
     """The fields the client sent (not the defaults), as JSON values: a PATCH changes only these,
     and a null stays a null for the services to accept as empty or refuse."""
     return payload.model_dump(mode="json", exclude_unset=True)
+
+
+def refuse_out_of_range_date(value: Any) -> Any:
+    """The pydantic check of BoundedDate and BoundedDateTime: a field error (`date_out_of_range`)
+    outside 1900–2200, with the services' message."""
+    if not in_date_range(value):
+        raise PydanticCustomError("date_out_of_range", date_range_message())
+    return value
+
+
+BoundedDate = Annotated[
+    dt.date,
+    AfterValidator(refuse_out_of_range_date),
+    Field(description=f"A day (YYYY-MM-DD). {DATE_RANGE_TEXT}", json_schema_extra=DATE_RANGE_EXTENSION),
+]
+BoundedDateTime = Annotated[
+    dt.datetime,
+    AfterValidator(refuse_out_of_range_date),
+    Field(description=f"ISO 8601 date and time. {DATE_RANGE_TEXT}", json_schema_extra=DATE_RANGE_EXTENSION),
+]
+SearchText = Annotated[str, Field(max_length=MAX_SEARCH_LENGTH)]
 
 
 class Ref(Schema):
@@ -86,6 +118,18 @@ def query_param(name: str, schema: dict[str, Any], description: str) -> dict[str
         "schema": schema,
         "description": description,
     }
+
+
+def date_query_param(name: str, description: str, *, with_time: bool = False) -> dict[str, Any]:
+    """A date query parameter (YYYY-MM-DD), or with `with_time` a moment (ISO 8601, no format
+    keyword: without an offset it is read in the caller's time zone), with its range documented."""
+    schema: dict[str, Any] = {"type": "string", **({} if with_time else {"format": "date"}), **DATE_RANGE_EXTENSION}
+    return query_param(name, schema, f"{description} {DATE_RANGE_TEXT}")
+
+
+def search_query_param(description: str) -> dict[str, Any]:
+    """The `q` query parameter of a list: longer than MAX_SEARCH_LENGTH characters is a 422."""
+    return query_param("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH}, description)
 
 
 def url_with(request: HttpRequest, **params: Any) -> str:

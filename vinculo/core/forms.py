@@ -1,4 +1,5 @@
-"""Forms render as Bootstrap 5 fields, with each error next to its field (FORM_RENDERER)."""
+"""Forms render as Bootstrap 5 fields, with each error next to its field (FORM_RENDERER); the
+date fields of the pages, bounded like every date Vínculo takes (1900–2200)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,39 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
 
+from vinculo.core.validation import MAX_DATE, MIN_DATE
+
 
 class BootstrapRenderer(TemplatesSetting):
     form_template_name = "forms/form.html"
     field_template_name = "forms/field.html"
+
+
+class DateTextField(forms.CharField):
+    """A day typed in a date picker that offers only 1900-01-01 to 2200-12-31 (`min`/`max`).
+
+    It carries the text as typed: the service validates it (`clean_date`: format and range, with the
+    API's messages) and the form shows the service's error next to the field. Refusing here
+    instead would drop the value from `cleaned_data`, which the pages pass on as "empty"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        attrs = {"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}
+        super().__init__(widget=forms.DateInput(attrs=attrs), **kwargs)
+
+
+class DateTimeTextField(forms.CharField):
+    """A moment typed in a `datetime-local` picker bounded like DateTextField; the service
+    validates it (`clean_datetime`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        attrs = {
+            "type": "datetime-local",
+            "min": f"{MIN_DATE.isoformat()}T00:00",
+            "max": f"{MAX_DATE.isoformat()}T23:59",
+        }
+        super().__init__(widget=forms.DateTimeInput(attrs=attrs), **kwargs)
 
 
 def widget_css_class(widget: forms.Widget) -> str:

@@ -1,6 +1,12 @@
 """Validation pieces every app's services share: an `Errors` dict of messages per field, and
 cleaners for text, money, currency, percentages, dates and records by id. Each cleaner adds its
-message to `errors` and returns None for a bad value, so a service reports every bad field at once."""
+message to `errors` and returns None for a bad value, so a service reports every bad field at once.
+
+Dates and moments are accepted from 1900-01-01 to 2200-12-31 (MIN_DATE, MAX_DATE) wherever they
+are typed or sent: year 1 or 9999 is a typing slip, not a date anyone means, and a moment near
+year 1 or 9999 with an offset cannot even be converted to UTC (it raised OverflowError, a 500).
+The API schemas (`vinculo.core.api.BoundedDate`), the query parameters (`query_params.date_param`)
+and the services all check the same bounds, with the same message (`date_range_message`)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.core.currencies import is_currency
@@ -20,6 +27,8 @@ Errors = dict[str, list[str]]
 M = TypeVar("M", bound=Model)
 MAX_MONEY = Decimal("999999999999.99")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2200, 12, 31)
 
 
 def add_error(errors: Errors, field: str, message: str) -> None:
@@ -115,21 +124,67 @@ def clean_currency(value: Any, field: str, errors: Errors) -> str | None:
     return code
 
 
+def date_range_message() -> str:
+    return _("Enter a date between 1900 and 2200.")
+
+
+def in_date_range(value: dt.date) -> bool:
+    """Whether the day (of a moment: the day as written, in its own offset) is within
+    MIN_DATE..MAX_DATE. Inside them a moment converts to UTC and back without overflowing."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return MIN_DATE <= day <= MAX_DATE
+
+
+def check_date_range(value: dt.date, field: str, errors: Errors) -> bool:
+    """True when `value` is within the bounds; otherwise adds the range error for `field`."""
+    if in_date_range(value):
+        return True
+    add_error(errors, field, date_range_message())
+    return False
+
+
 def clean_date(value: Any, field: str, errors: Errors) -> dt.date | None:
-    """A date given as a date or as YYYY-MM-DD text; empty means none."""
+    """A date given as a date or as YYYY-MM-DD text, from 1900 to 2200; empty means none."""
     if value in (None, ""):
         return None
+    day: dt.date | None = None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
-            pass
-    add_error(errors, field, _("Enter a date as YYYY-MM-DD."))
-    return None
+            day = None
+    if day is None:
+        add_error(errors, field, _("Enter a date as YYYY-MM-DD."))
+        return None
+    return day if check_date_range(day, field, errors) else None
+
+
+def clean_datetime(value: Any, field: str, errors: Errors, *, tz: dt.tzinfo) -> dt.datetime | None:
+    """An aware moment in UTC, from a datetime or ISO 8601 text with a time, from 1900 to 2200;
+    naive ones are read in `tz` (and refused when that time does not exist there)."""
+    moment: dt.datetime | None = None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and len(value.strip()) > 10:  # a date alone is not a moment
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+    if moment is None:
+        add_error(errors, field, _("Enter a date and time, e.g. 2026-03-02T09:30:00+01:00."))
+        return None
+    if not check_date_range(moment, field, errors):  # before converting: year 1 at +05:00 overflows
+        return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=tz)
+        if moment.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+            add_error(errors, field, _("This time does not exist in your time zone (the clocks change)."))
+            return None
+    return moment.astimezone(dt.UTC)
 
 
 def clean_text(

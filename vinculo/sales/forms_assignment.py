@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import Team, User
 from vinculo.contacts.forms import country_choices
-from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
+from vinculo.core.forms import DateTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import AssignmentRule, AssignmentTarget, OutOfOffice, Zone
 
 
@@ -111,8 +111,8 @@ class AssignmentRuleForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
 
 class OutOfOfficeForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     user = _select(_("Rep"))
-    starts_on = forms.CharField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.CharField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = DateTextField(label=_("From"))
+    ends_on = DateTextField(label=_("Until"))
 
     def __init__(self, *args: Any, users: Iterable[User], **kwargs: Any):
         super().__init__(*args, **kwargs)

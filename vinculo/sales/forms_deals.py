@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import User
 from vinculo.contacts.models import Company, Contact
-from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
+from vinculo.core.forms import DateTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import Deal, ForecastCategory, LostReason, Pipeline, StageKind
 
 
@@ -29,7 +29,7 @@ def _number(label: Any, **attrs: Any) -> forms.CharField:
 
 
 def _date(label: Any) -> forms.CharField:
-    return forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    return DateTextField(label=label)
 
 
 def _choices(form: forms.Form, name: str) -> forms.ChoiceField:

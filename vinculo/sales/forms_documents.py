@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
+from vinculo.core.forms import DateTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import PriceList, Product
 
 LINE_INPUTS = ("product", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
@@ -93,9 +93,7 @@ class DocumentForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     price_list = forms.ChoiceField(
         label=_("Price list"), required=False, help_text=_("Prices the product lines left without a unit price.")
     )
-    valid_until = forms.CharField(
-        label=_("Valid until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    valid_until = DateTextField(label=_("Valid until"))
     notes = forms.CharField(label=_("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(

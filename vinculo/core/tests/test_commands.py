@@ -1,9 +1,12 @@
 """The operations commands: `scheduler` (periodic jobs that only enqueue tasks), the tasks it
-enqueues, and `serve` (web server + worker + scheduler supervised together)."""
+enqueues, and `serve` (web server + worker + scheduler supervised together, request lines of up to
+8,190 bytes)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import json
 import os
 import signal
 import socket
@@ -225,3 +228,58 @@ def test_serve_exits_non_zero_when_a_child_dies(tmp_path, migrated_sqlite):
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 1, output
     assert "the web process exited with code" in output
+
+
+TOKEN_SCRIPT = """
+from django_scopes import scope
+from vinculo.accounts.services import api_token_create, user_sign_up
+owner = user_sign_up(email="ops@example.com", password="Long-enough-pass-42", full_name="Ops", organization_name="Ops")
+with scope(organization=owner.organization):
+    print(api_token_create(actor=owner, name="long lines", scope="read").secret)
+"""
+
+
+def _get(port: int, target: str, token: str) -> tuple[int, str, bytes]:
+    """(status, content type, body) of GET `target`, sent as is (no client-side limits)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", target, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+def test_serve_lets_a_6000_byte_request_line_reach_vinculo_and_gunicorn_refuses_past_8190(tmp_path, migrated_sqlite):
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", TOKEN_SCRIPT],
+        cwd=ROOT,
+        env=_serve_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    token = made.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    process = _serve(tmp_path, port, "--no-worker", "--no-scheduler")
+    try:
+        _wait_for(port, process)
+        ok = _get(port, "/api/v1/contacts?q=" + "a" * 200, token)
+        assert ok[:2] == (200, "application/json; charset=utf-8"), ok
+        # "GET /api/v1/contacts?q=aaa… HTTP/1.1": 6,000 bytes, past gunicorn's default of 4,094
+        target = "/api/v1/contacts?q=" + "a" * (6000 - len("GET /api/v1/contacts?q= HTTP/1.1"))
+        assert len(f"GET {target} HTTP/1.1") == 6000
+        status, content_type, body = _get(port, target, token)
+        assert (status, content_type) == (422, "application/json; charset=utf-8"), body[:300]
+        assert json.loads(body) == {
+            "detail": "Some fields are not valid.",
+            "errors": [{"field": "q", "message": "At most 200 characters."}],
+        }
+        # past 8,190 bytes the request never reaches Vínculo: gunicorn's own answer (README, The API)
+        status, content_type, _body = _get(port, "/api/v1/contacts?q=" + "a" * 8200, token)
+        assert (status, content_type) == (414, "text/html")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output

@@ -21,6 +21,8 @@ from pydantic import StrictBool, StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.core.api import (
+    DATE_RANGE_EXTENSION,
+    DATE_RANGE_TEXT,
     GET_ERRORS,
     MAX_PAGE,
     READ_ERRORS,
@@ -29,17 +31,21 @@ from vinculo.core.api import (
     PageOut,
     PageQuery,
     Ref,
+    date_query_param,
     page_out,
     query_param,
+    search_query_param,
     sent_fields,
 )
 from vinculo.core.pagination import paginate
+from vinculo.core.query_params import MAX_SEARCH_LENGTH
+from vinculo.core.validation import clean_datetime
 from vinculo.sales.ical import feed_url
 from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, FollowUpRule
 from vinculo.sales.selectors import activities as selectors
 from vinculo.sales.services import activities as services
 from vinculo.sales.services import follow_ups
-from vinculo.sales.services.activities import clean_datetime, user_tz
+from vinculo.sales.services.activities import user_tz
 
 router = Router(tags=["agenda"])
 
@@ -48,7 +54,8 @@ DateTimeText = Annotated[
     Field(
         max_length=40,
         description="ISO 8601 date and time, e.g. 2026-03-02T09:30:00+01:00; without an offset it is read "
-        "in your time zone.",
+        "in your time zone. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
     ),
 ]
 Subject = Annotated[str, Field(max_length=200)]
@@ -218,10 +225,10 @@ MAX_ID = 10**18 - 1  # ids of up to 18 digits, as documented
 
 
 LIST_PARAMETERS = [
-    query_param("q", {"type": "string"}, "Words in the subject (any case; cut at 200 characters)."),
+    search_query_param("Words in the subject (any case)."),
     query_param("assignee", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
-    query_param("from", {"type": "string"}, "Due at or after this moment (ISO 8601 date and time)."),
-    query_param("to", {"type": "string"}, "Due before this moment (ISO 8601 date and time)."),
+    date_query_param("from", "Due at or after this moment (ISO 8601 date and time).", with_time=True),
+    date_query_param("to", "Due before this moment (ISO 8601 date and time).", with_time=True),
     query_param("done", {"type": "boolean"}, "Only done (true) or not done (false) activities."),
     query_param("overdue", {"type": "boolean"}, "Only overdue (true) or not overdue (false) activities."),
     query_param("kind", {"type": "string", "enum": list(ActivityKind.values)}, "Task, call or meeting."),
@@ -263,7 +270,10 @@ def _parse_list_params(params: QueryDict, actor: Any) -> selectors.ActivityFilte
         if name not in LIST_PARAMS or value == "":
             continue
         if name == "q":
-            filters.q = value[:200]
+            if len(value) > MAX_SEARCH_LENGTH:
+                errors.setdefault(name, []).append(_("At most %(n)s characters.") % {"n": MAX_SEARCH_LENGTH})
+            else:
+                filters.q = value
         elif name == "assignee":
             if value == "me":
                 filters.assignee = actor.user_id

@@ -20,6 +20,8 @@ from pydantic import StrictInt
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.core.api import (
+    DATE_RANGE_EXTENSION,
+    DATE_RANGE_TEXT,
     GET_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -260,16 +262,19 @@ class OutOfOfficePage(PageOut):
     items: list[OutOfOfficeOut]
 
 
+DayText = Annotated[str, Field(max_length=10, json_schema_extra=DATE_RANGE_EXTENSION)]
+
+
 class OutOfOfficeIn(InSchema):
     user: StrictInt = Field(description="A member's user id (yourself unless you are a manager).")
-    starts_on: Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
-    ends_on: Annotated[str, Field(max_length=10, description="YYYY-MM-DD, on or after starts_on")]
+    starts_on: DayText = Field(description="YYYY-MM-DD. " + DATE_RANGE_TEXT)
+    ends_on: DayText = Field(description="YYYY-MM-DD, on or after starts_on. " + DATE_RANGE_TEXT)
 
 
 class OutOfOfficePatch(InSchema):
     user: StrictInt | None = None
-    starts_on: Annotated[str, Field(max_length=10)] | None = None
-    ends_on: Annotated[str, Field(max_length=10)] | None = None
+    starts_on: DayText | None = None
+    ends_on: DayText | None = None
 
 
 @router.get("/out-of-office", response={200: OutOfOfficePage, **READ_ERRORS})

@@ -19,16 +19,20 @@ from pydantic import StrictInt
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.core.api import (
+    DATE_RANGE_EXTENSION,
     GET_ERRORS,
     MAX_PAGE,
     READ_ERRORS,
     WRITE_ERRORS,
+    BoundedDate,
     InSchema,
     PageOut,
     PageQuery,
     Ref,
+    date_query_param,
     page_out,
     query_param,
+    search_query_param,
     sent_fields,
 )
 from vinculo.core.pagination import paginate
@@ -280,13 +284,13 @@ class LostReasonPatch(InSchema):
 class ExchangeRateIn(InSchema):
     currency: Currency
     rate: Annotated[str, Field(max_length=32, description='Units of base currency per unit, e.g. "1.0825".')]
-    valid_from: dt.date
+    valid_from: BoundedDate
 
 
 class ExchangeRatePatch(InSchema):
     currency: Currency | None = None
     rate: Annotated[str, Field(max_length=32)] | None = None
-    valid_from: dt.date | None = None
+    valid_from: BoundedDate | None = None
 
 
 class DealIn(InSchema):
@@ -298,7 +302,7 @@ class DealIn(InSchema):
     stage: RecordId | None = None
     amount: Money = "0"
     currency: Currency | None = Field(None, description="Defaults to the organisation's base currency.")
-    expected_close_date: dt.date | None = None
+    expected_close_date: BoundedDate | None = None
     probability: Percent | None = None
     probability_reason: Annotated[str, Field(max_length=200)] = ""
     forecast_category: ForecastCategory | None = None
@@ -322,7 +326,7 @@ class DealPatch(InSchema):
     stage: RecordId | None = None
     amount: Money | None = None
     currency: Currency | None = None
-    expected_close_date: dt.date | None = None
+    expected_close_date: BoundedDate | None = None
     probability: Percent | None = None
     probability_reason: Annotated[str, Field(max_length=200)] | None = None
     forecast_category: ForecastCategory | None = None
@@ -350,7 +354,7 @@ class LeadDealIn(InSchema):
     currency: Currency | None = None
     pipeline: RecordId | None = None
     stage: RecordId | None = None
-    expected_close_date: dt.date | None = None
+    expected_close_date: BoundedDate | None = None
 
 
 class LeadConvertIn(InSchema):
@@ -547,16 +551,18 @@ def exchange_rate_delete(request: HttpRequest, exchange_rate_id: int) -> Status[
 
 def _list_parameters() -> list[dict[str, Any]]:
     return [
-        query_param("q", {"type": "string"}, "Words of the title."),
+        search_query_param("Words of the title."),
         query_param("pipeline", {"type": "integer", "minimum": 1}, "A pipeline id."),
         query_param("stage", {"type": "integer", "minimum": 1}, "A stage id."),
         query_param("status", {"type": "string", "enum": list(DealStatus.values)}, "Open, won or lost."),
         query_param("owner", {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"}, "A user id, `me` or `none`."),
         query_param("team", {"type": "integer", "minimum": 1}, "A team id: deals owned by its members."),
-        query_param("close_after", {"type": "string", "format": "date"}, "Expected to close on or after this day."),
-        query_param("close_before", {"type": "string", "format": "date"}, "Expected to close on or before this day."),
+        date_query_param("close_after", "Expected to close on or after this day."),
+        date_query_param("close_before", "Expected to close on or before this day."),
         query_param(
-            "close_month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "Expected to close in YYYY-MM."
+            "close_month",
+            {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", **DATE_RANGE_EXTENSION},
+            "Expected to close in YYYY-MM, from 1900-01 to 2200-12.",
         ),
         query_param("sort", {"type": "string", "enum": list(DEAL_SORTS), "default": "-created"}, "Sort order."),
         query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),

@@ -20,13 +20,17 @@ from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
 from vinculo.core.api import (
+    DATE_RANGE_EXTENSION,
+    DATE_RANGE_TEXT,
     GET_ERRORS,
     MAX_PAGE,
     READ_ERRORS,
     WRITE_ERRORS,
+    BoundedDate,
     InSchema,
     PageOut,
     Ref,
+    SearchText,
     page_out,
     sent_fields,
 )
@@ -204,7 +208,7 @@ class QuoteIn(InSchema):
     deal: RecordId | None = None
     currency: Currency | None = Field(None, description="Defaults to the organisation's base currency.")
     price_list: RecordId | None = Field(None, description="Prices the lines; the currency's default list if left out.")
-    valid_until: dt.date | None = None
+    valid_until: BoundedDate | None = None
     notes: Annotated[str, Field(max_length=5000)] | None = None
     lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = None
 
@@ -222,7 +226,10 @@ class OrderIn(InSchema):
     )
     channel: OrderChannel | None = Field(None, description="api (default) or ecommerce.")
     placed_at: str | None = Field(
-        None, description="When it was placed (ISO 8601 with a time zone); now when left out. Not in the future."
+        None,
+        description="When it was placed (ISO 8601 with a time zone); now when left out. Not in the future. "
+        + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
     )
 
 
@@ -233,11 +240,11 @@ class OrderStatusIn(InSchema):
 class ListQuery(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(50, ge=1, le=200)
-    q: str = Field("", max_length=200, description="Part of the number or of the customer's name.")
+    q: SearchText = Field("", description="Part of the number or of the customer's name.")
 
 
 class ProductListQuery(ListQuery):
-    q: str = Field("", max_length=200, description="Part of the name, SKU or product line.")
+    q: SearchText = Field("", description="Part of the name, SKU or product line.")
     active: bool | None = None
 
 

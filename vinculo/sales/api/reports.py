@@ -17,7 +17,17 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
-from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, page_out, sent_fields
+from vinculo.core.api import (
+    DATE_RANGE_EXTENSION,
+    DATE_RANGE_TEXT,
+    GET_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InSchema,
+    PageOut,
+    page_out,
+    sent_fields,
+)
 from vinculo.core.pagination import paginate
 from vinculo.sales.models import Quota
 from vinculo.sales.selectors.effectiveness import EFFECTIVENESS_GROUPS, effectiveness
@@ -32,8 +42,18 @@ MoneyIn = Annotated[str | int, Field(description='A decimal string such as "1250
 
 
 class ReportQuery(Schema):
-    start: str = Field("", max_length=10, description="First day (YYYY-MM-DD or YYYY-MM); this quarter by default.")
-    end: str = Field("", max_length=10, description="Last day (YYYY-MM-DD or YYYY-MM); this quarter by default.")
+    start: str = Field(
+        "",
+        max_length=10,
+        description="First day (YYYY-MM-DD or YYYY-MM); this quarter by default. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
+    )
+    end: str = Field(
+        "",
+        max_length=10,
+        description="Last day (YYYY-MM-DD or YYYY-MM); this quarter by default. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
+    )
     period: str = Field("month", max_length=10, description="Buckets of the series: month or quarter.")
 
 
@@ -133,7 +153,11 @@ class QuotaIn(InSchema):
 
     user: StrictInt = Field(description="A member's user id.")
     period: Quota.Period = Quota.Period.MONTH
-    starts_on: str = Field(max_length=10, description="The first day of the month or quarter, YYYY-MM-DD.")
+    starts_on: str = Field(
+        max_length=10,
+        description="The first day of the month or quarter, YYYY-MM-DD. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
+    )
     amount: MoneyIn
 
 

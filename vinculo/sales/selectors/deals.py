@@ -26,7 +26,8 @@ from vinculo.accounts.selectors import visible_to
 from vinculo.core.audit import audit_history
 from vinculo.core.models import AuditEntry, Event
 from vinculo.core.pagination import MAX_PAGE, Page, paginate
-from vinculo.core.query_params import MAX_ID, date_param, int_param
+from vinculo.core.query_params import MAX_ID, date_param, int_param, search_param
+from vinculo.core.validation import MAX_DATE, MIN_DATE, date_range_message
 from vinculo.sales.models import Activity, Deal, DealLineItem, DealStatus, Pipeline, Stage, StageKind
 from vinculo.sales.selectors.currency import BaseTotal, rates_on, to_base
 
@@ -129,7 +130,7 @@ def parse_deal_filters(
             if name not in allowed:
                 errors[name] = _("Unknown parameter. Allowed: %(names)s.") % {"names": ", ".join(sorted(allowed))}
     get = {k: str(params.get(k) or "").strip() for k in allowed}
-    f.q = get.get("q", "")[:200]
+    f.q = search_param(get.get("q", ""), "q", errors)
     for name in ("pipeline", "stage", "team"):
         if get.get(name):
             setattr(f, name, int_param(get[name], name, errors))
@@ -149,10 +150,12 @@ def parse_deal_filters(
             setattr(f, name, date_param(get[name], name, errors))
     if get.get("close_month"):
         match = _MONTH.match(get["close_month"])
-        if match and 1 <= int(match[2]) <= 12 and int(match[1]) >= 1:
-            f.close_month = get["close_month"]
-        else:
+        if not match or not 1 <= int(match[2]) <= 12:
             errors["close_month"] = _("Enter a month as YYYY-MM.")
+        elif not MIN_DATE.year <= int(match[1]) <= MAX_DATE.year:
+            errors["close_month"] = date_range_message()
+        else:
+            f.close_month = get["close_month"]
     if get.get("stale_days"):
         f.stale_days = int_param(get["stale_days"], "stale_days", errors, maximum=3650) or DEFAULT_STALE_DAYS
     if get.get("sort"):

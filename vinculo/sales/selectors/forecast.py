@@ -36,6 +36,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Organization, Team, User
+from vinculo.core.validation import date_range_message, in_date_range
 from vinculo.sales.models import Deal, DealStatus, ForecastCategory, Pipeline, Quota
 from vinculo.sales.selectors.currency import CENT, rates_on, to_base
 
@@ -80,16 +81,19 @@ def buckets_between(start: dt.date, end: dt.date, period: str) -> list[dt.date]:
     return days
 
 
-def _parse_day(value: str, *, end: bool) -> dt.date | None:
-    """YYYY-MM-DD, or YYYY-MM (the month's first day, or its last for an end)."""
+def _parse_day(value: str, *, end: bool) -> tuple[dt.date | None, str]:
+    """YYYY-MM-DD, or YYYY-MM (the month's first day, or its last for an end), from 1900 to 2200;
+    else None and the error."""
     value = value.strip()
     try:
-        if len(value) == 7:
-            first = dt.date.fromisoformat(value + "-01")
-            return next_bucket(first, "month") - dt.timedelta(days=1) if end else first
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value + "-01" if len(value) == 7 else value)
     except ValueError:
-        return None
+        return None, _("Enter a date as YYYY-MM-DD.")
+    if not in_date_range(day):
+        return None, date_range_message()
+    if len(value) == 7 and end:
+        day = next_bucket(day, "month") - dt.timedelta(days=1)
+    return day, ""
 
 
 def parse_report_params(
@@ -113,9 +117,9 @@ def parse_report_params(
         raw = params.get(name)
         if raw in (None, ""):
             continue
-        day = _parse_day(str(raw)[:20], end=name == "end")
+        day, error = _parse_day(str(raw)[:20], end=name == "end")
         if day is None:
-            errors[name] = [_("Enter a date as YYYY-MM-DD.")]
+            errors[name] = [error]
         elif name == "start":
             start = day
         else:

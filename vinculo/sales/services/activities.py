@@ -27,7 +27,15 @@ from vinculo.accounts.permissions import require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
-from vinculo.core.validation import Errors, add_error, clean_text, keep_linked, record_by_id, reject_unknown
+from vinculo.core.validation import (
+    Errors,
+    add_error,
+    clean_datetime,
+    clean_text,
+    keep_linked,
+    record_by_id,
+    reject_unknown,
+)
 from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, Deal, FollowUpRule, new_feed_token
 from vinculo.sales.selectors.activities import activity_queryset, can_delete_activity, visible_deals
 from vinculo.sales.services.deals import deal_touch
@@ -70,27 +78,6 @@ def user_tz(user: User | None) -> dt.tzinfo:
         return zoneinfo.ZoneInfo(user.time_zone) if user is not None and user.time_zone else dt.UTC
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return dt.UTC
-
-
-def clean_datetime(value: Any, field: str, errors: Errors, *, tz: dt.tzinfo) -> dt.datetime | None:
-    """An aware datetime from a datetime or ISO 8601 text with a time; naive ones are read in `tz`."""
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str) and len(value.strip()) > 10:  # a date alone is not a moment
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            moment = None
-    if moment is None:
-        add_error(errors, field, _("Enter a date and time, e.g. 2026-03-02T09:30:00+01:00."))
-        return None
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=tz)
-        if moment.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
-            add_error(errors, field, _("This time does not exist in your time zone (the clocks change)."))
-            return None
-    return moment.astimezone(dt.UTC)
 
 
 def clean_minutes(value: Any, field: str, errors: Errors, *, maximum: int) -> int | None:

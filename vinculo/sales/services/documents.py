@@ -37,6 +37,7 @@ from vinculo.core.events import emit
 from vinculo.core.validation import (
     Errors,
     add_error,
+    check_date_range,
     clean_currency,
     clean_date,
     clean_text,
@@ -202,6 +203,8 @@ def _clean_placed_at(value: Any, errors: Errors) -> dt.datetime | None:
         when = None
     if when is None or timezone.is_naive(when):
         add_error(errors, "placed_at", _("Enter a date and time with its time zone, e.g. 2026-11-29T10:30:00+01:00."))
+        return None
+    if not check_date_range(when, "placed_at", errors):  # year 1 at +05:00 cannot even be put in UTC
         return None
     if when > timezone.now() + PLACED_AT_SKEW:
         add_error(errors, "placed_at", _("An order cannot be placed in the future."))

@@ -31,7 +31,8 @@ from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.selectors import company_queryset, contact_list, contact_queryset
 from vinculo.core.audit import audit_history
-from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
+from vinculo.core.forms import DateTimeTextField, ServiceErrorsMixin, StyledFormMixin
+from vinculo.core.validation import in_date_range
 from vinculo.core.views import is_htmx, org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales.ical import feed_url
@@ -72,9 +73,7 @@ class ActivityForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     subject = forms.CharField(
         label=gettext_lazy("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": "200"})
     )
-    due_at = forms.CharField(
-        label=gettext_lazy("When"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    due_at = DateTimeTextField(label=gettext_lazy("When"))
     duration_minutes = forms.CharField(
         label=gettext_lazy("Duration (minutes)"),
         required=False,
@@ -297,9 +296,12 @@ def _parse_day(value: str, today: dt.date) -> tuple[dt.date, str]:
     if not value:
         return today, ""
     try:
-        return dt.date.fromisoformat(value[:10]), ""
+        day = dt.date.fromisoformat(value[:10])
     except ValueError:
         return today, _("“%(value)s” is not a date (YYYY-MM-DD); showing today.") % {"value": value[:20]}
+    if not in_date_range(day):
+        return today, _("Enter a date between 1900 and 2200; showing today.")
+    return day, ""
 
 
 def _range(view: str, day: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.date]:

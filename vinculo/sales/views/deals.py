@@ -41,6 +41,7 @@ from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.templatetags.contacts_ui import audit_value
 from vinculo.core.pagination import Page, requested_page
+from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales.forms_deals import (
@@ -640,7 +641,7 @@ def deal_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
 @require_GET
 def lead_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     actor = request.membership
-    query = request.GET.get("q", "")[:200]
+    query, query_error = search_words(request.GET)
     filters = ListFilters(
         q=query, stage=LifecycleStage.LEAD, sort="-created", page=requested_page(request), per_page=50
     )
@@ -655,6 +656,7 @@ def lead_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         "nav": "leads",
         "page": page,
         "query": query,
+        "q_error": query_error,
         "page_links": links,
         "list_url": reverse("sales:lead_list", args=[request.org.slug]),
         "can_write": can_write(actor),

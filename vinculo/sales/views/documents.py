@@ -21,6 +21,7 @@ from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_write, require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.pagination import Page, paginate, requested_page
+from vinculo.core.query_params import search_words
 from vinculo.core.views import org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales import pdf
@@ -83,10 +84,11 @@ def display_lines(lines: Any) -> list[dict[str, Any]]:
 @org_view
 @require_GET
 def product_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:200]
+    q, q_error = search_words(request.GET)
     context = {
         "nav": "products",
         "q": q,
+        "q_error": q_error,
         **_list_context(request, product_selectors.product_list(q=q), "sales:product_list", q=q),
     }
     return _render(request, T + "product_list.html", context, partial="results")
@@ -443,13 +445,14 @@ def _document_list(
     request: OrgRequest, kind: str, statuses: type[TextChoices], select: Callable[..., QuerySet[Any]]
 ) -> HttpResponse:
     """The list page of quotes or orders (`kind`), searched by `q` and filtered by a status."""
-    q = request.GET.get("q", "").strip()[:200]
+    q, q_error = search_words(request.GET)
     status = request.GET.get("status", "")
     status = status if status in statuses.values else ""
     queryset = select(actor=request.membership, q=q, status=status)
     context = {
         "nav": f"{kind}s",
         "q": q,
+        "q_error": q_error,
         "status": status,
         "statuses": statuses.choices,
         **_list_context(request, queryset, f"sales:{kind}_list", q=q, status=status),

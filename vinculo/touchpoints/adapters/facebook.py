@@ -21,6 +21,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from vinculo.core.validation import in_date_range
 from vinculo.touchpoints.adapters import Lead, PayloadError, header, hmac_sha256, items, same
 
 KIND = "facebook_leads"
@@ -91,15 +92,19 @@ def external_id(payload: Any) -> str:
 
 
 def _time(value: Any) -> datetime | None:
+    """When the lead was created; None (the time it is received) when unreadable or outside
+    1900–2200: a lead is not refused for its time."""
+    parsed: datetime | None = None
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**11:
-        return datetime.fromtimestamp(value, tz=dt.UTC)
-    if isinstance(value, str) and value:
+        parsed = datetime.fromtimestamp(value, tz=dt.UTC)
+    elif isinstance(value, str) and value:
         try:
             parsed = datetime.fromisoformat(value.replace("+0000", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return None
+    if parsed is None or not in_date_range(parsed):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _text(value: Any) -> str:

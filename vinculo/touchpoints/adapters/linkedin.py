@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from vinculo.core.validation import in_date_range
 from vinculo.touchpoints.adapters import Lead, PayloadError, header, hmac_sha256, items, obj, same
 
 KIND = "linkedin_leads"
@@ -159,6 +160,8 @@ def to_leads(payload: Any) -> list[Lead]:
             if isinstance(submitted, int) and not isinstance(submitted, bool) and 0 < submitted < 10**14
             else None
         )
+        if occurred is not None and not in_date_range(occurred):  # as unreadable: the time it is received
+            occurred = None
         sponsored = obj(obj(response.get("leadMetadata")).get("sponsoredLeadMetadata"))
         leads.append(
             Lead(

@@ -38,9 +38,11 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_activity_bump
+from vinculo.core.api import BoundedDateTime
 from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.models import Event
 from vinculo.core.rate_limit import retry_after
+from vinculo.core.validation import MIN_DATE, date_range_message, in_date_range
 from vinculo.touchpoints.models import IngestBatch, TrackingSite, Visitor
 from vinculo.touchpoints.services.event_rows import insert_events_returning, update_rows
 from vinculo.touchpoints.services.sessions import SessionEvent, sessions_apply
@@ -55,6 +57,7 @@ RATE_WINDOW_SECONDS = 60
 MAX_ATTEMPTS = 5
 NAME_PATTERN = r"^[a-z0-9_.-]+$"
 ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+EARLIEST_EVENT = dt.datetime.combine(MIN_DATE, dt.time.min, dt.UTC)
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -84,7 +87,7 @@ class TrackEventIn(BaseModel):
     type: Literal["page", "track", "identify"]
     message_id: str = Field(min_length=1, max_length=128)
     anonymous_id: str = Field(min_length=1, max_length=64, pattern=ANONYMOUS_ID_PATTERN)
-    timestamp: dt.datetime | None = None
+    timestamp: BoundedDateTime | None = None
     name: str = Field("", max_length=64)
     properties: dict[str, Any] = Field(default_factory=dict)
     url: str = Field("", max_length=2000)
@@ -171,13 +174,14 @@ def correct_time(
     *, timestamp: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime
 ) -> dt.datetime:
     """The server time an event happened: its client timestamp shifted by the client's clock error
-    (received_at − sent_at; transit time counts as error, which is small), never in the future."""
+    (received_at − sent_at; transit time counts as error, which is small), never in the future nor
+    before 1900 (a clock far ahead could shift a valid timestamp there)."""
     if timestamp is None:
         return received_at
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
     corrected = timestamp + (received_at - sent_at) if sent_at is not None else timestamp
-    return min(corrected, received_at)
+    return max(min(corrected, received_at), EARLIEST_EVENT)
 
 
 # --- accept ----------------------------------------------------------------------------------------
@@ -268,6 +272,9 @@ def track_batch_accept(*, site: TrackingSite, data: dict[str, Any], ip: str | No
         sent_at = _parse_time(data["sent_at"])
         if sent_at is None:
             message = _("Enter a date and time in ISO 8601, e.g. 2026-01-31T12:00:00Z.")
+            raise IngestError(422, _("Some fields are not valid."), [{"field": "sent_at", "message": message}])
+        if not in_date_range(sent_at):
+            message = date_range_message()
             raise IngestError(422, _("Some fields are not valid."), [{"field": "sent_at", "message": message}])
     if data.get("dnt") is True and site.honor_dnt:
         message = _("Do Not Track is on and this site honours it: nothing was recorded.")

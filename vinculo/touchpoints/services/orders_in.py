@@ -35,6 +35,7 @@ from vinculo.contacts.validation import clean_email, clean_phone
 from vinculo.core.validation import (
     Errors,
     add_error,
+    check_date_range,
     clean_currency,
     clean_decimal,
     clean_money,
@@ -97,6 +98,8 @@ def _datetime(value: Any, name: str, errors: Errors) -> dt.datetime | None:
         except ValueError:
             parsed = None
         if parsed is not None:
+            if not check_date_range(parsed, name, errors):  # year 1 at +05:00 cannot even be put in UTC
+                return None
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     add_error(errors, name, _("Enter a date and time in ISO 8601, e.g. 2026-11-29T10:15:00Z."))
     return None

@@ -1,8 +1,8 @@
 """`manage.py serve`: run Vínculo on one machine: the web server, a task worker and the scheduler.
 
 Three child processes, supervised together:
-- web: gunicorn serving `config.wsgi` with threaded (`gthread`) workers; static files by WhiteNoise
-  (collected into STATIC_ROOT first when they changed);
+- web: gunicorn serving `config.wsgi` with threaded (`gthread`) workers and request lines of up to
+  8,190 bytes; static files by WhiteNoise (collected into STATIC_ROOT first when they changed);
 - worker: `manage.py worker`, which runs the background tasks and delivers events to consumers;
 - scheduler: `manage.py scheduler`, which enqueues the periodic tasks.
 Ctrl-C or SIGTERM stops all three. If any of them dies, the others are stopped too and the command
@@ -37,6 +37,7 @@ from vinculo.core.management.demo_login import DEMO_EMAIL, DEMO_PASSWORD
 
 STOP_TIMEOUT_SECONDS = 15
 STATIC_STAMP = ".vinculo-static-stamp"
+LIMIT_REQUEST_LINE = 8190  # bytes of "GET /path?query HTTP/1.1": the most gunicorn takes
 
 
 def static_signature() -> str:
@@ -144,6 +145,9 @@ class Command(BaseCommand):
                 "--timeout=60",
                 "--graceful-timeout=10",
                 "--no-control-socket",
+                # gunicorn's largest request line (its default, 4094, answered a long list URL with
+                # its own HTML 414 before Django could say which parameter is too long)
+                f"--limit-request-line={LIMIT_REQUEST_LINE}",
             ]
         }
         if not options["no_worker"]:
