@@ -4,10 +4,6 @@ the embed snippet on another website's page, talking to Vínculo across origins.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import Page, expect
@@ -27,40 +23,6 @@ FIELDS = [
     {"name": "message", "label": "Message", "type": "textarea"},
 ]
 CONSENTS = [{"key": "newsletter", "text": "Send me the monthly newsletter.", "required": True}]
-
-
-@pytest.fixture
-def shop_site() -> Iterator[Callable[[str], str]]:
-    """Another website (http://127.0.0.1:<port>, another origin than the live server's localhost):
-    a real server on the loopback address, as chromium refuses a public page's requests to a loopback
-    server (Private Network Access). `publish(html)` sets its page and returns its origin."""
-    pages = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def publish(html: str) -> str:
-        pages["html"] = html
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    try:
-        yield publish
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def make_form(**data):
