@@ -219,7 +219,7 @@ def test_what_changes_a_page_stays_within_the_policy(browser_page: Page, shop_si
     page.wait_for_function("() => typeof window.Sortable === 'function'")
     page.get_by_role("button", name=f"Move {LABEL} deal to…").click()
     expect(page.locator("#move-modal")).to_be_visible()
-    page.keyboard.press("Escape")
+    page.locator("#move-modal").get_by_role("button", name="Cancel").click()
     expect(page.locator("#move-modal")).to_be_hidden()
 
     # a chart draws
@@ -242,7 +242,9 @@ def test_what_changes_a_page_stays_within_the_policy(browser_page: Page, shop_si
 
     # the hosted form sends its visitor on to the form's thank-you page on another website
     thanks = shop_site("<!doctype html><title>Thanks</title><h1>Thanks for writing</h1>") + "/thanks"
-    WebForm.dangerously_unscoped.filter(pk=data["web_form"]).update(redirect_url=thanks)
+    WebForm.dangerously_unscoped.filter(pk=data["web_form"]).update(
+        redirect_url=thanks, fields=[{"name": "email", "label": "E-mail", "type": "email", "maps_to": "email"}]
+    )
     form = WebForm.dangerously_unscoped.get(pk=data["web_form"])
     page.goto(f"/f/{form.public_key}/")
     page.get_by_label("E-mail").fill("visitor@example.com")

@@ -101,13 +101,17 @@ def test_the_embed_snippet_works_on_another_website(browser_page: Page, live_ser
     shop = shop_site("")
     _owner, form = make_form(allowed_origins=[shop], success_message="Gracias, te escribimos pronto.")
     page = browser_page
+    # the shop has a strict Content-Security-Policy of its own: Vínculo's script and requests only
+    policy = f"default-src 'self'; script-src {live_server.url}; connect-src {live_server.url}; style-src 'self'"
     shop_site(
-        "<!doctype html><html lang='en'><head><title>Shop</title></head><body><h1>Our shop</h1>"
+        "<!doctype html><html lang='en'><head><title>Shop</title>"
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}"></head><body><h1>Our shop</h1>'
         f'<div data-vinculo-form="{form.public_key}"></div>'
         f'<script async src="{live_server.url}/f/embed.js"></script></body></html>'
     )
     page.goto(f"{shop}/contact")
     expect(page.get_by_label("Work e-mail")).to_be_visible()
+    expect(page.locator("input[name=homepage]")).not_to_be_in_viewport()  # the honeypot, off screen
     page.get_by_label("Work e-mail").fill("not-an-email")
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".vf-error").first).to_have_text("“not-an-email” is not a valid e-mail address.")

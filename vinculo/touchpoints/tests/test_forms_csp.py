@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from vinculo.core.testing.csp import policy_of
+from vinculo.touchpoints.models import WebForm
 from vinculo.touchpoints.testing.forms import GOOD, make_form, token
 
 STRICT = {
@@ -59,3 +60,13 @@ def test_the_embed_and_the_confirmation_page_have_the_strict_policy(actor, org):
     confirm = Client().get("/f/confirm/not-a-token/")
     assert confirm.status_code == 404
     assert policy_of(confirm) == STRICT
+
+
+def test_a_thank_you_address_goes_into_the_policy_only_as_a_clean_origin(actor, org):
+    form = make_form(actor, redirect_url="https://bücher.example:8443/danke")
+    response = Client().get(f"/f/{form.public_key}/")
+    assert policy_of(response)["form-action"] == ["'self'", "https://xn--bcher-kva.example:8443"]
+    # an address saved before validation, or by hand, that would smuggle in a directive adds nothing
+    WebForm.dangerously_unscoped.filter(pk=form.pk).update(redirect_url="https://shop.example;script-src */x")
+    response = Client().get(f"/f/{form.public_key}/")
+    assert policy_of(response) == STRICT
