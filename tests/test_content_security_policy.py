@@ -61,9 +61,7 @@ def test_an_htmx_fragment_and_the_api_carry_it_too(actor):
 
 def _page_templates() -> list[Path]:
     """Every template a browser renders as a page or a fragment (e-mail bodies are not pages)."""
-    return sorted(
-        path for path in ROOT.glob("**/templates/**/*.html") if "email" not in path.relative_to(ROOT).parts
-    )
+    return sorted(path for path in ROOT.glob("**/templates/**/*.html") if "email" not in path.relative_to(ROOT).parts)
 
 
 INLINE_CODE = [
