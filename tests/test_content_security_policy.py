@@ -101,3 +101,19 @@ def test_the_scripts_never_evaluate_strings_or_write_style_attributes():
         if forbidden.search(line)
     ]
     assert found == []
+
+
+@pytest.mark.django_db
+def test_a_refused_form_answers_with_a_page_that_needs_no_inline_style():
+    """Django's own CSRF failure page styles itself inline, which the policy refuses: ours does not."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "ana@example.com", "password": "x"})
+    assert response.status_code == 403
+    assert policy_of(response) == STRICT
+    html = response.content.decode()
+    assert "<style" not in html
+    assert " style=" not in html
+    assert '<h1 class="h4 mt-3">This form has expired</h1>' in html
+    spanish = Client(enforce_csrf_checks=True, headers={"Accept-Language": "es"}).post("/accounts/login/")
+    assert spanish.status_code == 403
+    assert '<html lang="es"' in spanish.content.decode()
