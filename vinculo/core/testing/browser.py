@@ -61,6 +61,12 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push(text);
   if (window.__vinculoCspViolation) window.__vinculoCspViolation(text);
 });
+// htmx runs with allowEval off (base.html): code it was asked to evaluate is skipped, not refused
+document.addEventListener("htmx:evalDisallowedError", (e) => {
+  const text = `htmx refused to evaluate code of ${e.target.outerHTML.slice(0, 120)}`;
+  window.__csp.push(text);
+  if (window.__vinculoCspViolation) window.__vinculoCspViolation(text);
+});
 """
 
 
