@@ -4,10 +4,6 @@ the embed snippet on another website's page, talking to Vínculo across origins.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import Page, expect
@@ -27,40 +23,6 @@ FIELDS = [
     {"name": "message", "label": "Message", "type": "textarea"},
 ]
 CONSENTS = [{"key": "newsletter", "text": "Send me the monthly newsletter.", "required": True}]
-
-
-@pytest.fixture
-def shop_site() -> Iterator[Callable[[str], str]]:
-    """Another website (http://127.0.0.1:<port>, another origin than the live server's localhost):
-    a real server on the loopback address, as chromium refuses a public page's requests to a loopback
-    server (Private Network Access). `publish(html)` sets its page and returns its origin."""
-    pages = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def publish(html: str) -> str:
-        pages["html"] = html
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    try:
-        yield publish
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def make_form(**data):
@@ -139,13 +101,17 @@ def test_the_embed_snippet_works_on_another_website(browser_page: Page, live_ser
     shop = shop_site("")
     _owner, form = make_form(allowed_origins=[shop], success_message="Gracias, te escribimos pronto.")
     page = browser_page
+    # the shop has a strict Content-Security-Policy of its own: Vínculo's script and requests only
+    policy = f"default-src 'self'; script-src {live_server.url}; connect-src {live_server.url}; style-src 'self'"
     shop_site(
-        "<!doctype html><html lang='en'><head><title>Shop</title></head><body><h1>Our shop</h1>"
+        "<!doctype html><html lang='en'><head><title>Shop</title>"
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}"></head><body><h1>Our shop</h1>'
         f'<div data-vinculo-form="{form.public_key}"></div>'
         f'<script async src="{live_server.url}/f/embed.js"></script></body></html>'
     )
     page.goto(f"{shop}/contact")
     expect(page.get_by_label("Work e-mail")).to_be_visible()
+    expect(page.locator("input[name=homepage]")).not_to_be_in_viewport()  # the honeypot, off screen
     page.get_by_label("Work e-mail").fill("not-an-email")
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".vf-error").first).to_have_text("“not-an-email” is not a valid e-mail address.")

@@ -64,7 +64,7 @@ def source_label(source: str) -> str:
 
 @register.filter
 def tag_color(color: str) -> str:
-    """The colour for a style attribute: only a #rrggbb value gets through."""
+    """The colour a tag badge is painted with (data-tag-color, read by vinculo.js): only #rrggbb gets through."""
     return color if isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "#6c757d"
 
 

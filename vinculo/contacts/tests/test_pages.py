@@ -92,7 +92,7 @@ def test_contact_list_shows_each_contact_with_its_columns(client_in, actor, org)
     assert '<a class="link-secondary text-decoration-none" href="mailto:jose@acme.com">jose@acme.com</a>' in body
     assert f'href="/o/{org.slug}/companies/{acme.pk}/">Acme</a>' in body
     assert '<span class="badge rounded-pill text-bg-success">Customer</span>' in body
-    assert 'style="background-color: #6c757d">VIP</span>' in body
+    assert 'data-tag-color="#6c757d">VIP</span>' in body
     assert f'<td class="hide-sm">{actor.user.full_name}</td>' in body
     assert "1–2 of 2" in body
     assert f'href="/o/{org.slug}/contacts/new/"' in body
@@ -575,7 +575,7 @@ def test_contact_detail_shows_the_profile(client_in, actor, org):
     assert f'<a href="/o/{org.slug}/companies/{acme.pk}/">Acme</a>' in body
     assert f"<dd>{actor.user.full_name}</dd>" in body
     assert "<dd>Website</dd>" in body
-    assert 'style="background-color: #6c757d">Madrid</span>' in body
+    assert 'data-tag-color="#6c757d">Madrid</span>' in body
     assert '<address class="mb-0">Gran Vía 1<br>28013 Madrid<br>Spain</address>' in body
     assert "<dd>Spanish</dd>" in body
     assert "<dd>Europe/Madrid</dd>" in body
@@ -964,7 +964,7 @@ def test_tag_page_lists_creates_renames_and_recolours(client_in, actor, org):
     renamed = client_in.post(url(org, "tag_edit", vip.pk), {"name": "VIP", "color": "#ffd700"}, **HX)
     assert renamed.status_code == 200
     assert page(renamed).lstrip().startswith(f'<li class="list-group-item" id="tag-{vip.pk}">')
-    assert 'class="badge tag-badge text-dark" style="background-color: #ffd700">VIP</span>' in page(renamed)
+    assert 'class="badge tag-badge text-dark" data-tag-color="#ffd700">VIP</span>' in page(renamed)
     vip.refresh_from_db()
     assert (vip.name, vip.color) == ("VIP", "#ffd700")
 
@@ -981,7 +981,7 @@ def test_tag_bad_input_answers_422_and_changes_nothing(client_in, actor, org):
     clash = client_in.post(url(org, "tag_edit", vip.pk), {"name": "Other", "color": "#000000"}, **HX)
     assert clash.status_code == 422
     assert "A tag with this name already exists." in page(clash)
-    assert 'style="background-color: #6c757d">vip</span>' in page(clash)  # the saved tag, not the rejected name
+    assert 'data-tag-color="#6c757d">vip</span>' in page(clash)  # the saved tag, not the rejected name
 
     bad_colour = client_in.post(url(org, "tag_edit", vip.pk), {"name": "vip", "color": "red"})
     assert bad_colour.status_code == 422

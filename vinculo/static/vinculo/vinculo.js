@@ -1,4 +1,6 @@
-// Small behaviours shared by every page; no build step.
+// Small behaviours shared by every page; no build step. The Content-Security-Policy allows no
+// inline code and no style attributes in the HTML: what needs either is done here (and htmx runs
+// with allowEval off and without its own <style>: the htmx-config meta tag of base.html).
 
 // htmx swaps 422 answers too: they carry a form with its errors next to the fields.
 if (window.htmx) {
@@ -9,6 +11,28 @@ if (window.htmx) {
     { code: "[45]..", swap: false, error: true },
   ];
 }
+
+// For the page and for every piece of it htmx swaps in (htmx:load): tag badges take their tag's
+// colour from data-tag-color (a #rrggbb the server checked; set through element.style, which the
+// policy allows), and a search box marked data-no-change-bubble keeps its change event from the
+// filters' form around it (it searches as you type; the form's "change" would search again when
+// the box loses focus).
+(() => {
+  const within = (root, selector) => [
+    ...(root.matches && root.matches(selector) ? [root] : []),
+    ...(root.querySelectorAll ? root.querySelectorAll(selector) : []),
+  ];
+  const stopBubbling = (e) => e.stopPropagation();
+  function enhance(root) {
+    within(root, "[data-tag-color]").forEach((badge) => {
+      badge.style.backgroundColor = badge.dataset.tagColor;
+    });
+    // the same listener twice is added once
+    within(root, "[data-no-change-bubble]").forEach((input) => input.addEventListener("change", stopBubbling));
+  }
+  enhance(document); // deferred: the document is parsed
+  document.addEventListener("htmx:load", (e) => enhance(e.detail.elt || e.target));
+})();
 
 document.addEventListener("DOMContentLoaded", () => {
   const body = document.body;

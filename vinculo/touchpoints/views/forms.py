@@ -9,10 +9,13 @@ and run inside that organisation's scope; everything else is under /o/<org>/ lik
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.staticfiles import finders
@@ -473,6 +476,33 @@ def _hosted_context(
     }
 
 
+def _thank_you_origin(url: str) -> str:
+    """scheme://host[:port] of the form's thank-you address, as a policy source ("" if none or odd)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        port = parts.port
+    except (ValueError, UnicodeError):
+        return ""
+    if parts.scheme not in ("http", "https") or not re.fullmatch(r"[a-z0-9.-]+", host):
+        return ""
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _hosted_page(request: HttpRequest, response: HttpResponse, form: WebForm) -> HttpResponse:
+    """The hosted page's Content-Security-Policy: the strict one of every page, plus the origin of
+    the form's thank-you address in form-action, as the browser holds the redirect that follows a
+    submission to the form-action of the page that sent it."""
+    origin = _thank_you_origin(form.redirect_url)
+    if origin:
+
+        def page(_request: HttpRequest) -> HttpResponse:
+            return response
+
+        csp_update({"form-action": [origin]})(page)(request)  # marks this response for the middleware
+    return response
+
+
 @require_GET
 def web_form_hosted_view(request: HttpRequest, public_key: str) -> HttpResponse:
     form = selectors.web_form_by_public_key(public_key)
@@ -482,7 +512,7 @@ def web_form_hosted_view(request: HttpRequest, public_key: str) -> HttpResponse:
         response = render(request, "touchpoints/forms/hosted.html", _hosted_context(request, form))
     patch_vary_headers(response, ("Accept-Language",))
     response["Cache-Control"] = "no-store"
-    return response
+    return _hosted_page(request, response, form)
 
 
 @csrf_exempt
@@ -607,7 +637,8 @@ def web_form_submit_view(request: HttpRequest, public_key: str) -> HttpResponse:
             context["page_url"] = meta.page_url
             if services.fill_age(form, data.get("_ts")) is not None:
                 context["fill_token"] = data["_ts"]  # the form was shown then: no new wait to correct it
-            return render(request, "touchpoints/forms/hosted.html", context, status=422)
+            page = render(request, "touchpoints/forms/hosted.html", context, status=422)
+            return _hosted_page(request, page, form)
         message = form.success_message or _("Thank you! We have received your details.")
         if result.status == FormSubmission.Status.PENDING:
             message = _("Thank you! Please check your inbox: we sent you a link to confirm your e-mail address.")

@@ -63,6 +63,17 @@
       .then(function (spec) {
         el.innerHTML = spec.html;
         var form = el.querySelector("form");
+        // the honeypot leaves the screen whatever the host page's stylesheets (set through
+        // element.style, which a Content-Security-Policy without 'unsafe-inline' still allows)
+        var trap = form.querySelector(".vf-hp");
+        if (trap) {
+          trap.style.position = "absolute";
+          trap.style.left = "-10000px";
+          trap.style.top = "auto";
+          trap.style.width = "1px";
+          trap.style.height = "1px";
+          trap.style.overflow = "hidden";
+        }
         form.addEventListener("submit", function (event) {
           event.preventDefault();
           var button = form.querySelector("[type=submit]");
