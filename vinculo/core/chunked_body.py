@@ -5,8 +5,8 @@ Content-Length, reads as empty: a tracker batch sent that way was taken for no b
 webhook or a web-form JSON submission for an empty one. A WSGI server that decodes chunked bodies
 says so with `wsgi.input_terminated` (gunicorn does): its input then ends where the body ends.
 
-`ChunkedBodyMiddleware` wraps the WSGI application (config/wsgi.py). For such a request it reads the
-body, at most the request body limit (DATA_UPLOAD_MAX_MEMORY_SIZE) plus one byte, and hands Django
+`ChunkedBodyMiddleware` wraps the WSGI application (config/wsgi.py). For such a request (one that
+says `Transfer-Encoding: chunked`; every other request is left as it is) it reads the body, at most the request body limit (DATA_UPLOAD_MAX_MEMORY_SIZE) plus one byte, and hands Django
 the body with its Content-Length: every reader then sees it (request.body, request.POST, the API's
 bounded JSON parser) and every endpoint applies its own, smaller limit with its own error. A body
 past the limit is not handed over: the request is marked (`BODY_OVER_LIMIT`) and
@@ -49,7 +49,11 @@ class ChunkedBodyMiddleware:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+        if (
+            environ.get("wsgi.input_terminated")
+            and not environ.get("CONTENT_LENGTH")
+            and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        ):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             body = read_terminated(environ["wsgi.input"], None if limit is None else limit + 1)
             if limit is not None and len(body) > limit:

@@ -59,7 +59,7 @@ def test_a_chunked_body_past_the_limit_is_marked_and_not_handed_over(settings):
     assert environ["wsgi.input"].tell() == 0  # the stream handed over is an empty one
 
 
-def test_a_body_with_a_content_length_or_an_unterminated_input_is_left_alone(settings):
+def test_a_body_with_a_content_length_an_unterminated_input_or_no_chunked_framing_is_left_alone(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     declared: dict[str, Any] = {}
     environ = chunked_environ("/x", b"0123456789")
@@ -71,8 +71,14 @@ def test_a_body_with_a_content_length_or_an_unterminated_input_is_left_alone(set
     del environ["wsgi.input_terminated"]  # a server that does not decode chunked bodies: nothing to trust
     wsgi_call(ChunkedBodyMiddleware(_echo(unterminated)), environ)
 
+    not_chunked: dict[str, Any] = {}
+    environ = chunked_environ("/x", b"0123456789")
+    del environ["HTTP_TRANSFER_ENCODING"]  # a GET, or a body without framing: not read here
+    wsgi_call(ChunkedBodyMiddleware(_echo(not_chunked)), environ)
+
     assert declared == {"length": "4", "body": b"0123", "over": False}
     assert unterminated == {"length": None, "body": b"", "over": False}
+    assert not_chunked == {"length": None, "body": b"", "over": False}
 
 
 def test_the_input_is_read_in_pieces_up_to_one_byte_past_the_limit(settings):

@@ -548,9 +548,8 @@ def _submitted_data(request: HttpRequest) -> dict[str, Any] | None:
     try:
         return {key: request.POST.get(key) for key in request.POST}
     except REQUEST_DATA_ERRORS as exc:
-        problem = request_data_error(exc)
-        assert problem is not None
-        raise _Unreadable(*problem) from None
+        status, message = request_data_error(exc) or (400, too_many_fields_message())
+        raise _Unreadable(status, message) from None
 
 
 def _too_many(request: HttpRequest, wait: int, *, org_name: str = "", as_json: bool = False) -> HttpResponse:
