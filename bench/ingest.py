@@ -102,7 +102,9 @@ def _bodies(key: str, count: int, run: str) -> list[bytes]:
                     }
                 )
             n += 1
-        bodies.append(json.dumps({"key": key, "sent_at": "2026-03-02T12:00:00Z", "events": events}).encode())
+        bodies.append(
+            json.dumps({"key": key, "sent_at": "2026-03-02T12:00:00Z", "consent": True, "events": events}).encode()
+        )
     return bodies
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +21,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from vinculo.core.json_input import JSONInputError
+from vinculo.core.request_errors import request_data_error
 
 logger = logging.getLogger("vinculo.api")
 
@@ -141,6 +142,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
                 api, request, status=400, detail=message, errors=[{"field": "body", "message": message}]
             )
         return error_response(api, request, status=exc.status_code, detail=str(exc))
+
+    @api.exception_handler(SuspiciousOperation)
+    def on_unreadable_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Django refused to read the query string or body (5,000 fields, …): a 400/413, not a 500
+        status, detail = request_data_error(exc) or (400, _("The request could not be understood."))
+        return error_response(api, request, status=status, detail=detail)
 
     @api.exception_handler(IntegrityError)
     def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:

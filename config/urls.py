@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("vinculo.sales.ical_urls")),  # /calendar/<token>.ics, by secret
     path("", include("vinculo.touchpoints.public_urls")),  # tracker script, hosted forms, webhooks
 ]
+
+# requests Django refuses while reading them (too many fields, …): the 400 page or the JSON error
+handler400 = "vinculo.core.request_errors.bad_request_view"

@@ -62,6 +62,9 @@ PUBLIC_ROUTES = {
     # /api/v1/track/batch, which finds the organisation by the site's public key in the body
     # (vinculo/touchpoints/tests/test_ingest.py: a wrong key is 401, org A's key never reaches org B)
     "public:tracker_script",
+    # the snippet's settings (consent mode, Do-Not-Track) of the site named by the public key in the
+    # query; nothing else of the organisation (vinculo/touchpoints/tests/test_consent_modes.py)
+    "api:track_config",
 }
 
 # Exceptions to the naming rule: url name -> {path kwarg: kind}

@@ -2,10 +2,12 @@
 http.server, so CORS is really exercised) loads /t/vinculo.js from Vínculo's live server with the
 site's key. Consent first (nothing before consent(true)), a visit, a custom event, identify, an SPA
 navigation, a flush on page hide (sendBeacon), Do-Not-Track, cookieless mode; then the contact's
-page in Vínculo shows the web session and the events on the timeline."""
+page in Vínculo shows the web session and the events on the timeline. The consent mode is the
+server's (issue 9): the snippet reads it from /api/v1/track/config, whatever the page says."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.models import Contact
 from vinculo.core.models import Event
 from vinculo.touchpoints.models import IngestBatch, TrackingSite
+from vinculo.touchpoints.services.ingest import unconsented_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,6 +105,25 @@ def batch_sent(page: Page) -> Any:
     return page.expect_response(lambda r: r.url.endswith("/api/v1/track/batch") and r.request.method == "POST")
 
 
+def record_batches(page: Page) -> list[dict[str, Any]]:
+    """Every batch the page sends (fetch or sendBeacon), as the JSON it sent, in order."""
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}"))
+            if r.url.endswith("/api/v1/track/batch") and r.method == "POST"
+            else None
+        ),
+    )
+    return sent
+
+
+def config_read(page: Page) -> Any:
+    """Waits (as a context manager) for the snippet to read the site's settings from the server."""
+    return page.expect_response(lambda r: "/api/v1/track/config?key=" in r.url)
+
+
 def web_events(org: Any) -> list[tuple[str, str]]:
     with scope(organization=org):
         return sorted(
@@ -169,11 +191,11 @@ def test_consent_visit_event_identify_and_the_contact_page(
         assert landing is not None
         assert landing.properties["utm_campaign"] == "spring"
 
-    # consent withdrawn: the cookie is deleted and nothing more is sent
+    # consent withdrawn: the id is deleted (the cookie keeps only the refusal) and nothing more is sent
     page.goto(f"{origin}/")
     page.wait_for_function("window.vinculo && window.vinculo._loaded === true")
     page.evaluate("vinculo.consent(false)")
-    assert [c["name"] for c in context.cookies()] == []
+    assert [(c["name"], c["value"]) for c in context.cookies()] == [("vinculo_aid", "0")]
     page.click("#cart")
     page.wait_for_timeout(2500)
     assert len(web_events(org)) == 6  # the page view still queued on load was dropped too
@@ -220,9 +242,10 @@ def test_do_not_track_sends_nothing(browser: Any, shop: Any, live_server: Any):
 def test_cookieless_mode_tracks_without_storing_anything_until_consent(browser: Any, shop: Any, live_server: Any):
     org = make_member().organization
     origin = _placeholder_origin(shop)
-    shop(_site(org, origin, consent_mode="cookieless"), extra=' data-consent="cookieless"')
+    shop(_site(org, origin, consent_mode="cookieless"))  # the page says nothing of the mode: the server does
     context = browser.new_context()
     page = context.new_page()
+    sent = record_batches(page)
 
     with batch_sent(page):
         page.goto(f"{origin}/")
@@ -234,6 +257,102 @@ def test_cookieless_mode_tracks_without_storing_anything_until_consent(browser: 
     assert context.cookies() == []
     first, second = web_events(org)
     assert first[1] != second[1]
-    page.evaluate("vinculo.consent(true)")
-    assert [c["name"] for c in context.cookies()] == ["vinculo_aid"]
+    assert first[1].startswith("~")  # stored under a pseudonym, not the id the browser sent
+    assert [("consent" in batch, [e["type"] for e in batch["events"]]) for batch in sent] == [
+        (False, ["page"]),
+        (False, ["page"]),
+    ]
+
+    # identify before consent does not leave the page; after consent(true) it does, with a new id
+    page.evaluate('vinculo.identify("ana@example.com")')
+    page.wait_for_timeout(2500)
+    assert len(sent) == 2
+    with batch_sent(page) as answered:
+        page.evaluate("vinculo.consent(true)")
+    assert answered.value.status == 202
+    cookie = next(c for c in context.cookies() if c["name"] == "vinculo_aid")
+    assert [(batch.get("consent"), [e["type"] for e in batch["events"]]) for batch in sent[2:]] == [
+        (True, ["identify"])
+    ]
+    pre_consent_id = sent[1]["events"][0]["anonymous_id"]
+    assert sent[2]["events"][0]["anonymous_id"] == cookie["value"] != pre_consent_id
+    wait_for(lambda: ("visitor.identified", cookie["value"]) in web_events(org))
+    with scope(organization=org):
+        ana = Contact.objects.get()
+        assert ana.email == "ana@example.com"
+        # what was recorded before consent is not hers
+        assert sorted(Event.objects.filter(contact=ana, source="web").values_list("type", flat=True)) == [
+            "session.started",
+            "visitor.identified",
+        ]
+        pseudonym = unconsented_id(organization_id=org.pk, anonymous_id=pre_consent_id)
+        assert Event.objects.filter(anonymous_id=pseudonym, contact__isnull=True).count() == 2  # page, session
+    context.close()
+
+
+def test_an_opt_in_site_sends_nothing_identifying_before_consent_whatever_the_page_says(
+    browser: Any, shop: Any, live_server: Any
+):
+    """The page still carries the attribute of an old snippet (cookieless): the server's opt-in wins."""
+    org = make_member().organization
+    origin = _placeholder_origin(shop)
+    shop(_site(org, origin, consent_mode="opt_in"), extra=' data-consent="cookieless"')
+    context = browser.new_context()
+    page = context.new_page()
+    sent = record_batches(page)
+
+    with config_read(page) as config:
+        page.goto(f"{origin}/")
+    assert config.value.json() == {"consent_mode": "opt_in", "honor_dnt": True}
+    page.evaluate('vinculo.identify("ana@example.com", {first_name: "Ana"})')
+    page.click("#cart")
+    page.wait_for_timeout(2500)
+    assert sent == []
+    assert context.cookies() == []
+    assert IngestBatch.dangerously_unscoped.count() == 0
+
+    with batch_sent(page) as answered:
+        page.evaluate("vinculo.consent(true)")
+    assert answered.value.json() == {"accepted": 3, "rejected": []}
+    anonymous_id = next(c["value"] for c in context.cookies() if c["name"] == "vinculo_aid")
+    assert [(batch["consent"], [e["type"] for e in batch["events"]]) for batch in sent] == [
+        (True, ["page", "identify", "track"])
+    ]
+    wait_for(lambda: len(web_events(org)) == 3)
+    with scope(organization=org):
+        ana = Contact.objects.get()
+        assert (ana.email, ana.first_name) == ("ana@example.com", "Ana")
+        assert sorted(Event.objects.filter(contact=ana, source="web").values_list("type", "anonymous_id")) == [
+            ("page.viewed", anonymous_id),
+            ("session.started", anonymous_id),
+            ("visitor.identified", anonymous_id),
+            ("web.added_to_cart", anonymous_id),
+        ]
+    context.close()
+
+
+def test_implied_consent_tracks_from_the_first_page_until_the_visitor_refuses(
+    browser: Any, shop: Any, live_server: Any
+):
+    org = make_member().organization
+    origin = _placeholder_origin(shop)
+    shop(_site(org, origin, consent_mode="implied"))
+    context = browser.new_context()
+    page = context.new_page()
+    sent = record_batches(page)
+
+    with batch_sent(page) as answered:
+        page.goto(f"{origin}/")
+    assert answered.value.json() == {"accepted": 1, "rejected": []}
+    anonymous_id = next(c["value"] for c in context.cookies() if c["name"] == "vinculo_aid")
+    wait_for(lambda: web_events(org) == [("page.viewed", anonymous_id)])
+    assert sent[0]["consent"] is True
+
+    page.evaluate("vinculo.consent(false)")
+    assert [(c["name"], c["value"]) for c in context.cookies()] == [("vinculo_aid", "0")]
+    page.goto(f"{origin}/pricing")  # the refusal is remembered on the next page
+    page.wait_for_function("window.vinculo && window.vinculo._loaded === true")
+    page.click("#cart")
+    page.wait_for_timeout(2500)
+    assert len(sent) == 1
     context.close()

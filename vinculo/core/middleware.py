@@ -8,12 +8,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from vinculo.core.chunked_body import BODY_OVER_LIMIT
+
 # machine clients (the API, webhooks) get the JSON error shape; people get a plain sentence
 JSON_PATHS = ("/api/", "/hooks/")
 
 
 class BodySizeLimitMiddleware:
-    """Refuse oversized bodies with 413 before they are read (API: JSON error shape)."""
+    """Refuse oversized bodies with 413 before they are read (API: JSON error shape): a declared
+    Content-Length over the limit, or a chunked body found longer (vinculo.core.chunked_body)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -24,11 +27,15 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        message = ""
         if limit and length > limit:
             message = _("The request body is too large (%(size)s bytes; the limit is %(limit)s).") % {
                 "size": length,
                 "limit": limit,
             }
+        elif request.META.get(BODY_OVER_LIMIT):
+            message = _("The request body is too large (more than %(limit)s bytes).") % {"limit": limit}
+        if message:
             if request.path.startswith(JSON_PATHS):
                 return JsonResponse({"detail": message, "errors": []}, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")

@@ -35,8 +35,12 @@ def new_token() -> str:
 
 
 class ConsentMode(models.TextChoices):
+    """What the tracker may send before the visitor consents; the server enforces it on every batch
+    (services/ingest.py) and the snippet reads it from the server (GET /api/v1/track/config)."""
+
     OPT_IN = "opt_in", _("Send nothing until the visitor consents")
     COOKIELESS = "cookieless", _("Track without cookies until the visitor consents")
+    IMPLIED = "implied", _("Track from the first page: consent is implied")
 
 
 class TrackingSite(OrgScopedModel):

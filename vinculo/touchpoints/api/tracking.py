@@ -5,6 +5,8 @@ sites (settings, admins only), visitors and identity conflicts for the organisat
 (`{"key": "pk_…", "sent_at": …, "events": [...]}`), because `navigator.sendBeacon` cannot set
 headers, and it accepts `text/plain` bodies for the same reason. CORS: only the site's allowed
 origins get `Access-Control-Allow-Origin`; a request from another origin is refused (403).
+`GET /track/config?key=pk_…` is public too: the site's consent mode and Do-Not-Track choice, which
+the snippet reads before it sends anything (the server enforces them on every batch all the same).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from vinculo.touchpoints.tasks import batch_enqueue
 router = Router(tags=["tracking"])
 
 CORS_MAX_AGE = "86400"
+CONFIG_MAX_AGE = 300  # a changed mode reaches the snippets within 5 minutes; the server enforces it at once
 
 
 # --- the public batch endpoint -------------------------------------------------------------------
@@ -67,11 +70,17 @@ def _error(status: int, detail: str, errors: list[dict[str, str]] | None = None)
     summary="Send tracker events (public: the site's key is in the body)",
 )
 def track_batch(request: HttpRequest) -> HttpResponse:
-    """Body: `{"key": "pk_…", "sent_at": "<ISO time of sending>", "events": [{"type": "page" |
-    "track" | "identify", "message_id", "anonymous_id", "timestamp", "name", "properties", "url",
-    "title", "referrer", "user_id", "traits"}]}`, as JSON or text/plain. At most 100 events and
-    256 KB (413). Good events are stored even when others are rejected (each with its reasons).
-    Answers 202 once the accepted events are stored durably."""
+    """Body: `{"key": "pk_…", "sent_at": "<ISO time of sending>", "consent": true, "events":
+    [{"type": "page" | "track" | "identify", "message_id", "anonymous_id", "timestamp", "name",
+    "properties", "url", "title", "referrer", "user_id", "traits"}]}`, as JSON or text/plain. At
+    most 100 events and 256 KB (413). Good events are stored even when others are rejected (each
+    with its reasons). Answers 202 once the accepted events are stored durably.
+
+    `consent`: true once the visitor agreed, false if they refused (nothing is recorded), absent
+    if not asked yet. Without it the site's consent mode decides: opt-in records nothing;
+    cookieless records anonymous events only (identify, a user id or traits are rejected with the
+    field `consent`) under a one-way pseudonym of their anonymous id, never joined to a person;
+    implied records everything."""
     origin = request.headers.get("Origin", "")
     if request.method == "OPTIONS":  # the preflight carries no key: any active site's origin
         if not origin or not any_site_allows(origin):
@@ -120,6 +129,30 @@ def track_batch(request: HttpRequest) -> HttpResponse:
     return _cors(response, origin) if allowed else response
 
 
+class TrackConfigOut(Schema):
+    consent_mode: str = Field(description="opt_in, cookieless or implied: what may be sent before consent.")
+    honor_dnt: bool = Field(description="Whether a browser's Do-Not-Track stops the tracker.")
+
+
+@router.get(
+    "/track/config",
+    auth=None,
+    response={200: TrackConfigOut, 404: ErrorOut, 422: ErrorOut},
+    summary="The tracker's settings for a site (public: read by the snippet)",
+)
+def track_config(request: HttpRequest, key: str) -> HttpResponse:
+    """The site's consent mode and Do-Not-Track choice, for any origin (the key is public);
+    cached by browsers for 5 minutes. An unknown or inactive key is 404."""
+    site = tracking_site_for_key(key)
+    if site is None:
+        response = _error(404, _("Unknown or inactive site key."))
+    else:
+        response = JsonResponse({"consent_mode": site.consent_mode, "honor_dnt": site.honor_dnt})
+        response["Cache-Control"] = f"public, max-age={CONFIG_MAX_AGE}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 # --- tracking sites (settings) ---------------------------------------------------------------------
 
 
@@ -140,7 +173,7 @@ class TrackingSitePage(PageOut):
     items: list[TrackingSiteOut]
 
 
-ConsentModeIn = Literal["opt_in", "cookieless"]
+ConsentModeIn = Literal["opt_in", "cookieless", "implied"]
 
 
 class TrackingSiteIn(InSchema):

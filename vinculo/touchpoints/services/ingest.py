@@ -2,9 +2,17 @@
 
 Accept (`track_batch_accept`, in the request): the batch is checked as a whole (key, size, count,
 rate), each event is validated on its own (bad ones are rejected with reasons, good ones kept),
-client clocks are corrected, and the accepted events are written as ONE `IngestBatch` row, committed
-before the 202. No query per event: the site comes from a short cache, the rate counters from the
-cache, and the one INSERT is the batch.
+the site's consent mode is enforced, client clocks are corrected, and the accepted events are
+written as ONE `IngestBatch` row, committed before the 202. No query per event: the site comes from
+a short cache, the rate counters from the cache, and the one INSERT is the batch.
+
+Consent: a batch says `"consent": true` once the visitor agreed (`false`: they refused; absent: not
+asked yet). Without it, an opt-in site records nothing; a cookieless site records anonymous events
+only: identifying ones (identify, a user id or traits) are refused one by one, and the others are
+kept under a one-way pseudonym of their anonymous id (`unconsented_id`) and without the sender's
+address, so that nothing stored from them can be joined to a person later: no identify can name a
+pseudonym (identifying events need consent, and a browser's own ids never start with "~"). An
+implied-consent site takes a batch without the field as consented. A refusal records nothing.
 
 Process (`ingest_batch_process`, in the task `process_ingest_batch`): in one transaction, lock the
 batch, drop events whose message id is already in the event log, stitch identities, insert the
@@ -29,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django_scopes import scope
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -43,7 +52,7 @@ from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.models import Event
 from vinculo.core.rate_limit import retry_after
 from vinculo.core.validation import MIN_DATE, date_range_message, in_date_range
-from vinculo.touchpoints.models import IngestBatch, TrackingSite, Visitor
+from vinculo.touchpoints.models import ConsentMode, IngestBatch, TrackingSite, Visitor
 from vinculo.touchpoints.services.event_rows import insert_events_returning, update_rows
 from vinculo.touchpoints.services.sessions import SessionEvent, sessions_apply
 from vinculo.touchpoints.services.stitching import visitor_identify
@@ -223,10 +232,30 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return data
 
 
+def is_identifying(event: TrackEventIn) -> bool:
+    """An event that names a person or ties the browser to one: identify (stitching joins the
+    visitor's whole history to a contact), or any event carrying a user id or traits."""
+    return event.type == "identify" or bool(event.user_id) or bool(event.traits)
+
+
+def unconsented_id(*, organization_id: int, anonymous_id: str) -> str:
+    """The id an event sent without consent is stored under: a keyed one-way pseudonym of the
+    browser's id, stable within one page load (its events still form one visit) and never equal
+    to an id a browser sends ("~" is not allowed in those), so that it is never stitched."""
+    digest = salted_hmac("vinculo.tracker.unconsented", f"{organization_id}:{anonymous_id}").hexdigest()
+    return "~" + digest[:40]
+
+
 def validate_events(
-    raw_events: list[Any], *, sent_at: dt.datetime | None, received_at: dt.datetime
+    raw_events: list[Any],
+    *,
+    sent_at: dt.datetime | None,
+    received_at: dt.datetime,
+    anonymous_only_for: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(accepted events ready to store, rejected [{"index", "errors": [{"field", "message"}]}])."""
+    """(accepted events ready to store, rejected [{"index", "errors": [{"field", "message"}]}]).
+    `anonymous_only_for` (an organisation id): the batch has no consent; identifying events are
+    rejected and the others stored under their `unconsented_id`."""
     accepted: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_events):
@@ -236,11 +265,18 @@ def validate_events(
             errors = [dict(zip(("field", "message"), _message(err), strict=True)) for err in exc.errors()]
             rejected.append({"index": index, "errors": errors})
             continue
+        anonymous_id = event.anonymous_id
+        if anonymous_only_for is not None:
+            if is_identifying(event):
+                message = _("Identifying a visitor needs their consent: this event was not recorded.")
+                rejected.append({"index": index, "errors": [{"field": "consent", "message": message}]})
+                continue
+            anonymous_id = unconsented_id(organization_id=anonymous_only_for, anonymous_id=anonymous_id)
         occurred = correct_time(timestamp=event.timestamp, sent_at=sent_at, received_at=received_at)
         row: dict[str, Any] = {
             "type": event.type,
             "message_id": event.message_id,
-            "anonymous_id": event.anonymous_id,
+            "anonymous_id": anonymous_id,
             "occurred_at": occurred.astimezone(dt.UTC).isoformat(),
         }
         for name in ("name", "url", "title", "referrer", "user_id"):
@@ -276,11 +312,28 @@ def track_batch_accept(*, site: TrackingSite, data: dict[str, Any], ip: str | No
         if not in_date_range(sent_at):
             message = date_range_message()
             raise IngestError(422, _("Some fields are not valid."), [{"field": "sent_at", "message": message}])
+    consent = data.get("consent")
+    if consent is not None and not isinstance(consent, bool):
+        message = _("Enter true or false.")
+        raise IngestError(422, _("Some fields are not valid."), [{"field": "consent", "message": message}])
+    refusal = None
     if data.get("dnt") is True and site.honor_dnt:
-        message = _("Do Not Track is on and this site honours it: nothing was recorded.")
-        rejected = [{"index": i, "errors": [{"field": "dnt", "message": message}]} for i in range(len(raw_events))]
+        refusal = ("dnt", _("Do Not Track is on and this site honours it: nothing was recorded."))
+    elif consent is False:
+        refusal = ("consent", _("The visitor refused consent: nothing was recorded."))
+    elif consent is None and site.consent_mode == ConsentMode.OPT_IN:
+        refusal = ("consent", _("This site records nothing before the visitor consents: nothing was recorded."))
+    if refusal is not None:
+        field_name, message = refusal
+        rejected = [{"index": i, "errors": [{"field": field_name, "message": message}]} for i in range(len(raw_events))]
         return Accepted(batch_id=None, accepted=0, rejected=rejected)
-    accepted, rejected = validate_events(raw_events, sent_at=sent_at, received_at=received_at)
+    anonymous_only = consent is None and site.consent_mode != ConsentMode.IMPLIED
+    accepted, rejected = validate_events(
+        raw_events,
+        sent_at=sent_at,
+        received_at=received_at,
+        anonymous_only_for=site.organization_id if anonymous_only else None,
+    )
     if not accepted:
         return Accepted(batch_id=None, accepted=0, rejected=rejected)
     batch = IngestBatch.dangerously_unscoped.create(
@@ -288,7 +341,7 @@ def track_batch_accept(*, site: TrackingSite, data: dict[str, Any], ip: str | No
         site=site,
         events=accepted,
         event_count=len(accepted),
-        ip=ip,
+        ip=None if anonymous_only else ip,
         user_agent=user_agent[:400],
         received_at=received_at,
     )

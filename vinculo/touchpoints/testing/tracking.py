@@ -69,10 +69,15 @@ def post_batch(
     client: Client | None = None,
     content_type: str = "application/json",
     ip: str = "203.0.113.7",
+    consent: Any = True,
     **body: Any,
 ) -> Any:
+    """POST a batch as the snippet does; by default from a visitor who consented (`consent=None`:
+    not asked yet, the field is left out; any other value is sent as it is)."""
     key = site if isinstance(site, str) else site.public_key
     payload: dict[str, Any] = {"key": key, "events": events, **body}
+    if consent is not None:
+        payload["consent"] = consent
     if sent_at is not None:
         payload["sent_at"] = sent_at
     headers = {"Origin": origin} if origin else {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -183,6 +184,57 @@ def test_an_oversized_json_body_is_a_413(actor, org):
     response = Client().post(f"/f/{form.public_key}/submit", body, content_type="application/json")
     assert response.status_code == 413
     assert response.json() == {"detail": "The form data is too large.", "errors": []}
+    assert FormSubmission.dangerously_unscoped.count() == 0
+
+
+FIVE_THOUSAND = {f"f{i}": "x" for i in range(5000)}
+TOO_MANY_FIELDS = {"detail": "Too many fields: at most 2000.", "errors": []}
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_5000_fields_posted_by_a_script_are_the_json_400_and_store_nothing(actor, org, encoding):
+    """Issue 9: 5,000 fields answered Django's bare HTML 400 instead of the endpoint's JSON error
+    (which the embedding page may read: CORS as for any answer of the endpoint)."""
+    form = make_form(actor, allowed_origins=[ORIGIN])
+    data = {"_ts": token(form), **GOOD, "consent.terms": "on", **FIVE_THOUSAND}
+    kwargs: dict[str, Any] = {"headers": {"Accept": "application/json", "Origin": ORIGIN}}
+    if encoding == "urlencoded":
+        kwargs["content_type"] = "application/x-www-form-urlencoded"
+    body = urlencode(data) if encoding == "urlencoded" else data
+
+    response = Client().post(f"/f/{form.public_key}/submit", body, **kwargs)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.json() == TOO_MANY_FIELDS
+    assert FormSubmission.dangerously_unscoped.count() == 0
+    assert Contact.dangerously_unscoped.count() == 0
+
+
+def test_5000_fields_in_a_json_submission_are_the_same_400_and_store_nothing(actor, org):
+    form = make_form(actor)
+    data = {"_ts": token(form), **GOOD, "consent.terms": True, **{str(i): 0 for i in range(5000)}}  # under 64 KB
+
+    response = Client().post(f"/f/{form.public_key}/submit", json.dumps(data), content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == TOO_MANY_FIELDS
+    assert FormSubmission.dangerously_unscoped.count() == 0
+
+
+def test_5000_fields_posted_from_the_hosted_page_answer_a_400_page_in_the_forms_look(actor, org):
+    form = make_form(actor)
+    data = {"_ts": token(form), **GOOD, "consent.terms": "on", **FIVE_THOUSAND}
+
+    response = Client().post(
+        f"/f/{form.public_key}/submit", urlencode(data), content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'<p class="text-body-secondary small mb-2" id="org-name">{org.name}</p>' in html
+    assert '<p class="mb-0 lead" id="form-message" role="status">Too many fields: at most 2000.</p>' in html
     assert FormSubmission.dangerously_unscoped.count() == 0
 
 

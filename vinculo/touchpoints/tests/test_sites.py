@@ -78,7 +78,7 @@ def test_create_normalises_origins_and_audits(actor, org):
             {"allowed_origins": ["“nope” is not an origin: write the scheme and host, e.g. https://www.example.com."]},
         ),
         ({**VALID, "allowed_origins": 5}, {"allowed_origins": ["Give a list of origins."]}),
-        ({**VALID, "consent_mode": "always"}, {"consent_mode": ["Choose one of: opt_in, cookieless."]}),
+        ({**VALID, "consent_mode": "always"}, {"consent_mode": ["Choose one of: opt_in, cookieless, implied."]}),
         (
             {**VALID, "session_timeout_minutes": 2},
             {"session_timeout_minutes": ["Enter a number of minutes between 5 and 240."]},
@@ -127,13 +127,14 @@ def test_update_rotate_and_delete_forget_the_cached_key(actor, org):
 # --- pages ------------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_each_sites_install_snippet(client_in, org):
-    site = make_site(org, consent_mode="cookieless")
+def test_the_list_shows_each_sites_install_snippet_with_only_its_key(client_in, org):
+    """The consent mode and Do-Not-Track choice are not in the snippet: it reads them from the server."""
+    site = make_site(org, consent_mode="cookieless", honor_dnt=False)
 
     response = client_in.get(reverse("touchpoints:tracking_site_list", args=[org.slug]))
 
     assert response.status_code == 200
-    snippet = f'<script async src="http://testserver/t/vinculo.js" data-key="{site.public_key}" data-consent="cookieless"></script>'
+    snippet = f'<script async src="http://testserver/t/vinculo.js" data-key="{site.public_key}"></script>'
     assert snippet in response.content.decode().replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
 
 

@@ -38,6 +38,15 @@ def test_the_build_has_the_public_api_and_no_dependencies():
     assert "require(" not in text
 
 
+def test_the_build_reads_the_consent_mode_from_the_server_not_the_page():
+    text = BUILD.read_text()
+
+    for needed in ('"/config"', "consent_mode", "honor_dnt", '"cookieless"', '"implied"', "consent=!0"):
+        assert needed in text, needed
+    assert "data-consent" not in text
+    assert "data-dnt" not in text
+
+
 def test_the_build_script_uses_terser():
     script = (Path(__file__).resolve().parents[3] / "scripts" / "build-tracker.sh").read_text()
 

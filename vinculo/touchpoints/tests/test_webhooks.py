@@ -200,6 +200,15 @@ def test_the_address_takes_only_get_and_post(actor):
     assert response.json() == {"detail": "This address only takes POST.", "errors": []}
 
 
+def test_a_handshake_with_5000_query_parameters_is_the_json_400(actor):
+    integration = make_integration(actor, "facebook_leads")
+
+    response = Client().get(f"/hooks/{integration.token}/", {f"f{i}": "x" for i in range(5000)})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Too many fields: at most 2000.", "errors": []}
+
+
 def test_woocommerce_ping_on_saving_the_webhook_is_answered_and_not_stored(actor):
     integration = make_integration(actor, "woocommerce")
     response = Client().post(

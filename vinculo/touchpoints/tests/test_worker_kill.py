@@ -62,7 +62,7 @@ for b in range(%(batches)d):
                 pages[aid] = pages.get(aid, 0) + 1
         sent.append(event)
         events.append(event)
-    body = json.dumps({"key": site.public_key, "sent_at": "2026-03-02T12:00:00Z", "events": events})
+    body = json.dumps({"key": site.public_key, "sent_at": "2026-03-02T12:00:00Z", "consent": True, "events": events})
     response = Client().post("/api/v1/track/batch", data=body, content_type="text/plain", REMOTE_ADDR=f"10.0.{b // 200}.{b %% 200}")
     assert response.status_code == 202, response.content
     assert response.json()["accepted"] == %(per_batch)d

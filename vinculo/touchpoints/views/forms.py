@@ -34,6 +34,7 @@ from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.selectors import assignable_users
 from vinculo.accounts.throttle import client_ip
 from vinculo.core.json_input import JSONInputError, json_parse
+from vinculo.core.request_errors import REQUEST_DATA_ERRORS, request_data_error, too_many_fields_message
 from vinculo.core.views import is_htmx, org_view, render_page
 from vinculo.messaging.selectors.consent import submission_consent_list, subscription_type_list
 from vinculo.touchpoints.models import FormSubmission, WebForm
@@ -545,25 +546,40 @@ def web_form_embed_view(request: HttpRequest, public_key: str) -> HttpResponse:
     return response
 
 
-class _TooLarge(Exception):
-    """A JSON body over MAX_JSON_BODY (a form of 30 fields never needs that much)."""
+class _Unreadable(Exception):
+    """Submitted data refused before the form sees it: a JSON body over MAX_JSON_BODY (a form of 30
+    fields never needs that much: 413), or more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, in any
+    encoding (400; Django refuses to parse such a form body and would answer its bare HTML 400)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
-def _submitted_data(request: HttpRequest) -> tuple[dict[str, Any] | None, bool]:
-    """(the submitted fields, whether the caller wants JSON); None when a JSON body is malformed."""
-    content_type = request.content_type or ""
-    wants_json = content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
-    if content_type == "application/json":
+def _wants_json(request: HttpRequest) -> bool:
+    return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
+
+
+def _submitted_data(request: HttpRequest) -> dict[str, Any] | None:
+    """The submitted fields; None when a JSON body is malformed. Raises _Unreadable."""
+    if request.content_type == "application/json":
         if len(request.body) > MAX_JSON_BODY:
-            raise _TooLarge
+            raise _Unreadable(413, _("The form data is too large."))
         try:
             data = json_parse(request.body or b"{}")
         except JSONInputError:
-            return None, True
+            return None
         if not isinstance(data, dict):
-            return None, True
-        return data, True
-    return {key: request.POST.get(key) for key in request.POST}, wants_json
+            return None
+        if len(data) > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
+            raise _Unreadable(400, too_many_fields_message())
+        return data
+    try:
+        return {key: request.POST.get(key) for key in request.POST}
+    except REQUEST_DATA_ERRORS as exc:
+        status, message = request_data_error(exc) or (400, too_many_fields_message())
+        raise _Unreadable(status, message) from None
 
 
 def _too_many(request: HttpRequest, wait: int, *, org_name: str = "", as_json: bool = False) -> HttpResponse:
@@ -590,11 +606,14 @@ def web_form_submit_view(request: HttpRequest, public_key: str) -> HttpResponse:
     form = selectors.web_form_by_public_key(public_key)
     if request.method == "OPTIONS":
         return _preflight(request, form)
+    wants_json = _wants_json(request)
     try:
-        data, wants_json = _submitted_data(request)
-    except _TooLarge:
-        body = {"detail": _("The form data is too large."), "errors": []}
-        return _cors(request, JsonResponse(body, status=413), form)
+        data = _submitted_data(request)
+    except _Unreadable as exc:
+        if wants_json:
+            return _cors(request, JsonResponse({"detail": exc.message, "errors": []}, status=exc.status), form)
+        context = {"org_name": form.organization.name, "message": exc.message}  # in the browser's language
+        return render(request, "touchpoints/forms/message.html", context, status=exc.status)
     language = _language(request)
     with translation.override(language), scope(organization=form.organization):
         if not _origin_allowed(request, form):

@@ -63,14 +63,11 @@ def tracker_script(request: HttpRequest) -> HttpResponse:
 
 
 def install_snippet(request: HttpRequest, site: TrackingSite) -> str:
-    """The one script tag to paste into every page of the site."""
+    """The one script tag to paste into every page of the site: only its key. The consent mode and
+    the Do-Not-Track choice are read from the server (GET /api/v1/track/config), so a page cannot
+    forget or contradict them, and changing them needs no new snippet."""
     src = request.build_absolute_uri(reverse("public:tracker_script"))
-    attrs = f'data-key="{site.public_key}"'
-    if site.consent_mode == ConsentMode.COOKIELESS:
-        attrs += ' data-consent="cookieless"'
-    if not site.honor_dnt:
-        attrs += ' data-dnt="ignore"'
-    return f'<script async src="{src}" {attrs}></script>'
+    return f'<script async src="{src}" data-key="{site.public_key}"></script>'
 
 
 # --- tracking sites ---------------------------------------------------------------------------------
@@ -86,7 +83,11 @@ class TrackingSiteForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
         help_text=gettext_lazy("One per line, e.g. https://www.example.com. Only these pages may send events."),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "none"}),
     )
-    consent_mode = forms.ChoiceField(label=gettext_lazy("Before the visitor consents"), choices=ConsentMode.choices)
+    consent_mode = forms.ChoiceField(
+        label=gettext_lazy("Before the visitor consents"),
+        choices=ConsentMode.choices,
+        widget=forms.Select(attrs={"aria-describedby": "consent-mode-help"}),
+    )
     honor_dnt = forms.BooleanField(label=gettext_lazy("Honour Do-Not-Track"), required=False)
     create_leads = forms.BooleanField(label=gettext_lazy("Identified visitors become leads"), required=False)
     session_timeout_minutes = forms.IntegerField(

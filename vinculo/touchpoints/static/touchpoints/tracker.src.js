@@ -6,9 +6,13 @@
  *   window.vinculo = window.vinculo || []; vinculo.push(["track", "added_to_cart", {sku: "A1"}]);
  * API: vinculo.page(), vinculo.track(name, props), vinculo.identify(emailOrUserId, traits),
  *      vinculo.consent(true | false), vinculo.flush().
- * Consent: data-consent="cookieless" tracks without storing anything (an id per page load) until
- * consent(true); otherwise (opt-in) nothing is sent before consent(true). consent(false) stops and
- * deletes the cookie. Do-Not-Track ("1") sends nothing unless the site set data-dnt="ignore".
+ * Consent follows the site's mode, read from the server (/api/v1/track/config) before anything is
+ * sent: "opt_in" sends nothing before consent(true); "cookieless" sends anonymous page views and
+ * events (an id per page load, no cookie) and holds identify() back until consent(true);
+ * "implied" tracks from the first page. Each batch says {consent: true} once the visitor agreed
+ * (the server refuses what the mode does not allow without it). consent(false) stops, drops what
+ * is queued and leaves only the refusal in the cookie ("0"). Do-Not-Track ("1") sends nothing when
+ * the site honours it. Until the server has answered, the snippet behaves as opt-in.
  */
 (function (w, d) {
   "use strict";
@@ -27,12 +31,14 @@
   var attr = function (name) { return script.getAttribute(name); };
   var key = attr("data-key");
   var endpoint = attr("data-endpoint") || new URL(script.src, w.location.href).origin + "/api/v1/track/batch";
-  var cookieless = attr("data-consent") === "cookieless";
-  var dnt = attr("data-dnt") !== "ignore" && (nav.doNotTrack === "1" || w.doNotTrack === "1");
+  var dntAsked = nav.doNotTrack === "1" || w.doNotTrack === "1";
+  var dnt = dntAsked; // honoured until the server says the site ignores it
+  var mode = ""; // the site's consent mode, once the server has said it
 
   var queue = [];
   var timer = 0;
   var tries = 0;
+  var sentAnonymously = false;
   var lastUrl = "";
   var lastPage = d.referrer;
 
@@ -59,13 +65,17 @@
       (w.location.protocol === "https:" ? "; Secure" : "");
   }
 
-  // a stored id means the visitor consented on an earlier page
-  var anonymousId = readCookie();
-  var consent = anonymousId ? true : null; // true, false, or null (not asked yet)
-  if (!anonymousId) anonymousId = uuid(); // in memory only until consent
+  // a stored id means the visitor consented on an earlier page, "0" that they refused
+  var stored = readCookie();
+  var consent = stored === "0" ? false : stored ? true : null; // true, false, or null (not asked yet)
+  var anonymousId = consent ? stored : uuid(); // in memory only until consent
+
+  function anonymousOnly() {
+    return consent === null && mode === "cookieless";
+  }
 
   function allowed() {
-    return !dnt && (consent === true || (consent === null && cookieless));
+    return !dnt && (consent === true || anonymousOnly());
   }
 
   function schedule() {
@@ -84,9 +94,20 @@
   function flush(beacon) {
     clearTimeout(timer);
     timer = 0;
-    if (!allowed() || !queue.length) return;
-    var events = queue.splice(0, MAX_BATCH);
-    var body = JSON.stringify({ key: key, sent_at: new Date().toISOString(), events: events });
+    if (!allowed()) return;
+    // without consent (cookieless): anonymous events only; identify waits for consent(true)
+    var events = [];
+    var held = [];
+    for (var i = 0; i < queue.length; i++) {
+      if (events.length < MAX_BATCH && (consent === true || queue[i].type !== "identify")) events.push(queue[i]);
+      else held.push(queue[i]);
+    }
+    if (!events.length) return;
+    queue = held;
+    var batch = { key: key, sent_at: new Date().toISOString(), events: events };
+    if (consent === true) batch.consent = true;
+    else sentAnonymously = true;
+    var body = JSON.stringify(batch);
     // text/plain: a "simple" request (no CORS preflight), and what sendBeacon sends
     if (beacon === true && nav.sendBeacon && nav.sendBeacon(endpoint, new Blob([body], { type: "text/plain" }))) {
       if (queue.length) flush(true);
@@ -110,7 +131,7 @@
   }
 
   function add(type, fields) {
-    if (dnt || consent === false) return;
+    if (consent === false || (mode && dnt)) return;
     fields.type = type;
     fields.message_id = uuid();
     fields.anonymous_id = anonymousId;
@@ -136,6 +157,11 @@
     },
     consent: function (granted) {
       if (granted) {
+        if (consent !== true && sentAnonymously) {
+          // what left the page before consent stays apart from the visitor: a new id from here on
+          anonymousId = uuid();
+          for (var i = 0; i < queue.length; i++) queue[i].anonymous_id = anonymousId;
+        }
         consent = true;
         if (!dnt) writeCookie(anonymousId, YEAR);
         schedule();
@@ -144,7 +170,7 @@
         queue = [];
         clearTimeout(timer);
         timer = 0;
-        writeCookie("", 0);
+        writeCookie("0", YEAR); // the refusal, and no id
         anonymousId = uuid();
       }
     },
@@ -160,6 +186,21 @@
   w.vinculo = api;
   api.page();
   if (stub && stub.length) for (var i = 0; i < stub.length; i++) call(stub[i]);
+
+  // the site's consent mode and Do-Not-Track choice are the server's: nothing is sent before they are known
+  try {
+    w.fetch(endpoint.replace(/\/batch$/, "/config") + "?key=" + encodeURIComponent(key), { credentials: "omit", mode: "cors" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (site) {
+        if (!site) return;
+        mode = site.consent_mode;
+        dnt = dntAsked && site.honor_dnt !== false;
+        if (dnt) { queue = []; return; }
+        if (mode === "implied" && consent === null) consent = true;
+        if (consent === true && !readCookie()) writeCookie(anonymousId, YEAR);
+        schedule();
+      }, function () {});
+  } catch (e) {}
 
   // single-page applications: a new page view when the address changes
   var push = w.history.pushState;
