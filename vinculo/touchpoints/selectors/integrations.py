@@ -36,6 +36,11 @@ def lead_fetch_list(*, integration: Integration, state: str = "") -> QuerySet[Le
     return fetches.filter(state=state) if state else fetches
 
 
+def delivery_lead_fetches(delivery: WebhookDelivery) -> QuerySet[LeadFetch]:
+    """The fetch jobs a lead network's delivery queued (its leads announced by id)."""
+    return LeadFetch.objects.filter(delivery=delivery).order_by("id")
+
+
 def lead_fetch_counts(integration: Integration) -> dict[str, int]:
     """How many of the integration's lead fetch jobs are in each state (one query)."""
     rows = LeadFetch.objects.filter(integration=integration).order_by().values("state").annotate(n=Count("id"))

@@ -97,7 +97,7 @@ def _linkedin_headers(body: bytes) -> dict[str, str]:
 
 
 def test_the_documented_leadgen_webhook_is_answered_200_and_each_lead_read_from_the_graph_api(
-    actor, lead_api, django_capture_on_commit_callbacks
+    actor, client_in, lead_api, django_capture_on_commit_callbacks
 ):
     org = actor.organization
     make_subscription_type(org, "my_checkbox_1")
@@ -181,6 +181,9 @@ def test_the_documented_leadgen_webhook_is_answered_200_and_each_lead_read_from_
         "Valencia",
         {"campaign": "Spring test drives"},
     )
+    page = client_in.get(f"/o/{org.slug}/settings/webhook-deliveries/{delivery.pk}/").content.decode()
+    assert f"#lead-fetch-{fetches[1].pk}" in page
+    assert "123123123124" in page
     assert _captured(lucia).properties == {
         "network": "facebook",
         "campaign": "Spring test drives",

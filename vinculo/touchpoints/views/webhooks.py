@@ -306,6 +306,7 @@ def webhook_delivery_detail_view(request: OrgRequest, org_slug: str, pk: int) ->
         "integration": delivery.integration,
         "order": selectors.delivery_order(delivery),
         "leads": selectors.delivery_leads(delivery),
+        "fetches": list(selectors.delivery_lead_fetches(delivery)),
         "nav": "integrations",
     }
     return render_page(request, "touchpoints/integrations/delivery.html", context)
