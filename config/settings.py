@@ -168,6 +168,13 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("VINCULO_TRUSTED_PROXIES", 0))
 # On: loopback, private and shared addresses are allowed (development, the test suite's servers);
 # cloud metadata addresses stay refused.
 VINCULO_ALLOW_PRIVATE_TARGETS = env_bool("VINCULO_ALLOW_PRIVATE_TARGETS", False)
+# Where lead ads are read from when Facebook or LinkedIn announce a lead by id (the tests point them
+# at a local server): the Graph API with its version, LinkedIn's versioned REST API and its version.
+VINCULO_FACEBOOK_GRAPH_URL = os.environ.get("VINCULO_FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v25.0").rstrip(
+    "/"
+)
+VINCULO_LINKEDIN_API_URL = os.environ.get("VINCULO_LINKEDIN_API_URL", "https://api.linkedin.com/rest").rstrip("/")
+VINCULO_LINKEDIN_VERSION = os.environ.get("VINCULO_LINKEDIN_VERSION", "202606").strip()
 
 # --- HTTPS / production hardening (`manage.py check --deploy` passes with VINCULO_HTTPS=1) -----
 if env_bool("VINCULO_HTTPS", False):
@@ -267,6 +274,8 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
         "task": "vinculo.touchpoints.services.webhooks.process_pending_deliveries",
         "cron": "*/5 * * * *",
     },
+    # leads announced by id whose retry is due, whose enqueue was lost or whose worker died
+    "fetch-due-leads": {"task": "vinculo.touchpoints.services.lead_fetch.fetch_due_leads", "cron": "* * * * *"},
     "prune-webhook-deliveries": {
         "task": "vinculo.touchpoints.services.webhooks.prune_webhook_deliveries",
         "cron": "47 3 * * *",

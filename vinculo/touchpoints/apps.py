@@ -21,9 +21,12 @@ class TouchpointsConfig(AppConfig):
         self.register_sweeps()
 
     def register_sweeps(self) -> None:
-        """Tracker batches whose task was lost are found by every worker within seconds."""
+        """Tracker batches whose task was lost, and lead fetches whose retry is due, are found by
+        every worker within seconds."""
         # in ready() too: the worker and the tasks import models
         from vinculo.core.worker import register_sweep
+        from vinculo.touchpoints.services.lead_fetch import fetch_due_leads
         from vinculo.touchpoints.tasks import process_stale_batches
 
         register_sweep(name="touchpoints.stale_batches", every_seconds=5, run=process_stale_batches)
+        register_sweep(name="touchpoints.due_lead_fetches", every_seconds=15, run=fetch_due_leads.call)

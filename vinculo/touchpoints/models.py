@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.models import OrgScopedModel
@@ -285,12 +286,21 @@ class IntegrationKind(models.TextChoices):
 
 
 class Integration(OrgScopedModel):
-    """A source that posts webhooks to Vínculo, at /hooks/<token>/, signed with a shared secret (HMAC)."""
+    """A source that posts webhooks to Vínculo, at /hooks/<token>/, signed with a shared secret (HMAC).
+
+    Lead-ad networks announce a lead by id; its answers are read from the network's API with the
+    access token the organisation saved (a Facebook Page access token, a LinkedIn access token),
+    stored encrypted like the secret and never shown back. When the network refuses the token,
+    `token_error` holds its message until a new token is saved: the integration needs a new token.
+    """
 
     kind = models.CharField(_("kind"), max_length=16, choices=IntegrationKind.choices)
     name = models.CharField(_("name"), max_length=100)
     token = models.CharField(max_length=40, unique=True, default=new_token)
     secret_encrypted = models.TextField(blank=True, default="")
+    access_token_encrypted = models.TextField(blank=True, default="")
+    token_error = models.TextField(_("token refused"), blank=True, default="")
+    token_error_at = models.DateTimeField(null=True, blank=True)
     field_mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
     default_campaign = models.CharField(_("campaign"), max_length=100, blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
@@ -330,6 +340,54 @@ class WebhookDelivery(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.status})"
+
+
+class LeadFetch(OrgScopedModel):
+    """A lead a network announced by id only (a Facebook `leadgen` change, a LinkedIn `LEAD_ACTION`),
+    to be read from the network's API by the task worker and captured as a contact.
+
+    The row is the durable record of that work (ADR 0005's style, as outgoing e-mail): written when
+    the announcement is processed, claimed by one worker at a time (`fetching`, with
+    `next_attempt_at` as its lease), retried with back-off while the network is away or limits the
+    calls (`queued`, `next_attempt_at` the next try), `done` once captured, `failed` with the reason
+    when the lead cannot be read or used or after MAX_ATTEMPTS, and `waiting_token` while the
+    integration needs a new access token (saving one queues them again). One row per lead and
+    integration: the same lead announced twice is fetched once.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        FETCHING = "fetching", _("Reading")
+        DONE = "done", _("Captured")
+        WAITING_TOKEN = "waiting_token", _("Needs a new token")
+        FAILED = "failed", _("Failed")
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="lead_fetches")
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="lead_fetches"
+    )
+    lead_id = models.CharField(_("lead id"), max_length=128)
+    form_id = models.CharField(_("form id"), max_length=128, blank=True, default="")
+    hint = models.JSONField(default=dict, blank=True)  # what the announcement said (page, ad, time)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organization", "integration", "lead_id"], name="lead_fetch_unique_lead"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["state", "next_attempt_at"], name="lead_fetch_due"),
+            models.Index(fields=["integration", "state"], name="lead_fetch_integration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} ({self.state})"
 
 
 class SocialProfile(OrgScopedModel):

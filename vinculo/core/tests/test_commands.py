@@ -47,6 +47,7 @@ def test_scheduler_registers_one_cron_job_per_periodic_task():
             "fetch-mailboxes",
             "process-pending-batches",
             "process-pending-deliveries",
+            "fetch-due-leads",
             "prune-webhook-deliveries",
         }
     )
@@ -94,6 +95,7 @@ def test_scheduler_list_prints_the_jobs():
         "fetch-mailboxes",
         "process-pending-batches",
         "process-pending-deliveries",
+        "fetch-due-leads",
         "prune-webhook-deliveries",
     ]
 

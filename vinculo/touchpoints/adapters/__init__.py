@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,9 +93,25 @@ def items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def field_key(value: Any) -> str:
+    """A form field's name as Vínculo keys it: lower case, accents dropped, anything but letters,
+    digits, `_`, `.` and `-` as `_` ("Custom question 0" → "custom_question_0"); '' if not text."""
+    if not isinstance(value, str):
+        return ""
+    plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return _NOT_IN_KEY.sub("_", plain.strip().lower()).strip("_")[:64]
+
+
+_NOT_IN_KEY = re.compile(r"[^a-z0-9_.\-]+")
+
+
 @dataclass
 class Lead:
-    """A lead as any lead-ads source gives it: the answers keyed by the source's field names."""
+    """A lead as any lead-ads source gives it: the answers keyed by the source's field names.
+
+    `details` holds what the network says about where the lead came from beyond the names (ad,
+    ad set and campaign ids, platform, organic or test lead): recorded on the `lead.captured`
+    event when given."""
 
     external_id: str
     answers: dict[str, str]
@@ -103,6 +121,19 @@ class Lead:
     ad_name: str = ""
     consents: list[dict[str, Any]] = field(default_factory=list)  # {"key", "text", "granted"}
     profile_url: str = ""
+    form_name: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LeadPing:
+    """A lead a network announced by id only (Facebook's `leadgen` change, LinkedIn's
+    `LEAD_ACTION`): its answers are read from the network's API by a fetch job. `hint` keeps what
+    the announcement said (page, ad, form, time) for the job's page."""
+
+    external_id: str
+    form_id: str = ""
+    hint: dict[str, Any] = field(default_factory=dict)
 
 
 class PayloadError(Exception):

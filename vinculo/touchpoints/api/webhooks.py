@@ -1,7 +1,9 @@
-"""Integrations, their webhook deliveries and contacts' social profiles over the API.
+"""Integrations, their webhook deliveries and lead fetch jobs, and contacts' social profiles over
+the API.
 
-Integrations and deliveries are for owners and admins (403 for other roles); a new or rotated
-signing secret is in that one response only. The services are the pages' own.
+Integrations, deliveries and lead fetches are for owners and admins (403 for other roles); a new or
+rotated signing secret is in that one response only; an access token is write-only (the answers say
+whether one is saved and whether the network refused it). The services are the pages' own.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from vinculo.accounts.permissions import require_org_admin
 from vinculo.contacts.selectors import contact_queryset
 from vinculo.core.api import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out
 from vinculo.core.pagination import paginate
-from vinculo.touchpoints.models import Integration, IntegrationKind, SocialProfile, WebhookDelivery
+from vinculo.touchpoints.models import Integration, IntegrationKind, LeadFetch, SocialProfile, WebhookDelivery
 from vinculo.touchpoints.selectors import integrations as selectors
 from vinculo.touchpoints.services import integrations as services
-from vinculo.touchpoints.services import social_leads
+from vinculo.touchpoints.services import lead_fetch, social_leads
 from vinculo.touchpoints.services.webhooks import delivery_retry
 
 router = Router(tags=["integrations"])
@@ -30,6 +32,8 @@ router = Router(tags=["integrations"])
 Name = Annotated[str, Field(max_length=100)]
 Mapping = Annotated[dict[str, Annotated[str, Field(max_length=80)]], Field(max_length=services.MAX_MAPPING)]
 Secret = Annotated[str, Field(max_length=services.MAX_SECRET)]
+AccessToken = Annotated[str, Field(max_length=services.MAX_ACCESS_TOKEN)]
+TokenStatus = Literal["not_needed", "missing", "saved", "refused"]
 
 
 class IntegrationOut(Schema):
@@ -42,10 +46,29 @@ class IntegrationOut(Schema):
     field_mapping: dict[str, str]
     last_received_at: dt.datetime | None
     created_at: dt.datetime
+    access_token_set: bool = Field(description="Lead ads: whether an access token is saved (it is never shown).")
+    token_status: TokenStatus = Field(
+        description="Lead ads: `missing`, `saved`, or `refused` (the network refused the token: save a new one)."
+    )
+    token_error: str = Field(description="The network's message when it refused the token.")
+    token_error_at: dt.datetime | None
+    token_help: str = Field(description="What to do when the token is refused.")
 
     @staticmethod
     def resolve_webhook_url(obj: Integration, context: dict[str, Any]) -> str:
         return context["request"].build_absolute_uri(reverse("public:webhook", args=[obj.token]))
+
+    @staticmethod
+    def resolve_access_token_set(obj: Integration) -> bool:
+        return bool(obj.access_token_encrypted)
+
+    @staticmethod
+    def resolve_token_status(obj: Integration) -> str:
+        return services.token_status(obj)
+
+    @staticmethod
+    def resolve_token_help(obj: Integration) -> str:
+        return lead_fetch.token_help(obj.kind) if obj.token_error else ""
 
 
 class IntegrationWithSecretOut(IntegrationOut):
@@ -60,6 +83,9 @@ class IntegrationIn(InSchema):
     kind: IntegrationKind
     name: Name
     secret: Secret = Field("", description="The source's own signing secret; empty to have one generated.")
+    access_token: AccessToken = Field(
+        "", description="Lead ads: the Facebook Page access token or LinkedIn access token leads are read with."
+    )
     default_campaign: Name = ""
     field_mapping: Mapping = Field({}, description='Lead ads: {"form field": "contact field" or "custom.<key>" or ""}.')
     is_active: bool = True
@@ -68,6 +94,7 @@ class IntegrationIn(InSchema):
 class IntegrationPatch(InSchema):
     name: Name | None = None
     secret: Secret | None = None
+    access_token: AccessToken | None = Field(None, description="A new access token; queues the leads waiting for one.")
     default_campaign: Name | None = None
     field_mapping: Mapping | None = None
     is_active: bool | None = None
@@ -99,6 +126,30 @@ class DeliveryPage(PageOut):
 
 class DeliveryQuery(PageQuery):
     status: Literal["received", "processed", "duplicate", "failed", ""] = ""
+
+
+class LeadFetchOut(Schema):
+    id: int
+    integration_id: int
+    delivery_id: int | None
+    lead_id: str
+    form_id: str
+    hint: dict[str, Any]
+    state: LeadFetch.State
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+    contact_id: int | None
+    created_at: dt.datetime
+    done_at: dt.datetime | None
+
+
+class LeadFetchPage(PageOut):
+    items: list[LeadFetchOut]
+
+
+class LeadFetchQuery(PageQuery):
+    state: Literal["queued", "fetching", "done", "waiting_token", "failed", ""] = ""
 
 
 def _admin(request: HttpRequest) -> Any:
@@ -171,6 +222,30 @@ def webhook_delivery_get(request: HttpRequest, webhook_delivery_id: int) -> Webh
 def webhook_delivery_retry(request: HttpRequest, webhook_delivery_id: int) -> WebhookDelivery:
     delivery = get_object_or_404(WebhookDelivery, pk=webhook_delivery_id)
     return delivery_retry(actor=request_actor(request), delivery=delivery)
+
+
+@router.get("/integrations/{integration_id}/lead-fetches", response={200: LeadFetchPage, **GET_ERRORS})
+def integration_lead_fetch_list(
+    request: HttpRequest, integration_id: int, query: Query[LeadFetchQuery]
+) -> dict[str, Any]:
+    """The leads the network announced by id and their reading: waiting, captured, failed."""
+    integration = _integration(request, integration_id)
+    fetches = selectors.lead_fetch_list(integration=integration, state=query.state)
+    return page_out(request, paginate(fetches, page=query.page, per_page=query.per_page))
+
+
+@router.get("/lead-fetches/{lead_fetch_id}", response={200: LeadFetchOut, **GET_ERRORS})
+def lead_fetch_get(request: HttpRequest, lead_fetch_id: int) -> LeadFetch:
+    fetch = get_object_or_404(LeadFetch, pk=lead_fetch_id)
+    _admin(request)
+    return fetch
+
+
+@router.post("/lead-fetches/{lead_fetch_id}/retry", response={200: LeadFetchOut, **WRITE_ERRORS})
+def lead_fetch_retry(request: HttpRequest, lead_fetch_id: int) -> LeadFetch:
+    """Read a failed lead again (or one that waited for a token, once a new one is saved)."""
+    fetch = get_object_or_404(LeadFetch, pk=lead_fetch_id)
+    return lead_fetch.lead_fetch_retry(actor=request_actor(request), fetch=fetch)
 
 
 # --- social profiles ------------------------------------------------------------------------------

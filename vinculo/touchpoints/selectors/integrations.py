@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from vinculo.contacts.models import Contact
 from vinculo.core.models import Event
 from vinculo.sales.models import Order, OrderChannel
-from vinculo.touchpoints.models import Integration, IntegrationKind, SocialProfile, WebhookDelivery
+from vinculo.touchpoints.models import Integration, IntegrationKind, LeadFetch, SocialProfile, WebhookDelivery
 
 RECENT_DELIVERIES = 50
 ORDER_KINDS = (IntegrationKind.GENERIC_ORDERS, IntegrationKind.SHOPIFY, IntegrationKind.WOOCOMMERCE)
@@ -28,6 +28,23 @@ def delivery_list(*, integration: Integration | None = None, status: str = "") -
     if status:
         deliveries = deliveries.filter(status=status)
     return deliveries
+
+
+def lead_fetch_list(*, integration: Integration, state: str = "") -> QuerySet[LeadFetch]:
+    """An integration's lead fetch jobs, newest first, with their contacts (one query a page)."""
+    fetches = LeadFetch.objects.filter(integration=integration).select_related("contact").order_by("-created_at", "-id")
+    return fetches.filter(state=state) if state else fetches
+
+
+def delivery_lead_fetches(delivery: WebhookDelivery) -> QuerySet[LeadFetch]:
+    """The fetch jobs a lead network's delivery queued (its leads announced by id)."""
+    return LeadFetch.objects.filter(delivery=delivery).order_by("id")
+
+
+def lead_fetch_counts(integration: Integration) -> dict[str, int]:
+    """How many of the integration's lead fetch jobs are in each state (one query)."""
+    rows = LeadFetch.objects.filter(integration=integration).order_by().values("state").annotate(n=Count("id"))
+    return {row["state"]: row["n"] for row in rows}
 
 
 def delivery_get(pk: int) -> WebhookDelivery:

@@ -4,6 +4,9 @@ Only owners and admins manage them: an integration's secret lets whoever holds i
 contacts into the organisation. The signing secret is stored encrypted (vinculo.touchpoints.crypto)
 and shown once, when it is created or rotated; for the sources that choose their own secret
 (Shopify's app secret, Facebook's app secret, LinkedIn's client secret) it is typed in instead.
+Lead-ad integrations also keep the access token their leads are read with (a Facebook Page access
+token, a LinkedIn access token): encrypted the same way, write-only (pages and API say only whether
+one is saved, and whether the network refused it).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, s
 from vinculo.core.validation import Errors, add_error
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Integration, IntegrationKind
+from vinculo.touchpoints.services.lead_fetch import lead_fetches_resume
 
-FIELDS = ("kind", "name", "secret", "field_mapping", "default_campaign", "is_active")
+FIELDS = ("kind", "name", "secret", "access_token", "field_mapping", "default_campaign", "is_active")
 AUDITED = ["kind", "name", "default_campaign", "is_active", "field_mapping"]
 MAX_MAPPING = 50
 MIN_SECRET = 16
 MAX_SECRET = 200
+MIN_ACCESS_TOKEN = 20
+MAX_ACCESS_TOKEN = 2000
 # where a lead's answer can go (docs/webhooks.md); "custom.<key>" is a custom property, "" ignores it
 LEAD_TARGETS = (
     "full_name",
@@ -47,6 +53,7 @@ LEAD_TARGETS = (
     "facebook",
 )
 LEAD_KINDS = (IntegrationKind.FACEBOOK_LEADS, IntegrationKind.LINKEDIN_LEADS)
+_ACCESS_TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: what both networks issue
 _SOURCE_NAME = re.compile(r"^[a-z0-9_.\-]{1,64}$")
 _CUSTOM_KEY = re.compile(r"^custom\.[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -88,8 +95,38 @@ def clean_field_mapping(value: Any, errors: Errors) -> dict[str, str] | None:
     return cleaned
 
 
+def clean_access_token(integration: Integration, value: Any, errors: Errors) -> str | None:
+    """The access token typed in (None when none was given): lead-ad integrations only, as the
+    network issues it."""
+    if value in (None, ""):
+        return None
+    if integration.kind not in LEAD_KINDS:
+        add_error(errors, "access_token", _("Only Facebook and LinkedIn lead integrations use an access token."))
+        return None
+    token = value.strip() if isinstance(value, str) else None
+    if token is None or not MIN_ACCESS_TOKEN <= len(token) <= MAX_ACCESS_TOKEN or not _ACCESS_TOKEN.match(token):
+        add_error(
+            errors,
+            "access_token",
+            _("Paste the access token as the network shows it: %(min)s to %(max)s characters, without spaces.")
+            % {"min": MIN_ACCESS_TOKEN, "max": MAX_ACCESS_TOKEN},
+        )
+        return None
+    return token
+
+
+def token_status(integration: Integration) -> str:
+    """`not_needed` (not a lead-ad integration), `missing`, `refused` (needs a new token) or `saved`."""
+    if integration.kind not in LEAD_KINDS:
+        return "not_needed"
+    if integration.token_error:
+        return "refused"
+    return "saved" if integration.access_token_encrypted else "missing"
+
+
 def _apply(integration: Integration, data: Mapping[str, Any], errors: Errors, *, creating: bool) -> str | None:
-    """Validate `data` onto `integration`; returns the new plain secret if one was given."""
+    """Validate `data` onto `integration`; returns the new plain secret if one was given (the
+    access token is checked by `clean_access_token`, once the kind is known)."""
     for key in set(data) - set(FIELDS):
         add_error(errors, key, _("Unknown field."))
     if creating:
@@ -143,10 +180,12 @@ def integration_create(*, actor: Membership, data: Mapping[str, Any]) -> tuple[I
     integration = Integration(organization=actor.organization)
     errors: Errors = {}
     secret = _apply(integration, data, errors, creating=True)
+    access_token = clean_access_token(integration, data.get("access_token"), errors) if integration.kind else None
     if errors:
         raise ValidationError(errors)
     secret = secret or new_secret()
     integration.secret_encrypted = crypto.encrypt(secret)
+    integration.access_token_encrypted = crypto.encrypt(access_token or "")
     integration.save()
     audit_create(
         instance=integration, actor=actor.user, values=snapshot(integration, AUDITED), organization=actor.organization
@@ -156,12 +195,14 @@ def integration_create(*, actor: Membership, data: Mapping[str, Any]) -> tuple[I
 
 @transaction.atomic
 def integration_update(*, actor: Membership, integration: Integration, data: Mapping[str, Any]) -> Integration:
-    """Change the given fields; a non-empty `secret` replaces the stored one."""
+    """Change the given fields; a non-empty `secret` or `access_token` replaces the stored one. A
+    new access token clears the network's refusal and queues the leads that waited for it."""
     require_org_admin(actor)
     integration = Integration.objects.select_for_update().get(pk=integration.pk)
     before = snapshot(integration, AUDITED)
     errors: Errors = {}
     secret = _apply(integration, data, errors, creating=False)
+    access_token = clean_access_token(integration, data.get("access_token"), errors)
     if errors:
         raise ValidationError(errors)
     fields = ["name", "default_campaign", "is_active", "field_mapping", "updated_at"]
@@ -170,7 +211,14 @@ def integration_update(*, actor: Membership, integration: Integration, data: Map
         integration.secret_encrypted = crypto.encrypt(secret)
         fields.append("secret_encrypted")
         changes["secret"] = ["…", "…"]
+    if access_token:
+        integration.access_token_encrypted = crypto.encrypt(access_token)
+        integration.token_error, integration.token_error_at = "", None
+        fields += ["access_token_encrypted", "token_error", "token_error_at"]
+        changes["access_token"] = ["…", "…"]
     integration.save(update_fields=fields)
+    if access_token:
+        lead_fetches_resume(integration=integration)
     if changes:
         audit_update(instance=integration, actor=actor.user, changes=changes, organization=actor.organization)
     return integration

@@ -63,6 +63,8 @@ DEFAULT_MAPPING: dict[str, str] = {
     "facebook_profile_url": "facebook",
 }
 TEXT_LIMITS = {"first_name": 100, "last_name": 100, "job_title": 150, "street": 200, "city": 100, "region": 100}
+# what a network says about a lead's origin beyond the names, kept on `lead.captured` (event_types.py)
+LEAD_DETAILS = ("ad_id", "adset_id", "adset_name", "campaign_id", "platform", "is_organic", "test_lead")
 NETWORKS = ("linkedin", "facebook", "instagram", "x", "tiktok", "youtube", "github", "other")
 PROFILE_FIELDS = ("network", "url", "handle")
 
@@ -176,25 +178,31 @@ def lead_ingest(*, actor: Membership, integration: Integration, lead: LeadValues
                 subscription_type=subscription_type,
                 granted=answer["granted"],
                 channel=ConsentChannel.FORM,
-                proof=ConsentProof(text=text, source=network, form_name=lead.lead.form_id[:100]),
+                proof=ConsentProof(
+                    text=text, source=network, form_name=(lead.lead.form_name or lead.lead.form_id)[:100]
+                ),
             )
             recorded = True
         consents.append({"key": answer["key"], "granted": answer["granted"], "recorded": recorded})
     campaign = lead.values.get("custom", {}).get("campaign", "")
+    properties = {
+        "network": network,
+        "campaign": campaign,
+        "ad_name": lead.lead.ad_name,
+        "form_id": lead.lead.form_id,
+        "lead_id": lead.lead.external_id,
+        "integration": integration.name,
+        "consents": consents,
+    }
+    if lead.lead.form_name:
+        properties["form_name"] = lead.lead.form_name
+    properties.update({key: value for key, value in lead.lead.details.items() if key in LEAD_DETAILS})
     emit(
         organization=actor.organization,
         type="lead.captured",
         contact=contact,
         source="social",
-        properties={
-            "network": network,
-            "campaign": campaign,
-            "ad_name": lead.lead.ad_name,
-            "form_id": lead.lead.form_id,
-            "lead_id": lead.lead.external_id,
-            "integration": integration.name,
-            "consents": consents,
-        },
+        properties=properties,
         occurred_at=lead.lead.occurred_at,
         message_id=message_id,
     )

@@ -3,14 +3,15 @@
 Accept-then-process: a request whose signature holds is stored as a WebhookDelivery row (committed)
 before anything else happens, so nothing accepted is ever lost. Its payload is then translated and
 validated; a payload that cannot be used is answered 422 with the reasons and the delivery stays,
-failed, with them. A valid one is answered 202 and processed by a task (`process_webhook_delivery`)
-enqueued on commit. Processing is idempotent (orders by external id, leads by lead id), runs one
+failed, with them. A valid one is answered 202 (200 for a lead network's own notification, which
+names leads by id only) and processed by a task (`process_webhook_delivery`) enqueued on commit;
+a lead named by id becomes a fetch job (services/lead_fetch.py) read from the network's API. Processing is idempotent (orders by external id, leads by lead id), runs one
 delivery of an integration at a time (the integration's row is locked), and a failure leaves the
 delivery failed with its error, to be retried from its page or the API.
 
 Answers to the sender are JSON `{"detail", "errors": [{"field", "message"}]}` like the API's:
 404 unknown token, 413 body over 1 MB, 429 rate limited, 401 bad signature, 400 not JSON,
-422 unusable payload, 202 accepted.
+422 unusable payload, 202 accepted (200 for a Facebook or LinkedIn notification).
 """
 
 from __future__ import annotations
@@ -32,17 +33,18 @@ from django_tasks import task
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_org_admin
-from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.core.audit import audit_update
 from vinculo.core.json_input import JSONInputError, json_parse
 from vinculo.core.rate_limit import retry_after
 from vinculo.touchpoints import adapters
-from vinculo.touchpoints.adapters import PayloadError, woocommerce
+from vinculo.touchpoints.adapters import Lead, LeadPing, PayloadError, woocommerce
 from vinculo.touchpoints.crypto import SecretUnreadable
-from vinculo.touchpoints.models import Integration, IntegrationKind, WebhookDelivery
+from vinculo.touchpoints.models import Integration, WebhookDelivery
+from vinculo.touchpoints.services.actors import processing_actor
 from vinculo.touchpoints.services.integrations import LEAD_KINDS, integration_secret
+from vinculo.touchpoints.services.lead_fetch import lead_fetches_queue
 from vinculo.touchpoints.services.orders_in import clean_order, order_ingest
-from vinculo.touchpoints.services.social_leads import lead_ingest, map_lead
+from vinculo.touchpoints.services.social_leads import LeadValues, lead_ingest, map_lead
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +119,13 @@ def webhook_handshake(*, integration: Integration, query: Mapping[str, str]) -> 
 
 def _check(integration: Integration, delivery: WebhookDelivery) -> list[Any]:
     """The delivery's payload translated and validated (PayloadError otherwise): the generic order,
-    or the mapped leads."""
+    or the leads: mapped when they carry their answers, LeadPings when announced by id only."""
     adapter = adapters.for_kind(integration.kind)
     if integration.kind in LEAD_KINDS:
-        return [map_lead(integration, lead, index) for index, lead in enumerate(adapter.to_leads(delivery.body))]
+        return [
+            map_lead(integration, lead, index) if isinstance(lead, Lead) else lead
+            for index, lead in enumerate(adapter.to_leads(delivery.body))
+        ]
     return [clean_order(adapter.to_order(delivery.body, delivery.topic))]
 
 
@@ -167,7 +172,7 @@ def webhook_receive(*, token: str, headers: Mapping[str, str], body: bytes, ip: 
     with scope(organization=integration.organization):
         try:
             try:
-                _check(integration, delivery)
+                checked = _check(integration, delivery)
             except PayloadError:
                 raise
             except Exception as exc:  # hostile shapes an adapter did not foresee: a 422, never a 500
@@ -184,7 +189,9 @@ def webhook_receive(*, token: str, headers: Mapping[str, str], body: bytes, ip: 
             )
     delivery_id = delivery.pk
     transaction.on_commit(lambda: _enqueue(delivery_id))
-    return Answer(202, {"detail": _("Accepted."), "errors": [], "delivery_id": delivery_id})
+    # a network's own notification (ids only) gets the 200 Facebook asks for; relayed answers a 202
+    notification = integration.kind in LEAD_KINDS and not any(isinstance(item, LeadValues) for item in checked)
+    return Answer(200 if notification else 202, {"detail": _("Accepted."), "errors": [], "delivery_id": delivery_id})
 
 
 # --- processing -----------------------------------------------------------------------------------
@@ -199,27 +206,6 @@ def _enqueue(delivery_id: int) -> None:
         logger.exception("could not enqueue webhook delivery %s", delivery_id)
 
 
-# how a webhook reads in the audit trail: "by the Shopify webhook “My shop”"
-PLATFORMS = {
-    IntegrationKind.SHOPIFY: "Shopify",
-    IntegrationKind.WOOCOMMERCE: "WooCommerce",
-    IntegrationKind.FACEBOOK_LEADS: "Facebook Lead Ads",
-    IntegrationKind.LINKEDIN_LEADS: "LinkedIn Lead Gen Forms",
-}
-
-
-def processing_actor(integration: Integration) -> Membership:
-    """Webhooks act as the system actor, by way of their integration (the services need an actor
-    to check roles and to sign the audit trail)."""
-    platform = PLATFORMS.get(integration.kind)  # type: ignore[call-overload]
-    via = (
-        make_via("platform_webhook", integration.name, platform=platform)
-        if platform
-        else make_via("webhook", integration.name)
-    )
-    return system_actor(integration.organization, via=via)
-
-
 def _handle(actor: Membership, integration: Integration, delivery: WebhookDelivery) -> str:
     """Process a validated payload; the delivery's new status."""
     checked = _check(integration, delivery)
@@ -227,8 +213,12 @@ def _handle(actor: Membership, integration: Integration, delivery: WebhookDelive
     if integration.kind in LEAD_KINDS:
         network = adapters.for_kind(integration.kind).NETWORK
         for lead in checked:
-            _contact, captured = lead_ingest(actor=actor, integration=integration, lead=lead, network=network)
-            fresh = fresh or captured
+            if isinstance(lead, LeadValues):
+                _contact, captured = lead_ingest(actor=actor, integration=integration, lead=lead, network=network)
+                fresh = fresh or captured
+        pings = [lead for lead in checked if isinstance(lead, LeadPing)]
+        queued = lead_fetches_queue(integration=integration, delivery=delivery, pings=pings)
+        fresh = fresh or bool(queued) or not checked  # nothing to do (a deleted lead) is done
     else:
         _order, created, changed = order_ingest(actor=actor, integration=integration, order=checked[0])
         fresh = created or changed

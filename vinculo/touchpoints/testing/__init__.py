@@ -3,6 +3,7 @@
 - `imap`: the `imap_server` fixture, a real dovecot on a free port (`apt-get install -y dovecot-imapd`);
 - `tracking`: a tracking site, tracker events as the snippet sends them, posting a batch;
 - `webhooks`: integrations, sample payloads, signed webhook requests;
+- `lead_api`: the `lead_api` fixture, a local stand-in for the Graph API and LinkedIn's API;
 - `forms`: a web form with every kind of field and consent, a good submission;
 - `mail`: a raw e-mail message, a mailbox connected to the `imap_server`.
 
@@ -10,5 +11,6 @@ Factories: vinculo/touchpoints/factories.py.
 """
 
 from vinculo.touchpoints.testing.imap import ImapServer, dovecots_stopping, imap_server
+from vinculo.touchpoints.testing.lead_api import FakeLeadApi, lead_api
 
-__all__ = ["ImapServer", "dovecots_stopping", "imap_server"]
+__all__ = ["FakeLeadApi", "ImapServer", "dovecots_stopping", "imap_server", "lead_api"]

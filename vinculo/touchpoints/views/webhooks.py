@@ -33,11 +33,13 @@ from vinculo.core.views import org_view, render_page
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.adapters import facebook
 from vinculo.touchpoints.crypto import SecretUnreadable
-from vinculo.touchpoints.models import Integration, IntegrationKind, SocialProfile, WebhookDelivery
+from vinculo.touchpoints.models import Integration, IntegrationKind, LeadFetch, SocialProfile, WebhookDelivery
 from vinculo.touchpoints.selectors import integrations as selectors
 from vinculo.touchpoints.services import integrations as services
-from vinculo.touchpoints.services import social_leads
+from vinculo.touchpoints.services import lead_fetch, social_leads
 from vinculo.touchpoints.services import webhooks as hooks
+
+RECENT_FETCHES = 50
 
 # --- forms -----------------------------------------------------------------------------------------
 
@@ -64,6 +66,17 @@ class IntegrationForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
             "Leave empty to keep the current one (or, for a new integration, to have one generated)."
         ),
     )
+    access_token = forms.CharField(
+        label=gettext_lazy("Access token"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=gettext_lazy(
+            "Facebook and LinkedIn lead ads: the Page access token (Facebook) or access token (LinkedIn) "
+            "that leads are read with. Stored encrypted and never shown again; leave empty to keep the "
+            "current one."
+        ),
+    )
     default_campaign = forms.CharField(
         label=gettext_lazy("Campaign"),
         required=False,
@@ -81,10 +94,12 @@ class IntegrationForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
 
-    def __init__(self, *args: Any, creating: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, creating: bool = True, kind: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not creating:
             del self.fields["kind"]
+            if kind not in services.LEAD_KINDS:
+                del self.fields["access_token"]
 
     @staticmethod
     def initial_for(integration: Integration) -> dict[str, Any]:
@@ -98,7 +113,7 @@ class IntegrationForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     def service_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             name: self.cleaned_data.get(name, "")
-            for name in ("name", "secret", "default_campaign")
+            for name in ("name", "secret", "access_token", "default_campaign")
             if name in self.fields
         }
         if "kind" in self.fields:
@@ -164,6 +179,7 @@ def _detail_page(request: OrgRequest, integration: Integration, *, secret: str =
         per_page=50,
     )
     verify_token = ""
+    lead_ads = integration.kind in services.LEAD_KINDS
     if integration.kind == IntegrationKind.FACEBOOK_LEADS:
         try:
             verify_token = facebook.verify_token(services.integration_secret(integration))
@@ -175,6 +191,11 @@ def _detail_page(request: OrgRequest, integration: Integration, *, secret: str =
         "secret": secret,
         "verify_token": verify_token,
         "page": page,
+        "lead_ads": lead_ads,
+        "token_status": services.token_status(integration),
+        "token_help": lead_fetch.token_help(integration.kind),
+        "fetches": list(selectors.lead_fetch_list(integration=integration)[:RECENT_FETCHES]) if lead_ads else [],
+        "fetch_counts": selectors.lead_fetch_counts(integration) if lead_ads else {},
         "nav": "integrations",
     }
     return render_page(request, "touchpoints/integrations/detail.html", context, partial="deliveries", status=status)
@@ -229,10 +250,9 @@ def integration_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRe
     integration = get_object_or_404(Integration, pk=pk)
     require_org_admin(request.membership)
     if request.method == "GET":
-        return _form_page(
-            request, IntegrationForm(initial=IntegrationForm.initial_for(integration), creating=False), integration
-        )
-    form = IntegrationForm(request.POST, creating=False)
+        initial = IntegrationForm.initial_for(integration)
+        return _form_page(request, IntegrationForm(initial=initial, creating=False, kind=integration.kind), integration)
+    form = IntegrationForm(request.POST, creating=False, kind=integration.kind)
     form.is_valid()
     try:
         integration = services.integration_update(
@@ -286,6 +306,7 @@ def webhook_delivery_detail_view(request: OrgRequest, org_slug: str, pk: int) ->
         "integration": delivery.integration,
         "order": selectors.delivery_order(delivery),
         "leads": selectors.delivery_leads(delivery),
+        "fetches": list(selectors.delivery_lead_fetches(delivery)),
         "nav": "integrations",
     }
     return render_page(request, "touchpoints/integrations/delivery.html", context)
@@ -305,6 +326,25 @@ def webhook_delivery_retry_view(request: OrgRequest, org_slug: str, pk: int) -> 
         else:
             messages.success(request, _("The delivery was processed."))
     return redirect("touchpoints:webhook_delivery_detail", request.org.slug, delivery.pk)
+
+
+@org_view
+@require_POST
+def lead_fetch_retry_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    fetch: LeadFetch = get_object_or_404(LeadFetch.objects.select_related("integration"), pk=pk)
+    try:
+        fetch = lead_fetch.lead_fetch_retry(actor=request.membership, fetch=fetch)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if fetch.state == LeadFetch.State.DONE:
+            messages.success(request, _("The lead was read and captured."))
+        elif fetch.state in (LeadFetch.State.FAILED, LeadFetch.State.WAITING_TOKEN):
+            messages.error(request, _("The lead could not be read: %(error)s") % {"error": fetch.last_error})
+        else:
+            messages.success(request, _("The lead will be read again in a moment."))
+    url = reverse("touchpoints:integration_detail", args=[request.org.slug, fetch.integration_id])
+    return redirect(f"{url}#lead-fetch-{fetch.pk}")
 
 
 # --- social profiles -----------------------------------------------------------------------------------
@@ -461,6 +501,7 @@ urlpatterns: list[URLPattern] = [
     path("settings/integrations/<int:pk>/delete/", integration_delete_view, name="integration_delete"),
     path("settings/webhook-deliveries/<int:pk>/", webhook_delivery_detail_view, name="webhook_delivery_detail"),
     path("settings/webhook-deliveries/<int:pk>/retry/", webhook_delivery_retry_view, name="webhook_delivery_retry"),
+    path("settings/lead-fetches/<int:pk>/retry/", lead_fetch_retry_view, name="lead_fetch_retry"),
     path("contacts/<int:contact_id>/social-profiles/new/", social_profile_create_view, name="social_profile_create"),
     path("social-profiles/<int:pk>/edit/", social_profile_edit_view, name="social_profile_edit"),
     path("social-profiles/<int:pk>/delete/", social_profile_delete_view, name="social_profile_delete"),
