@@ -285,6 +285,9 @@ def _touchpoints_records(membership: Membership, contact: Contact, label: str) -
     integration = tp.Integration.dangerously_unscoped.create(
         organization=org, kind=tp.IntegrationKind.SHOPIFY, name=f"{label} shop"
     )
+    lead_fetch = tp.LeadFetch.dangerously_unscoped.create(
+        organization=org, integration=integration, lead_id=f"{label}-lead-1"
+    )
     delivery = tp.WebhookDelivery.dangerously_unscoped.create(
         organization=org, integration=integration, external_id=f"{label.lower()}-1", body={"name": label}
     )
@@ -323,6 +326,7 @@ def _touchpoints_records(membership: Membership, contact: Contact, label: str) -
         "form_submission": submission.pk,
         "integration": integration.pk,
         "webhook_delivery": delivery.pk,
+        "lead_fetch": lead_fetch.pk,
         "social_profile": profile.pk,
         "mailbox": mailbox.pk,
         "email_thread": thread.pk,

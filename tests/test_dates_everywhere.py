@@ -34,6 +34,9 @@ SET_FROM_OUTSIDE = {
 }
 # set by Vínculo (now, or computed from bounded input): nothing to bound
 SET_BY_VINCULO = {
+    "touchpoints.Integration.token_error_at",
+    "touchpoints.LeadFetch.done_at",
+    "touchpoints.LeadFetch.next_attempt_at",
     "accounts.ApiToken.last_used_at",
     "accounts.ApiToken.revoked_at",
     "accounts.Invitation.accepted_at",
