@@ -115,6 +115,17 @@ def _choose_pipeline(pipelines: list[Pipeline], filters: DealFilters) -> Pipelin
 # --- the board -----------------------------------------------------------------------------------
 
 
+def closed_period_choices() -> list[tuple[str, str]]:
+    """The board's choice of which won and lost deals to show (CLOSED_PERIODS, in order)."""
+    return [
+        ("this_month", _("Closed this month")),
+        ("last_month", _("Closed last month")),
+        ("this_quarter", _("Closed this quarter")),
+        ("this_year", _("Closed this year")),
+        ("all", _("All closed deals")),
+    ]
+
+
 def _summary_context(board_base: str, total: BaseTotal) -> dict[str, Any]:
     return {"amount": money(total.amount, board_base), "missing": ", ".join(total.missing_rates)}
 
@@ -154,6 +165,7 @@ def deal_board_view(request: OrgRequest, org_slug: str) -> HttpResponse:
             "columns": [_column_context(c, data.base_currency) for c in data.columns],
             "owners": _owners(request),
             "teams": _teams(),
+            "closed_periods": closed_period_choices(),
             "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),
             "filter_query": filter_query,
             "querystring": filters.querystring(),
