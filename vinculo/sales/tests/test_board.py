@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope

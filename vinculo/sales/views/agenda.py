@@ -40,6 +40,7 @@ from vinculo.sales.models import Activity, ActivityKind, Deal, DealStatus, Follo
 from vinculo.sales.selectors import activities as selectors
 from vinculo.sales.services import activities as services
 from vinculo.sales.services import follow_ups
+from vinculo.sales.views.pickers import attach_pickers
 
 CHOICES_LIMIT = 200
 VIEWS = ("day", "week", "month")
@@ -231,6 +232,7 @@ def _preset(request: OrgRequest) -> dict[str, Any]:
 def _activity_form_page(
     request: OrgRequest, form: ActivityForm, activity: Activity | None, *, status: int = 200
 ) -> HttpResponse:
+    attach_pickers(form, request.org.slug, {"contact": "contact", "company": "company", "deal": "deal"})
     context = {
         "nav": "agenda",
         "form": form,

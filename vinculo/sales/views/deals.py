@@ -64,6 +64,7 @@ from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
 from vinculo.sales.views.documents import display_lines, line_editor_rows, stored_line_values
+from vinculo.sales.views.pickers import attach_pickers
 
 CHOICES_LIMIT = 200
 LIST_SORTS = {"title": "title", "amount": "-amount", "close": "close", "created": "-created"}
@@ -531,7 +532,7 @@ def _deal_form(request: OrgRequest, data: Any = None, *, deal: Deal | None = Non
     contacts = contact_selectors.contact_queryset(actor=actor).order_by("last_name", "first_name", "id")
     companies = contact_selectors.company_queryset(actor=actor).order_by("name", "id")
     reasons = pipeline_selectors.lost_reason_list()
-    return DealForm(
+    form = DealForm(
         data,
         pipelines=list(pipeline_selectors.pipeline_list()),
         owners=_owners(request),
@@ -540,6 +541,7 @@ def _deal_form(request: OrgRequest, data: Any = None, *, deal: Deal | None = Non
         lost_reasons=[r for r in reasons if r.is_active or (deal is not None and r.pk == deal.lost_reason_id)],
         **kwargs,
     )
+    return attach_pickers(form, request.org.slug, {"contact": "contact", "company": "company"})
 
 
 def _as_id(value: Any) -> int | None:
