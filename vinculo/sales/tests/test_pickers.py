@@ -133,3 +133,14 @@ def test_the_quote_form_offers_a_sales_rep_only_the_deals_they_may_see(actor, me
     assert "Owner&#x27;s tents" not in html
     assert f'data-picker="{picker_url(org, "deal")}"' in html
     assert f'data-picker="{picker_url(org, "product")}"' in html
+
+
+def test_the_activity_form_picks_deals_and_the_lead_conversion_picks_companies(client_in, actor, org):
+    make_pipeline(org)
+    lead = make_contact(actor, first_name="Lea")
+
+    activity = client_in.get(reverse("sales:activity_create", args=[org.slug])).content.decode()
+    convert = client_in.get(reverse("sales:lead_convert", args=[org.slug, lead.pk])).content.decode()
+
+    assert f'data-picker="{picker_url(org, "deal")}"' in activity
+    assert f'data-picker="{picker_url(org, "company")}"' in convert

@@ -554,26 +554,8 @@ def _form_page(request: OrgRequest, form: DealForm, deal: Deal | None, *, status
         "nav": "deals",
         "form": form,
         "deal": deal,
-        "contact_options_url": reverse("sales:deal_contact_options", args=[request.org.slug]),
-        "company_options_url": reverse("contacts:company_options", args=[request.org.slug]),
     }
     return render(request, "sales/deals/form.html", context, status=status)
-
-
-@org_view
-@require_GET
-def deal_contact_options_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    """`<option>`s of the contacts matching ?contact_search= (the deal form's contact search box)."""
-    actor = request.membership
-    query = (request.GET.get("contact_search") or request.GET.get("q") or "")[:200]
-    contacts = contact_selectors.contact_list(actor=actor, filters=ListFilters(q=query, per_page=50)).items
-    selected_id = _as_id(request.GET.get("contact"))
-    if selected_id and selected_id not in {c.pk for c in contacts}:
-        current = contact_selectors.contact_queryset(actor=actor).filter(pk=selected_id).first()
-        if current is not None:
-            contacts = [current, *contacts]
-    context = {"contacts": contacts, "selected": selected_id}
-    return render(request, "sales/deals/_contact_options.html", context)
 
 
 @org_view
@@ -692,12 +674,13 @@ def _convert_form(request: OrgRequest, contact: Contact, data: Any = None) -> Le
             "deal_currency": request.org.base_currency,
             "deal_pipeline": str(default.pk) if default else "",
         }
-    return LeadConvertForm(
+    form = LeadConvertForm(
         data,
         initial=initial,
         pipelines=list(pipeline_selectors.pipeline_list()),
         companies=_visible_or_current(companies, contact.company_id),
     )
+    return attach_pickers(form, request.org.slug, {"company": "company"})
 
 
 @org_view
@@ -1016,7 +999,6 @@ urlpatterns = [
     path("deals/board/default-pipeline/", pipeline_create_default_view, name="pipeline_create_default"),
     path("deals/new/", deal_create_view, name="deal_create"),
     path("deals/bulk/", deal_bulk_view, name="deal_bulk"),
-    path("deals/contact-options/", deal_contact_options_view, name="deal_contact_options"),
     path("deals/<int:pk>/", deal_detail_view, name="deal_detail"),
     path("deals/<int:pk>/edit/", deal_edit_view, name="deal_edit"),
     path("deals/<int:pk>/delete/", deal_delete_view, name="deal_delete"),
