@@ -144,3 +144,15 @@ def test_the_activity_form_picks_deals_and_the_lead_conversion_picks_companies(c
 
     assert f'data-picker="{picker_url(org, "deal")}"' in activity
     assert f'data-picker="{picker_url(org, "company")}"' in convert
+
+
+def test_without_javascript_the_select_keeps_a_chosen_contact_beyond_the_first_choices(client_in, actor, org):
+    make_pipeline(org)
+    with scope(organization=org):
+        ContactFactory.create_batch(205, organization=org, first_name="Ana", last_name="Alonso")
+    target = make_contact(actor, first_name="Zoe", last_name="Zurita")
+    deal = make_deal(actor, title="Tents", contact=target.pk)
+
+    html = client_in.get(reverse("sales:deal_edit", args=[org.slug, deal.pk])).content.decode()
+
+    assert f'<option value="{target.pk}" selected>Zoe Zurita</option>' in html

@@ -1,6 +1,7 @@
 // Record pickers: a <select data-picker="URL"> (rendered with the chosen record and a first few
 // choices, so it works without JavaScript) becomes a combobox that searches the whole organisation
-// as you type (WAI-ARIA combobox with a listbox popup: arrow keys, Enter, Escape, mouse). URL
+// as you type, or lists the first ones on Alt+Down / Down (WAI-ARIA combobox with a listbox popup:
+// arrow keys, Enter, Escape, mouse); tabbing through the form opens nothing. URL
 // answers {"results": [{"id", "label", "detail"}]} for ?q=. The chosen record is set on the
 // original select, which stays in the form (hidden) and is what the form sends.
 // Texts come from data attributes (data-picker-empty, data-picker-placeholder), no inline code.
@@ -145,9 +146,6 @@
     input.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(search, 200);
-    });
-    input.addEventListener("focus", () => {
-      if (list.hidden) search();
     });
     input.addEventListener("keydown", (e) => {
       const open = !list.hidden;
