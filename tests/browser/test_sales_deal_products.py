@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from vinculo.accounts.testing import PASSWORD, make_member
+from vinculo.core.testing.browser import pick_record
 from vinculo.sales.models import Deal, DealLineItem
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
 
@@ -34,7 +35,7 @@ def test_edit_a_deals_products_from_a_phone(browser: object, live_server: object
 
         page.goto(f"/o/{org.slug}/deals/{deal.pk}/")
         page.get_by_role("link", name="Edit products").click()
-        page.get_by_label("Product").nth(0).select_option(label="Widget")
+        pick_record(page, "Product", "widget", "Widget")
         page.get_by_label("Quantity").nth(0).fill("3")
         page.get_by_label("Discount %").nth(0).fill("10")
         page.get_by_role("button", name="Add line").click()

@@ -277,7 +277,26 @@ class Deal(OrgScopedModel):
         indexes: ClassVar = [
             # the board: one column = one stage's open deals in card order
             models.Index(fields=["stage", "status", "position", "id"], name="deal_board_column"),
-            models.Index(fields=["organization", "status", "expected_close_date"], name="deal_org_status_close"),
+            # the forecast's two aggregates read only these indexes (no table lookups), measured at
+            # 100,000 deals in one year on SQLite: 150 ms → 40 ms each
+            models.Index(
+                fields=[
+                    "organization",
+                    "status",
+                    "expected_close_date",
+                    "owner",
+                    "pipeline",
+                    "currency",
+                    "forecast_category",
+                    "amount",
+                    "probability",
+                ],
+                name="deal_forecast_open",
+            ),
+            models.Index(
+                fields=["organization", "status", "closed_at", "owner", "pipeline", "currency", "amount"],
+                name="deal_forecast_won",
+            ),
             models.Index(fields=["organization", "owner", "status"], name="deal_org_owner_status"),
             models.Index(fields=["organization", "-created_at", "-id"], name="deal_org_created"),
             models.Index(fields=["organization", "closed_at"], name="deal_org_closed"),

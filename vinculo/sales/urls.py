@@ -1,6 +1,6 @@
 """Sales pages under /o/<org_slug>/: each area of vinculo/sales/views/ declares its own patterns."""
 
-from vinculo.sales.views import agenda, assignment, deals, documents, reports
+from vinculo.sales.views import agenda, assignment, deals, documents, pickers, reports
 
 app_name = "sales"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     *agenda.urlpatterns,
     *reports.urlpatterns,
     *assignment.urlpatterns,
+    *pickers.urlpatterns,
 ]

@@ -112,3 +112,11 @@ def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
             violations.settle(page)
     context.close()
     assert not violations.found, f"Content-Security-Policy violations:\n{violations.report()}"
+
+
+def pick_record(page: Any, label: str, typed: str, choice: str, *, nth: int = 0) -> None:
+    """Choose a record in a picker (a <select data-picker> made a combobox by picker.js): type into
+    the box named `label`, then click the suggestion whose text contains `choice`."""
+    box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
+    box.fill(typed)
+    page.get_by_role("option", name=choice).click()

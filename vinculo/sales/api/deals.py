@@ -66,7 +66,7 @@ Name = Annotated[str, Field(max_length=100)]
 Percent = Annotated[int, Field(description="A whole percentage, 0 to 100.")]
 API_LIST_PARAMS = frozenset(
     {"q", "pipeline", "stage", "status", "owner", "team", "close_after", "close_before", "close_month", "sort"}
-) | {"page", "per_page"}
+) | {"closed_from", "closed_to", "page", "per_page"}
 API_BOARD_PARAMS = BOARD_PARAMS - {"pipeline"}
 
 
@@ -416,7 +416,9 @@ def pipeline_delete(request: HttpRequest, pipeline_id: int) -> Status[None]:
 def pipeline_board(request: HttpRequest, pipeline_id: int) -> dict[str, Any]:
     """One column per stage: count, total and weighted total in the base currency (deals in a
     currency without a rate are listed in `missing_rates`), and the first 50 cards. Filters:
-    `owner` (id, me, none), `team`, `close_month` (YYYY-MM), `q`, `stale_days` (default 14).
+    `owner` (id, me, none), `team`, `close_month` (YYYY-MM), `q`, `stale_days` (default 14), and
+    `closed`: the won and lost columns show the deals closed `this_month` (the default, in the
+    organisation's time zone), `last_month`, `this_quarter`, `this_year` or `all`.
     The rest of a column, in board order: `GET /deals?stage=<id>&sort=position&page=2`."""
     actor = request_actor(request)
     pipeline = pipeline_selectors.pipeline_get(pk=pipeline_id)
@@ -564,6 +566,8 @@ def _list_parameters() -> list[dict[str, Any]]:
             {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", **DATE_RANGE_EXTENSION},
             "Expected to close in YYYY-MM, from 1900-01 to 2200-12.",
         ),
+        date_query_param("closed_from", "Won or lost on or after this day (the organisation's time zone)."),
+        date_query_param("closed_to", "Won or lost on or before this day (the organisation's time zone)."),
         query_param("sort", {"type": "string", "enum": list(DEAL_SORTS), "default": "-created"}, "Sort order."),
         query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
         query_param(

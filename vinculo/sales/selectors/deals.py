@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,12 +62,17 @@ LIST_PARAMS = frozenset(
         "close_after",
         "close_before",
         "close_month",
+        "closed_from",
+        "closed_to",
         "sort",
         "page",
         "per_page",
     }
 )
-BOARD_PARAMS = frozenset({"pipeline", "owner", "team", "close_month", "stale_days", "q"})
+BOARD_PARAMS = frozenset({"pipeline", "owner", "team", "close_month", "stale_days", "q", "closed"})
+# the board's won and lost columns show the deals closed in one of these periods (this month by default)
+CLOSED_PERIODS = ("this_month", "last_month", "this_quarter", "this_year", "all")
+DEFAULT_CLOSED = "this_month"
 DEAL_EVENT_TYPES = ("deal.created", "deal.stage_changed", "deal.amount_changed", "deal.owner_changed")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -82,6 +88,9 @@ class DealFilters:
     close_after: dt.date | None = None
     close_before: dt.date | None = None
     close_month: str = ""  # YYYY-MM
+    closed_from: dt.date | None = None  # closed on or after this day (the organisation's time zone)
+    closed_to: dt.date | None = None  # closed on or before this day
+    closed: str = ""  # one of CLOSED_PERIODS: which won and lost deals the board shows; "" = no limit
     stale_days: int = DEFAULT_STALE_DAYS
     sort: str = DEFAULT_SORT
     page: int = 1
@@ -99,6 +108,9 @@ class DealFilters:
             "close_after": self.close_after or "",
             "close_before": self.close_before or "",
             "close_month": self.close_month,
+            "closed_from": self.closed_from or "",
+            "closed_to": self.closed_to or "",
+            "closed": self.closed if self.closed != DEFAULT_CLOSED else "",
             "stale_days": self.stale_days if self.stale_days != DEFAULT_STALE_DAYS else "",
             "sort": self.sort if self.sort != DEFAULT_SORT else "",
         }
@@ -116,6 +128,38 @@ class DealFilters:
         first = dt.date(year, month, 1)
         following = dt.date(year + month // 12, month % 12 + 1, 1)
         return first, following - dt.timedelta(days=1)
+
+
+def closed_period_days(period: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first day of `period` (one of CLOSED_PERIODS) and the first day after it, around
+    `today`; None for "all"."""
+    if period == "this_month":
+        first = today.replace(day=1)
+        months = 1
+    elif period == "last_month":
+        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        months = 1
+    elif period == "this_quarter":
+        first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        months = 3
+    elif period == "this_year":
+        first = dt.date(today.year, 1, 1)
+        months = 12
+    else:
+        return None
+    month = first.month - 1 + months
+    return first, dt.date(first.year + month // 12, month % 12 + 1, 1)
+
+
+def organization_zone(organization: Any) -> Any:
+    try:
+        return zoneinfo.ZoneInfo(organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def local_midnight(day: dt.date, tz: Any) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
 
 def parse_deal_filters(
@@ -145,9 +189,19 @@ def parse_deal_filters(
             f.owner = owner
         else:
             errors["owner"] = _("Use a user id, “me” or “none”.")
-    for name in ("close_after", "close_before"):
+    for name in ("close_after", "close_before", "closed_from", "closed_to"):
         if get.get(name):
             setattr(f, name, date_param(get[name], name, errors))
+    if f.closed_from and f.closed_to and f.closed_to < f.closed_from:
+        errors["closed_to"] = _("The end of the period cannot be before its start.")
+        f.closed_to = None
+    if "closed" in allowed:
+        f.closed = DEFAULT_CLOSED
+        if get.get("closed"):
+            if get["closed"] in CLOSED_PERIODS:
+                f.closed = get["closed"]
+            else:
+                errors["closed"] = _("Choose one of %(expected)s.") % {"expected": ", ".join(CLOSED_PERIODS)}
     if get.get("close_month"):
         match = _MONTH.match(get["close_month"])
         if not match or not 1 <= int(match[2]) <= 12:
@@ -182,7 +236,10 @@ def deal_queryset(*, actor: Membership) -> QuerySet[Deal]:
     return visible_to(Deal.objects.all(), actor)
 
 
-def apply_deal_filters(queryset: QuerySet[Deal], f: DealFilters, *, user_id: int) -> QuerySet[Deal]:
+def apply_deal_filters(queryset: QuerySet[Deal], f: DealFilters, *, actor: Membership) -> QuerySet[Deal]:
+    """The deals that pass the filters. `closed_from`/`closed_to` keep only deals closed on those
+    days; `closed` (the board) limits only the won and lost deals to the period, open deals stay."""
+    user_id = actor.user_id
     if f.q:
         for word in f.q.split()[:10]:
             queryset = queryset.filter(title__icontains=word)
@@ -208,11 +265,30 @@ def apply_deal_filters(queryset: QuerySet[Deal], f: DealFilters, *, user_id: int
     month = f.close_range
     if month:
         queryset = queryset.filter(expected_close_date__range=month)
+    if f.closed_from or f.closed_to:
+        tz = organization_zone(actor.organization)
+        if f.closed_from:
+            queryset = queryset.filter(closed_at__gte=local_midnight(f.closed_from, tz))
+        if f.closed_to:
+            queryset = queryset.filter(closed_at__lt=local_midnight(f.closed_to + dt.timedelta(days=1), tz))
+    bounds = closed_period_bounds(f.closed, actor.organization)
+    if bounds is not None:
+        since, until = bounds
+        queryset = queryset.filter(Q(status=DealStatus.OPEN) | Q(closed_at__gte=since, closed_at__lt=until))
     return queryset
 
 
+def closed_period_bounds(period: str, organization: Any) -> tuple[dt.datetime, dt.datetime] | None:
+    """The instants [since, until) of a board period in the organisation's time zone, around now."""
+    tz = organization_zone(organization)
+    days = closed_period_days(period, timezone.localdate(timezone.now(), tz))
+    if days is None:
+        return None
+    return local_midnight(days[0], tz), local_midnight(days[1], tz)
+
+
 def deal_list(*, actor: Membership, filters: DealFilters) -> Page:
-    queryset = apply_deal_filters(deal_queryset(actor=actor), filters, user_id=actor.user_id)
+    queryset = apply_deal_filters(deal_queryset(actor=actor), filters, actor=actor)
     queryset = queryset.select_related("pipeline", "stage", "owner", "contact", "company", "lost_reason", "zone")
     return paginate(queryset.order_by(*DEAL_SORTS[filters.sort]), page=filters.page, per_page=filters.per_page)
 
@@ -298,9 +374,7 @@ def board_summaries(
     # by stage ids, not pipeline: the deal_board_column index (stage, status, …) then reads only
     # this pipeline's deals (measured at 110,000 deals: 4.5 ms instead of 38 ms by pipeline_id)
     stage_ids = [stage.pk for stage in pipeline.stages.all()]
-    queryset = apply_deal_filters(
-        deal_queryset(actor=actor).filter(stage_id__in=stage_ids), filters, user_id=actor.user_id
-    )
+    queryset = apply_deal_filters(deal_queryset(actor=actor).filter(stage_id__in=stage_ids), filters, actor=actor)
     rows = (
         queryset.order_by()
         .values("stage_id", "currency")
@@ -325,7 +399,7 @@ def _card_queryset(actor: Membership, stage: Stage, filters: DealFilters) -> Que
     kind_status = {StageKind.OPEN: DealStatus.OPEN, StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}
     # stage + status + (position, id): the deal_board_column index answers it in card order
     queryset = deal_queryset(actor=actor).filter(stage=stage, status=kind_status[StageKind(stage.kind)])
-    queryset = apply_deal_filters(queryset, filters, user_id=actor.user_id)
+    queryset = apply_deal_filters(queryset, filters, actor=actor)
     return queryset.select_related("owner", "contact", "company").order_by("position", "id")
 
 

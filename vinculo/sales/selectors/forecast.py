@@ -12,6 +12,10 @@ organisation's base currency.
 
 Everything is summed in SQL, grouped by (owner or pipeline, month or quarter, currency): two
 queries whatever the number of deals, then one conversion per currency (selectors.currency).
+The month or quarter of a deal is a CASE over the period's bucket boundaries, computed here as
+instants in the organisation's time zone (daylight saving included): plain comparisons that both
+SQLite and PostgreSQL evaluate natively, where Trunc* with a time zone calls a Python function per
+row on SQLite.
 Team figures fold the per-owner rows into each owner's teams (a rep in two teams counts in both;
 the total counts every deal once). Amounts are converted at the rates valid on the last day of
 the period, or today for a period that has not ended; a currency without a rate is left out and
@@ -29,8 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, F, Sum
-from django.db.models.functions import TruncMonth, TruncQuarter
+from django.db.models import Case, DateField, DecimalField, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -223,15 +226,34 @@ def _figures(sums: Sums, rates: Mapping[str, Decimal], missing: set[str], quota:
     return Figures(**converted, quota=quota, attainment=_attainment(converted["won"], quota))
 
 
+def bucket_expression(field_name: str, buckets: list[dt.date], uppers: list[Any]) -> Case:
+    """The bucket (its first day) of `field_name`, for rows already limited to [first bucket, last
+    upper): nested `CASE WHEN field < upper THEN … ELSE … END` halving the buckets at each level, so
+    that a row costs about log₂(buckets) comparisons (4 for a year by month) rather than up to one
+    per bucket."""
+    if len(buckets) == 1:
+        return Case(default=Value(buckets[0]), output_field=DateField())
+    half = len(buckets) // 2
+    return Case(
+        When(
+            **{f"{field_name}__lt": uppers[half - 1]}, then=bucket_expression(field_name, buckets[:half], uppers[:half])
+        ),
+        default=bucket_expression(field_name, buckets[half:], uppers[half:]),
+        output_field=DateField(),
+    )
+
+
 def _deal_sums(
     params: ReportParams, organization: Organization, key: str
 ) -> list[tuple[Any, dt.date, str, str, Decimal]]:
     """(group key, bucket, metric, currency, amount) rows: two GROUP BY queries."""
     since, until, tz = period_bounds(organization, params.start, params.end)
-    trunc = TruncQuarter if params.period == "quarter" else TruncMonth
+    buckets = buckets_between(params.start, params.end, params.period)
+    following = [next_bucket(day, params.period) for day in buckets]
+    instants = [dt.datetime.combine(day, dt.time.min, tzinfo=tz) for day in following]
     won = (
         Deal.objects.filter(status=DealStatus.WON, closed_at__gte=since, closed_at__lt=until)
-        .annotate(bucket=trunc("closed_at", tzinfo=tz))
+        .annotate(bucket=bucket_expression("closed_at", buckets, instants))
         .values(key, "bucket", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -245,7 +267,7 @@ def _deal_sums(
             status=DealStatus.OPEN, expected_close_date__gte=params.start, expected_close_date__lte=params.end
         )
         .exclude(forecast_category=ForecastCategory.OMITTED)
-        .annotate(bucket=trunc("expected_close_date"))
+        .annotate(bucket=bucket_expression("expected_close_date", buckets, following))
         .values(key, "bucket", "currency", "forecast_category")
         .annotate(total=Sum("amount"), weighted=Sum(F("amount") * F("probability"), output_field=weighted_field))
         .order_by()

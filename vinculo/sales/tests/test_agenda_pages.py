@@ -340,24 +340,3 @@ def test_a_rep_assigning_out_of_their_sight_lands_on_the_agenda(org, member):
     assert response.status_code == 302
     assert response["Location"] == url(org, "agenda")
     assert Activity.dangerously_unscoped.get().assignee_id == stranger.user_id
-
-
-def test_the_form_searches_contacts_and_deals(client_in, actor, org, other_actor):
-    make_pipeline(org)
-    make_pipeline(other_actor.organization)
-    with scope(organization=org):
-        ana = contact_create(actor=actor, data={"first_name": "Ana", "last_name": "García"})
-        contact_create(actor=actor, data={"first_name": "Luis"})
-    with scope(organization=other_actor.organization):
-        contact_create(actor=other_actor, data={"first_name": "Ana", "last_name": "Forastera"})
-    renewal = make_deal(actor, title="Renewal Acme")
-    make_deal(actor, title="New shop")
-    make_deal(other_actor, title="Renewal elsewhere")
-    options = url(org, "activity_options")
-
-    contacts = client_in.get(options, {"kind": "contact", "contact_search": "garcia"}).content.decode()
-    assert contacts.split() == ["<option", 'value="">—</option>', "<option", f'value="{ana.pk}">Ana', "García</option>"]
-    deals = client_in.get(options, {"kind": "deal", "deal_search": "renew", "deal": renewal.pk}).content.decode()
-    assert f'<option value="{renewal.pk}" selected>Renewal Acme</option>' in deals
-    assert "elsewhere" not in deals
-    assert "New shop" not in deals

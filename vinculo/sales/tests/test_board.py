@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -381,7 +383,7 @@ def test_the_demo_fills_the_board_with_deals_in_every_stage(client, db):
         d.probability == d.stage.probability for d in deals.filter(probability_reason="").select_related("stage")
     )
     assert client.login(email=DEMO_EMAIL, password=DEMO_PASSWORD)
-    response = client.get(board_url(org))
+    response = client.get(board_url(org, "?closed=all"))  # the demo's deals closed in earlier months too
     assert response.status_code == 200
     assert response.content.decode().count('class="deal-card card') == 30
 
@@ -396,3 +398,167 @@ def test_switching_pipeline_with_htmx_also_updates_the_header_links(client_in, a
     page = client_in.get(board_url(actor.organization)).content.decode()
     assert page.count('id="board-header-links"') == 1
     assert "hx-swap-oob" not in page
+
+
+# --- won and lost columns: the deals closed in a period (this month by default) ------------------
+
+# 15 April 2026, 12:00 in Madrid: "this month" is April, "last month" March
+NOW = dt.datetime(2026, 4, 15, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def closed_deals(actor, pipeline, monkeypatch):
+    """A fixed clock and a Madrid organisation with deals closed around the 1 April boundary."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    org = actor.organization
+    org.time_zone = "Europe/Madrid"
+    org.save(update_fields=["time_zone"])
+    won, lost = stage_named(pipeline, "Won"), stage_named(pipeline, "Lost")
+    reason = LostReason.dangerously_unscoped.create(organization=org, name="Price")
+
+    def closed(title, stage, amount, at):
+        extra = {"lost_reason": reason.pk} if stage == lost else {}
+        deal = make_deal(actor, title=title, amount=amount, stage=stage.pk, **extra)
+        Deal.dangerously_unscoped.filter(pk=deal.pk).update(closed_at=at)
+
+    make_deal(actor, title="Open tents", amount="50.00")
+    closed("Won 2 April", won, "100.00", dt.datetime(2026, 4, 2, 9, 0, tzinfo=dt.UTC))
+    # 1 April 00:30 in Madrid (UTC+2) is 31 March 22:30 UTC: April
+    closed("Won first minutes of April", won, "20.00", dt.datetime(2026, 3, 31, 22, 30, tzinfo=dt.UTC))
+    # 31 March 23:30 in Madrid is 21:30 UTC: March
+    closed("Won 31 March late", won, "3.00", dt.datetime(2026, 3, 31, 21, 30, tzinfo=dt.UTC))
+    closed("Won in February", won, "4000.00", dt.datetime(2026, 2, 10, 9, 0, tzinfo=dt.UTC))
+    closed("Won last year", won, "50000.00", dt.datetime(2025, 12, 1, 9, 0, tzinfo=dt.UTC))
+    closed("Lost 10 April", lost, "7.00", dt.datetime(2026, 4, 10, 9, 0, tzinfo=dt.UTC))
+    closed("Lost 20 March", lost, "900.00", dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC))
+    return {"won": won, "lost": lost, "open": stage_named(pipeline, "Qualification")}
+
+
+def column_titles(response, stage):
+    """The titles of the cards in one column, in order."""
+    html = response.content.decode()
+    start = html.index(f'<ol class="board-cards list-unstyled mb-0" data-cards data-stage-id="{stage.pk}"')
+    column = html[start : html.index("</ol>", start)]
+    return re.findall(r'data-title="([^"]*)"', column)
+
+
+@pytest.mark.parametrize(
+    ("query", "won", "lost", "won_total", "selected"),
+    [
+        ("", ["Won first minutes of April", "Won 2 April"], ["Lost 10 April"], "120.00 EUR", "this_month"),
+        ("?closed=last_month", ["Won 31 March late"], ["Lost 20 March"], "3.00 EUR", "last_month"),
+        # the second quarter starts on 1 April in Madrid: 31 March 23:30 there is in the first
+        (
+            "?closed=this_quarter",
+            ["Won first minutes of April", "Won 2 April"],
+            ["Lost 10 April"],
+            "120.00 EUR",
+            "this_quarter",
+        ),
+        (
+            "?closed=all",
+            ["Won last year", "Won in February", "Won 31 March late", "Won first minutes of April", "Won 2 April"],
+            ["Lost 20 March", "Lost 10 April"],
+            "54,123.00 EUR",
+            "all",
+        ),
+    ],
+)
+def test_won_and_lost_columns_show_the_deals_closed_in_the_chosen_period(
+    client_in, actor, closed_deals, query, won, lost, won_total, selected
+):
+    response = client_in.get(board_url(actor.organization, query))
+
+    assert response.status_code == 200
+    assert column_titles(response, closed_deals["open"]) == ["Open tents"]
+    assert column_titles(response, closed_deals["won"]) == won
+    assert column_titles(response, closed_deals["lost"]) == lost
+    won_summary = column_html(response, closed_deals["won"])
+    assert f'data-count="{len(won)}"' in won_summary
+    assert won_total in won_summary
+    assert f'data-count="{len(lost)}"' in column_html(response, closed_deals["lost"])
+    assert f'<option value="{selected}" selected>' in response.content.decode()
+
+
+def test_this_year_counts_from_the_first_of_january_in_the_organisations_time_zone(client_in, actor, closed_deals):
+    response = client_in.get(board_url(actor.organization, "?closed=this_year"))
+
+    # not "Won last year" (1 December 2025)
+    assert column_titles(response, closed_deals["won"]) == [
+        "Won in February",
+        "Won 31 March late",
+        "Won first minutes of April",
+        "Won 2 April",
+    ]
+
+
+def test_an_unknown_period_is_reported_and_the_board_shows_this_month(client_in, actor, closed_deals):
+    response = client_in.get(board_url(actor.organization, "?closed=forever"))
+
+    assert response.status_code == 200
+    assert "Choose one of this_month, last_month, this_quarter, this_year, all." in response.content.decode()
+    assert column_titles(response, closed_deals["won"]) == ["Won first minutes of April", "Won 2 April"]
+
+
+def test_load_more_and_summaries_after_a_move_keep_the_period(client_in, actor, closed_deals):
+    org = actor.organization
+    cards = client_in.get(
+        reverse("sales:stage_cards", args=[org.slug, closed_deals["won"].pk]) + "?closed=last_month&offset=0"
+    )
+    assert re.findall(r'data-title="([^"]*)"', cards.content.decode()) == ["Won 31 March late"]
+    deal = Deal.dangerously_unscoped.get(title="Open tents")
+
+    moved = client_in.post(
+        move_url(org, deal), {"stage": closed_deals["won"].pk, "filters": "closed=last_month"}, headers=JSON
+    )
+
+    assert moved.status_code == 200
+    # closed now (15 April): not in last month's won column, whose count stays at one
+    summary = moved.json()["columns"][str(closed_deals["won"].pk)]
+    assert 'data-count="1"' in summary
+    assert "3.00 EUR" in summary
+
+
+def test_the_board_api_takes_the_period_and_refuses_an_unknown_one(api_client, actor, pipeline, closed_deals):
+    url = f"/api/v1/pipelines/{pipeline.pk}/board"
+
+    default = api_client.get(url).json()
+    last_month = api_client.get(url + "?closed=last_month").json()
+    wrong = api_client.get(url + "?closed=forever")
+
+    def won_column(board):
+        column = next(c for c in board["columns"] if c["stage"]["name"] == "Won")
+        return [d["title"] for d in column["deals"]], column["count"], column["total"]
+
+    assert won_column(default) == (["Won first minutes of April", "Won 2 April"], 2, "120.00")
+    assert won_column(last_month) == (["Won 31 March late"], 1, "3.00")
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"] == [
+        {"field": "closed", "message": "Choose one of this_month, last_month, this_quarter, this_year, all."}
+    ]
+
+
+def test_the_deals_api_lists_deals_closed_between_two_days(api_client, actor, closed_deals):
+    response = api_client.get("/api/v1/deals?closed_from=2026-03-31&closed_to=2026-04-01&sort=title")
+
+    assert response.status_code == 200
+    # days in Madrid: 31 March 23:30 and 1 April 00:30 are in; 2 April is not
+    assert [d["title"] for d in response.json()["items"]] == ["Won 31 March late", "Won first minutes of April"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("closed_from=31-03-2026", "closed_from", "Enter a date as YYYY-MM-DD."),
+        (
+            "closed_from=2026-04-02&closed_to=2026-04-01",
+            "closed_to",
+            "The end of the period cannot be before its start.",
+        ),
+    ],
+)
+def test_the_deals_api_refuses_bad_closing_days(api_client, actor, closed_deals, query, field, message):
+    response = api_client.get(f"/api/v1/deals?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": field, "message": message}]

@@ -293,3 +293,69 @@ def test_forecast_page_and_api_queries_do_not_grow_with_deals(actor, org, data, 
 def test_a_read_only_member_sees_the_forecast(org, member, data):
     viewer = member(role="read_only")
     assert login_client(viewer).get(f"/o/{org.slug}/sales/forecast/", Q2).status_code == 200
+
+
+# --- month boundaries in the organisation's time zone (grouped in SQL) ------------------------------
+
+
+@pytest.fixture
+def madrid(org):
+    org.time_zone = "Europe/Madrid"
+    org.save(update_fields=["time_zone"])
+    make_pipeline(org, "Sales")
+    return org
+
+
+def won_at(actor, owner, amount, closed):
+    return add_deal(actor, owner, amount, "EUR", status="won", closed=closed, category="closed", probability=100)
+
+
+def test_a_deal_won_at_23_30_in_madrid_on_31_march_counts_in_march(actor, madrid, member):
+    ana = member(role="sales", full_name="Ana")
+    # 2026-03-31 23:30 in Madrid (summer time, UTC+2) is 21:30 UTC; 00:30 on 1 April is 22:30 UTC on 31 March
+    won_at(actor, ana, "100.00", dt.datetime(2026, 3, 31, 21, 30, tzinfo=dt.UTC))
+    won_at(actor, ana, "20.00", dt.datetime(2026, 3, 31, 22, 30, tzinfo=dt.UTC))
+    # 1 January 00:30 in Madrid (winter time, UTC+1) is 23:30 UTC on 31 December: January, not December
+    won_at(actor, ana, "3.00", dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC))
+    # the last instant before 1 January in Madrid: outside the range
+    won_at(actor, ana, "4000.00", dt.datetime(2025, 12, 31, 22, 59, 59, tzinfo=dt.UTC))
+
+    result = run(madrid, start="2026-01-01", end="2026-04-30")
+
+    assert [(b.starts_on, b.figures.won) for b in result.buckets] == [
+        (dt.date(2026, 1, 1), D("3.00")),
+        (dt.date(2026, 2, 1), D("0.00")),
+        (dt.date(2026, 3, 1), D("100.00")),
+        (dt.date(2026, 4, 1), D("20.00")),
+    ]
+    assert result.total.won == D("123.00")
+
+
+def test_quarters_split_on_the_local_first_day_of_the_quarter(actor, madrid, member):
+    ana = member(role="sales", full_name="Ana")
+    won_at(actor, ana, "100.00", dt.datetime(2026, 3, 31, 21, 30, tzinfo=dt.UTC))  # Q1 in Madrid
+    won_at(actor, ana, "20.00", dt.datetime(2026, 3, 31, 22, 0, tzinfo=dt.UTC))  # 1 April 00:00 in Madrid: Q2
+    won_at(actor, ana, "3.00", dt.datetime(2026, 12, 31, 22, 59, tzinfo=dt.UTC))  # 31 Dec 23:59 in Madrid: Q4
+
+    result = run(madrid, start="2026-01-01", end="2026-12-31", period="quarter")
+
+    assert [(b.label, b.figures.won) for b in result.buckets] == [
+        ("Q1 2026", D("100.00")),
+        ("Q2 2026", D("20.00")),
+        ("Q3 2026", D("0.00")),
+        ("Q4 2026", D("3.00")),
+    ]
+
+
+def test_open_deals_fall_in_the_month_of_their_expected_close_date(actor, madrid, member):
+    ana = member(role="sales", full_name="Ana")
+    add_deal(actor, ana, "100.00", "EUR", expected=dt.date(2026, 3, 31), category="commit", probability=50)
+    add_deal(actor, ana, "20.00", "EUR", expected=dt.date(2026, 4, 1), category="commit", probability=50)
+    add_deal(actor, ana, "3.00", "EUR", expected=dt.date(2026, 4, 30), category="best_case", probability=100)
+
+    result = run(madrid, start="2026-03-01", end="2026-04-30")
+
+    assert [(b.starts_on, b.figures.commit, b.figures.best_case, b.figures.weighted) for b in result.buckets] == [
+        (dt.date(2026, 3, 1), D("100.00"), D("100.00"), D("50.00")),
+        (dt.date(2026, 4, 1), D("20.00"), D("23.00"), D("13.00")),
+    ]

@@ -14,7 +14,6 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -27,9 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.models import Team, User
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, require_manager, require_write
-from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Company, Contact
-from vinculo.contacts.selectors import company_queryset, contact_list, contact_queryset
+from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_history
 from vinculo.core.forms import DateTimeTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.validation import in_date_range
@@ -40,6 +38,7 @@ from vinculo.sales.models import Activity, ActivityKind, Deal, DealStatus, Follo
 from vinculo.sales.selectors import activities as selectors
 from vinculo.sales.services import activities as services
 from vinculo.sales.services import follow_ups
+from vinculo.sales.views.pickers import attach_pickers
 
 CHOICES_LIMIT = 200
 VIEWS = ("day", "week", "month")
@@ -231,12 +230,11 @@ def _preset(request: OrgRequest) -> dict[str, Any]:
 def _activity_form_page(
     request: OrgRequest, form: ActivityForm, activity: Activity | None, *, status: int = 200
 ) -> HttpResponse:
+    attach_pickers(form, request.org.slug, {"contact": "contact", "company": "company", "deal": "deal"})
     context = {
         "nav": "agenda",
         "form": form,
         "activity": activity,
-        "options_url": reverse("sales:activity_options", args=[request.org.slug]),
-        "company_options_url": reverse("contacts:company_options", args=[request.org.slug]),
         "next": _safe_next(request, ""),
         "cancel_url": _safe_next(
             request,
@@ -261,32 +259,6 @@ def _row(
         "kind_icons": KIND_ICONS,
     }
     return render(request, "sales/agenda/_activity_row.html", context, status=status)
-
-
-@org_view
-@require_GET
-def activity_options_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    """`<option>`s of the contacts (?kind=contact) or open deals (?kind=deal) matching the search
-    box next to the select of the activity form; the chosen one stays first."""
-    actor = request.membership
-    kind = "deal" if request.GET.get("kind") == "deal" else "contact"
-    query = (request.GET.get(f"{kind}_search") or request.GET.get("q") or "")[:200]
-    current = request.GET.get(kind, "")
-    records: list[Any]
-    chosen: QuerySet[Any]
-    if kind == "contact":
-        records = contact_list(actor=actor, filters=ListFilters(q=query, per_page=50)).items
-        chosen = contact_queryset(actor=actor)
-    else:
-        deals = selectors.visible_deals(actor=actor).filter(status=DealStatus.OPEN)
-        for word in query.split()[:10]:
-            deals = deals.filter(title__icontains=word)
-        records = list(deals.order_by("title", "id")[:50])
-        chosen = selectors.visible_deals(actor=actor)
-    selected = chosen.filter(pk=int(current)).first() if current.isdigit() and len(current) < 19 else None
-    records = _with_current(records, selected)
-    context = {"records": records, "selected": selected.pk if selected else None}
-    return render(request, "sales/agenda/_options.html", context)
 
 
 # --- the agenda ---------------------------------------------------------------------------------------
@@ -668,7 +640,6 @@ urlpatterns: list[URLPattern] = [
     path("agenda/", agenda_view, name="agenda"),
     path("agenda/calendar-feed/rotate/", calendar_feed_rotate_view, name="calendar_feed_rotate"),
     path("activities/new/", activity_create_view, name="activity_create"),
-    path("activities/options/", activity_options_view, name="activity_options"),
     path("activities/<int:pk>/", activity_detail_view, name="activity_detail"),
     path("activities/<int:pk>/edit/", activity_edit_view, name="activity_edit"),
     path("activities/<int:pk>/complete/", activity_complete_view, name="activity_complete"),

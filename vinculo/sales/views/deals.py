@@ -64,6 +64,7 @@ from vinculo.sales.services import leads as lead_services
 from vinculo.sales.services import pipelines as pipeline_services
 from vinculo.sales.services import rates as rate_services
 from vinculo.sales.views.documents import display_lines, line_editor_rows, stored_line_values
+from vinculo.sales.views.pickers import attach_pickers
 
 CHOICES_LIMIT = 200
 LIST_SORTS = {"title": "title", "amount": "-amount", "close": "close", "created": "-created"}
@@ -115,6 +116,17 @@ def _choose_pipeline(pipelines: list[Pipeline], filters: DealFilters) -> Pipelin
 # --- the board -----------------------------------------------------------------------------------
 
 
+def closed_period_choices() -> list[tuple[str, str]]:
+    """The board's choice of which won and lost deals to show (CLOSED_PERIODS, in order)."""
+    return [
+        ("this_month", _("Closed this month")),
+        ("last_month", _("Closed last month")),
+        ("this_quarter", _("Closed this quarter")),
+        ("this_year", _("Closed this year")),
+        ("all", _("All closed deals")),
+    ]
+
+
 def _summary_context(board_base: str, total: BaseTotal) -> dict[str, Any]:
     return {"amount": money(total.amount, board_base), "missing": ", ".join(total.missing_rates)}
 
@@ -154,6 +166,7 @@ def deal_board_view(request: OrgRequest, org_slug: str) -> HttpResponse:
             "columns": [_column_context(c, data.base_currency) for c in data.columns],
             "owners": _owners(request),
             "teams": _teams(),
+            "closed_periods": closed_period_choices(),
             "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),
             "filter_query": filter_query,
             "querystring": filters.querystring(),
@@ -519,7 +532,7 @@ def _deal_form(request: OrgRequest, data: Any = None, *, deal: Deal | None = Non
     contacts = contact_selectors.contact_queryset(actor=actor).order_by("last_name", "first_name", "id")
     companies = contact_selectors.company_queryset(actor=actor).order_by("name", "id")
     reasons = pipeline_selectors.lost_reason_list()
-    return DealForm(
+    form = DealForm(
         data,
         pipelines=list(pipeline_selectors.pipeline_list()),
         owners=_owners(request),
@@ -528,6 +541,7 @@ def _deal_form(request: OrgRequest, data: Any = None, *, deal: Deal | None = Non
         lost_reasons=[r for r in reasons if r.is_active or (deal is not None and r.pk == deal.lost_reason_id)],
         **kwargs,
     )
+    return attach_pickers(form, request.org.slug, {"contact": "contact", "company": "company"})
 
 
 def _as_id(value: Any) -> int | None:
@@ -540,26 +554,8 @@ def _form_page(request: OrgRequest, form: DealForm, deal: Deal | None, *, status
         "nav": "deals",
         "form": form,
         "deal": deal,
-        "contact_options_url": reverse("sales:deal_contact_options", args=[request.org.slug]),
-        "company_options_url": reverse("contacts:company_options", args=[request.org.slug]),
     }
     return render(request, "sales/deals/form.html", context, status=status)
-
-
-@org_view
-@require_GET
-def deal_contact_options_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    """`<option>`s of the contacts matching ?contact_search= (the deal form's contact search box)."""
-    actor = request.membership
-    query = (request.GET.get("contact_search") or request.GET.get("q") or "")[:200]
-    contacts = contact_selectors.contact_list(actor=actor, filters=ListFilters(q=query, per_page=50)).items
-    selected_id = _as_id(request.GET.get("contact"))
-    if selected_id and selected_id not in {c.pk for c in contacts}:
-        current = contact_selectors.contact_queryset(actor=actor).filter(pk=selected_id).first()
-        if current is not None:
-            contacts = [current, *contacts]
-    context = {"contacts": contacts, "selected": selected_id}
-    return render(request, "sales/deals/_contact_options.html", context)
 
 
 @org_view
@@ -678,12 +674,13 @@ def _convert_form(request: OrgRequest, contact: Contact, data: Any = None) -> Le
             "deal_currency": request.org.base_currency,
             "deal_pipeline": str(default.pk) if default else "",
         }
-    return LeadConvertForm(
+    form = LeadConvertForm(
         data,
         initial=initial,
         pipelines=list(pipeline_selectors.pipeline_list()),
         companies=_visible_or_current(companies, contact.company_id),
     )
+    return attach_pickers(form, request.org.slug, {"company": "company"})
 
 
 @org_view
@@ -1002,7 +999,6 @@ urlpatterns = [
     path("deals/board/default-pipeline/", pipeline_create_default_view, name="pipeline_create_default"),
     path("deals/new/", deal_create_view, name="deal_create"),
     path("deals/bulk/", deal_bulk_view, name="deal_bulk"),
-    path("deals/contact-options/", deal_contact_options_view, name="deal_contact_options"),
     path("deals/<int:pk>/", deal_detail_view, name="deal_detail"),
     path("deals/<int:pk>/edit/", deal_edit_view, name="deal_edit"),
     path("deals/<int:pk>/delete/", deal_delete_view, name="deal_delete"),

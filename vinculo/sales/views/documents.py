@@ -34,14 +34,16 @@ from vinculo.sales.forms_documents import (
     line_errors,
     lines_from_post,
 )
-from vinculo.sales.models import Deal, DealStatus, LineItem, OrderStatus, QuoteStatus
+from vinculo.sales.models import DealStatus, LineItem, OrderStatus, QuoteStatus
 from vinculo.sales.pricing import CENT, PricedLine
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
+from vinculo.sales.selectors.deals import deal_queryset
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
 from vinculo.sales.services.documents import DocumentConflict
+from vinculo.sales.views.pickers import attach_pickers
 
 PER_PAGE = 50
 CHOICES_LIMIT = 200
@@ -348,8 +350,8 @@ def _document_form(
 
     contacts = chosen(contact_queryset(actor=actor).order_by("first_name", "last_name", "id"), "contact")
     companies = chosen(company_queryset(actor=actor).order_by("name", "id"), "company")
-    deals = chosen(Deal.objects.filter(status=DealStatus.OPEN).order_by("title", "id"), "deal")
-    return DocumentForm(
+    deals = chosen(deal_queryset(actor=actor).filter(status=DealStatus.OPEN).order_by("title", "id"), "deal")
+    form = DocumentForm(
         data,
         initial=initial,
         contacts=contacts,
@@ -358,6 +360,7 @@ def _document_form(
         price_lists=product_selectors.price_list_choices(),
         kind=kind,
     )
+    return attach_pickers(form, request.org.slug, {"contact": "contact", "company": "company", "deal": "deal"})
 
 
 def line_editor_rows(lines: list[dict[str, Any]], exc: ValidationError | None = None) -> list[dict[str, Any]]:
