@@ -33,6 +33,14 @@ def sending_mailbox(*, actor: Membership) -> Mailbox | None:
     return Mailbox.objects.filter(user_id=actor.user_id, is_active=True).order_by("id").first()
 
 
+def sending_mailbox_for(*, organization_id: int, user_id: int) -> Mailbox | None:
+    """The mailbox whose SMTP server sends what this member writes: their own that sends, else the
+    organisation's default sender (a shared mailbox), else None (the install's relay)."""
+    senders = Mailbox.objects.filter(organization_id=organization_id).exclude(smtp_host="").order_by("id")
+    own = senders.filter(user_id=user_id).first()
+    return own if own is not None else senders.filter(user__isnull=True, is_default_sender=True).first()
+
+
 def email_thread_queryset(*, actor: Membership) -> QuerySet[EmailThread]:
     """Threads with at least one contact the actor may see."""
     visible = contact_queryset(actor=actor).filter(email_threads=OuterRef("pk"))
