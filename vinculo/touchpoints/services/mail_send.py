@@ -119,6 +119,7 @@ class PinnedSMTP(smtplib.SMTP):
     def __init__(self, target: outbound.Target, *, timeout: float) -> None:
         self.target = target
         super().__init__(timeout=timeout)
+        self._host = target.host  # what starttls() checks the certificate against
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return outbound.connect_target(self.target, timeout=timeout)
@@ -219,8 +220,8 @@ def smtp_connect(mailbox: Mailbox) -> smtplib.SMTP:
     except TransportError:
         _quit(smtp)
         raise
-    except (outbound.OutboundError, OSError, UnicodeError, smtplib.SMTPException) as exc:
-        # ssl.SSLError, socket.timeout and refused connections are OSErrors
+    except (outbound.OutboundError, OSError, ValueError, smtplib.SMTPException) as exc:
+        # ssl.SSLError, socket.timeout and refused connections are OSErrors; UnicodeError a ValueError
         _quit(smtp)
         raise _connect_failed(mailbox, _reason(exc)) from exc
     try:

@@ -204,7 +204,7 @@ def _apply_sending(mailbox: Mailbox, data: Mapping[str, Any], errors: Errors, re
                 add_error(errors, "smtp_host", refused["smtp_host"])
             elif host is not None:
                 mailbox.smtp_host = host
-    if "smtp_security" in data and data["smtp_security"] is not None:
+    if data.get("smtp_security") not in (None, ""):
         if data["smtp_security"] not in SmtpSecurity.values:
             add_error(errors, "smtp_security", _("Choose SSL/TLS, STARTTLS or none."))
         else:
