@@ -30,6 +30,7 @@ from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
 from vinculo.messaging.attachments import attachment_response
 from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
+from vinculo.messaging.transports import member_route
 from vinculo.touchpoints.mail_tasks import fetch_mailbox
 from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox, SmtpSecurity
 from vinculo.touchpoints.selectors.mail import (
@@ -409,13 +410,15 @@ def _thread_of(request: OrgRequest, contact: Any, value: str) -> EmailThread | N
 def _compose_page(
     request: OrgRequest, contact: Any, form: ComposeForm, thread: Any, *, status: int = 200
 ) -> HttpResponse:
+    route = member_route(organization=request.org, user=request.membership.user)  # as email_send will
     mailbox = sending_mailbox(actor=request.membership)
     context = {
         "nav": "contacts",
         "contact": contact,
         "form": form,
         "thread": thread,
-        "from_address": mailbox.email_address if mailbox is not None else None,
+        "from_address": route.address or (mailbox.email_address if mailbox is not None else None),
+        "through_mailbox": not route.is_relay,
     }
     return render(request, "touchpoints/mail/compose.html", context, status=status)
 
