@@ -13,7 +13,9 @@ queued (`mailbox_route`); the worker opens the connection (`MailboxConnection`).
   certificate check. SSL/TLS from the first byte, or STARTTLS (refused when the server does not
   offer it), or none for a server on this machine only (the address really connected to).
 - The login sends the user name and password as UTF-8 (AUTH PLAIN, else LOGIN): smtplib's own
-  encodes them as ASCII and cannot send a password such as "contraseña".
+  encodes them as ASCII and cannot send a password such as "contraseña". Only a server on this
+  machine reached without encryption may skip the login, when it offers none (a development
+  server); any other server that offers no login is "could not log in".
 - What users are told: "could not connect", "could not log in" (the mailbox is also marked as
   needing attention, shown on its page, and the message fails: retrying cannot help until someone
   fixes the password), or "the server refused the message" with the server's code and text (the
@@ -225,7 +227,9 @@ def smtp_connect(mailbox: Mailbox) -> smtplib.SMTP:
         _quit(smtp)
         raise _connect_failed(mailbox, _reason(exc)) from exc
     try:
-        _login(smtp, username, password)
+        if mailbox.smtp_security != SmtpSecurity.NONE or smtp.has_extn("auth"):
+            _login(smtp, username, password)
+        # else: a development server on this machine that asks for no login (MailHog, aiosmtpd)
     except (smtplib.SMTPException, OSError) as exc:
         _quit(smtp)
         if isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError)) or (

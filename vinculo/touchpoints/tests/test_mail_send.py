@@ -315,3 +315,54 @@ def test_a_server_without_starttls_is_not_sent_the_password(actor, org, lucia, i
     assert row.state == "queued"
     assert row.last_error.startswith("Could not connect to the SMTP server")
     assert smtp_server.received == []
+
+
+def test_a_development_server_on_this_machine_is_reached_without_encryption(
+    actor, org, lucia, imap_server, smtp_server, settings
+):
+    # the relay fixture: plain SMTP on 127.0.0.1, no login offered (as MailHog in development)
+    connect_mailbox(actor, imap_server, smtp_host="127.0.0.1", smtp_port=settings.EMAIL_PORT, smtp_security="none")
+    settings.EMAIL_PORT = 1  # the relay is away: what arrives came through the mailbox's settings
+
+    send(actor, lucia, subject="Hola", body="x")
+
+    [received] = smtp_server.received
+    assert received.message["From"] == f"{actor.user.full_name} <ana@example.com>"
+    [row] = outgoing(org)
+    assert (row.state, row.transport) == ("sent", "mailbox")
+
+
+def test_the_copy_goes_to_the_folder_typed_and_not_at_all_when_the_server_keeps_its_own(
+    actor, org, lucia, imap_server, smtp_account
+):
+    mailbox = connect_sending_mailbox(actor, imap_server, smtp_account, sent_folder="Elementos enviados")
+
+    first = send(actor, lucia, subject="Uno", body="1")
+    with scope(organization=org):
+        mailbox_update(actor=actor, mailbox=mailbox, data={"save_sent_copy": False})  # as for Gmail
+    send(actor, lucia, subject="Dos", body="2")
+
+    assert [m.message["Subject"] for m in smtp_account.received] == ["Uno", "Dos"]
+    [(_flags, raw)] = imap_server.messages("Elementos enviados")  # made by the first copy (TRYCREATE)
+    assert parse(raw)["Message-ID"] == first.message_id
+    assert imap_server.messages("Sent") == []
+    mailbox.refresh_from_db()
+    assert mailbox.outgoing_error == ""
+
+
+def test_a_copy_that_cannot_be_saved_is_noted_on_the_mailbox_and_the_message_still_counts_as_sent(
+    actor, org, lucia, imap_server, smtp_account
+):
+    mailbox = connect_sending_mailbox(
+        actor, imap_server, smtp_account, password="not the imap password", smtp_password=smtp_account.password
+    )
+
+    send(actor, lucia, subject="Hola", body="x")
+
+    [row] = outgoing(org)
+    assert row.state == "sent"
+    assert len(smtp_account.received) == 1
+    mailbox.refresh_from_db()
+    assert mailbox.outgoing_error == (
+        "The copy in the Sent folder could not be saved: Could not log in: check the user name and the password."
+    )
