@@ -98,6 +98,11 @@ def register_transport(transport: Transport) -> None:
     _transports[transport.name] = transport
 
 
+def unregister_transport(name: str) -> None:
+    """Forget a transport (tests); messages queued for it wait until one of that name is back."""
+    _transports.pop(name, None)
+
+
 def transport_named(name: str) -> Transport | None:
     return _transports.get(name)
 
