@@ -116,7 +116,11 @@ def build_email(
     if attachments is None:
         attachments = OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id")
     for attachment in attachments:
-        email.attach(attachment.filename, attachment.read(), attachment.mimetype)
+        try:
+            content = attachment.read()
+        except OSError as exc:  # the file is gone (storage lost or not restored): the message cannot be sent
+            raise ValueError(f"the attachment {attachment.filename!r} cannot be read: {type(exc).__name__}") from exc
+        email.attach(attachment.filename, content, attachment.mimetype)
     return email
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -22,7 +22,10 @@ from vinculo.messaging.outgoing_selectors import outgoing_attachment_get
 @require_GET
 def outgoing_attachment_download_view(request: OrgRequest, org_slug: str, pk: int) -> FileResponse:
     attachment = outgoing_attachment_get(actor=request.membership, pk=pk)
-    stream = attachment.file.open("rb") if attachment.file else io.BytesIO(bytes(attachment.content))
+    try:
+        stream = attachment.file.open("rb") if attachment.file else io.BytesIO(bytes(attachment.content))
+    except OSError as exc:  # missing from storage
+        raise Http404 from exc
     download = Download(filename=attachment.filename, content_type=attachment.mimetype, stream=stream)
     return attachment_response(download)
 

@@ -99,10 +99,13 @@ def email_attachment_get(*, actor: Membership, pk: Any) -> EmailAttachment:
 
 
 def email_attachment_download(attachment: EmailAttachment) -> Download:
-    """The stored file, to hand out as a download (vinculo.messaging.attachments.attachment_response)."""
-    return Download(
-        filename=attachment.filename, content_type=attachment.content_type, stream=attachment.file.open("rb")
-    )
+    """The stored file, to hand out as a download (vinculo.messaging.attachments.attachment_response);
+    404 when the file is missing from storage."""
+    try:
+        stream = attachment.file.open("rb")
+    except OSError as exc:
+        raise Http404 from exc
+    return Download(filename=attachment.filename, content_type=attachment.content_type, stream=stream)
 
 
 # --- the "E-mail" panel on a contact's page ---------------------------------------------------------

@@ -292,3 +292,12 @@ def test_a_quotes_pdf_is_kept_and_downloaded_from_the_timeline(actor, org, membe
     assert (
         stranger.get(reverse("messaging:outgoing_attachment_download", args=[other_slug, stored.pk])).status_code == 404
     )
+
+
+def test_a_file_missing_from_storage_is_404_not_an_error(org, received, client_in, api_client):
+    _message, files = received
+    pdf = files["Factura 42.pdf"]
+    pdf.file.storage.delete(pdf.file.name)  # e.g. a database restored without its files
+
+    assert client_in.get(download_url(org, pdf)).status_code == 404
+    assert api_client.get(f"/api/v1/email-attachments/{pdf.pk}").status_code == 404
