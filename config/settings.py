@@ -247,6 +247,25 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Vínculo <no-reply@localhost>")
 SITE_URL = os.environ.get("VINCULO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Extra certificate authorities (a PEM file) trusted when connecting to mailbox servers (IMAP, SMTP),
+# besides the system's: for a mail server whose certificate a private CA signed.
+MAILBOX_CA_FILE = os.environ.get("VINCULO_MAILBOX_CA_FILE", "")
+
+# --- Files kept by Vínculo (e-mail attachments) -----------------------------------------------
+# Stored through Django's default storage under MEDIA_ROOT, one folder per organisation; never
+# served as static files: every download goes through a view that checks who may see it.
+MEDIA_ROOT = Path(os.environ.get("VINCULO_MEDIA_DIR", VAR_DIR / "media"))
+# Attachments of received and sent e-mail: larger files, files past the total of one message, and
+# executable types are not kept (the message is, with a note saying which file was left out).
+EMAIL_ATTACHMENT_MAX_BYTES = int(os.environ.get("VINCULO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+EMAIL_ATTACHMENTS_MAX_TOTAL_BYTES = int(os.environ.get("VINCULO_ATTACHMENTS_MAX_TOTAL_BYTES", 25 * 1024 * 1024))
+EMAIL_ATTACHMENT_DENIED_EXTENSIONS = env_list(
+    "VINCULO_ATTACHMENT_DENIED_EXTENSIONS",
+    "exe,com,bat,cmd,scr,pif,cpl,msi,msp,msix,appx,dll,sys,jar,js,jse,vbs,vbe,wsf,wsh,ps1,psm1,hta,lnk,"
+    "reg,scf,inf,sh,app,apk,deb,rpm,elf",
+)
+# empty: every type that is not denied; else only these (`application/pdf`, `image/*`, …)
+EMAIL_ATTACHMENT_ALLOWED_TYPES = env_list("VINCULO_ATTACHMENT_ALLOWED_TYPES")
 
 # --- Background work -----------------------------------------------------------------------
 TASKS = {

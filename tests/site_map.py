@@ -21,6 +21,8 @@ from vinculo.accounts.services import api_token_create, invitation_create, team_
 from vinculo.accounts.testing import make_member
 from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
+from vinculo.messaging.attachments import attachment_store
+from vinculo.messaging.services.outgoing import Attachment, message_queue
 from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales import models as sales
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
@@ -112,6 +114,8 @@ KIND_BY_PREFIX = [
     ("mailbox", "mailbox"),
     ("email_thread", "email_thread"),
     ("email_message", "email_message"),
+    ("email_attachment", "email_attachment"),
+    ("outgoing_attachment", "outgoing_attachment"),
 ]
 
 
@@ -317,6 +321,14 @@ def _touchpoints_records(membership: Membership, contact: Contact, label: str) -
         sent_at=now,
     )
     message.contacts.add(contact)
+    attachment = tp.EmailAttachment.dangerously_unscoped.create(
+        organization=org,
+        message=message,
+        filename=f"{label}.pdf",
+        content_type="application/pdf",
+        size=4,
+        file=attachment_store(f"attachments/{org.pk}/email/{message.pk}/1", b"%PDF"),
+    )
     return {
         "tracking_site": site.pk,
         "visitor": visitor.pk,
@@ -331,11 +343,21 @@ def _touchpoints_records(membership: Membership, contact: Contact, label: str) -
         "mailbox": mailbox.pk,
         "email_thread": thread.pk,
         "email_message": message.pk,
+        "email_attachment": attachment.pk,
     }
 
 
 def _messaging_records(contact: Contact, label: str) -> dict[str, int]:
-    """A subscription type of the membership organisation, with a consent of its contact."""
+    """A subscription type of the membership organisation, with a consent of its contact; an e-mail
+    sent to the contact with a file."""
     subscription_type = make_subscription_type(contact.organization, "newsletter", name=f"{label} news")
     record(contact, subscription_type)
-    return {"subscription_type": subscription_type.pk}
+    sent = message_queue(
+        organization=contact.organization,
+        to=contact.email,
+        contact=contact,
+        subject=f"{label} quote",
+        text=label,
+        attachments=[Attachment(f"{label}.pdf", b"%PDF", "application/pdf")],
+    )
+    return {"subscription_type": subscription_type.pk, "outgoing_attachment": sent.attachments.get().pk}

@@ -1,6 +1,8 @@
 """E-mail as a member meets it, in a real browser: connect a mailbox (a real dovecot), test the
 connection, read it now, see the conversation in the contact's "E-mail" panel, answer it (a real
-SMTP server receives the answer) and see both messages in the thread; on a phone-sized screen."""
+SMTP server receives the answer) and see both messages in the thread; then give the mailbox its
+own SMTP server (a real one asking for a login over STARTTLS) and send a test e-mail through it;
+on a phone-sized screen."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from vinculo.touchpoints.testing.mail import mail
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_connect_a_mailbox_read_it_and_answer_from_the_contact_page(browser, live_server, imap_server, smtp_server):
+def test_connect_a_mailbox_read_it_and_answer_from_the_contact_page(
+    browser, live_server, imap_server, smtp_server, smtp_account
+):
     owner = make_member(full_name="Ana Torres")
     org = owner.organization
     with scope(organization=org):
@@ -38,7 +42,7 @@ def test_connect_a_mailbox_read_it_and_answer_from_the_contact_page(browser, liv
         page.get_by_label("IMAP server").fill(imap_server.host)
         page.get_by_label("Port", exact=True).fill(str(imap_server.port))
         page.get_by_label("SSL/TLS").uncheck()
-        page.get_by_label("User name").fill(imap_server.user)
+        page.get_by_label("User name", exact=True).fill(imap_server.user)
         page.get_by_label("Password", exact=True).fill(imap_server.password)
         page.get_by_role("button", name="Connect").click()
         expect(page.get_by_text("Mailbox “Mi buzón” connected.")).to_be_visible()
@@ -61,5 +65,17 @@ def test_connect_a_mailbox_read_it_and_answer_from_the_contact_page(browser, liv
         expect(page.locator("#thread-messages > li")).to_have_count(2)
         assert smtp_server.received[0].message["In-Reply-To"] == "<first@cliente.example>"
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        # the mailbox's own SMTP server: the login and password are the IMAP ones
+        page.goto(f"/o/{org.slug}/mailboxes/")
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_label("SMTP server").fill("localhost")
+        page.get_by_label("SMTP port").fill(str(smtp_account.port))
+        page.get_by_label("SMTP security").select_option("starttls")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text(f"Sends through localhost:{smtp_account.port}")).to_be_visible()
+        page.get_by_role("button", name="Send a test e-mail").click()
+        expect(page.get_by_text("A copy was saved in “Sent”.")).to_be_visible()
+        assert [m.rcpt_tos for m in smtp_account.received] == [[owner.user.email]]
     finally:
         context.close()

@@ -242,6 +242,10 @@ class OutgoingMessage(OrgScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # the route it leaves by (vinculo/messaging/transports.py): the install's relay, or a
+    # registered transport and which of its accounts (a mailbox's id)
+    transport = models.CharField(_("sent through"), max_length=32, default="relay")
+    transport_ref = models.CharField(max_length=64, blank=True, default="")
 
     install_mail = InstallMailManager()
 
@@ -272,8 +276,10 @@ class OutgoingMessage(OrgScopedModel):
 
 
 class OutgoingAttachment(OrgScopedModel):
-    """A file sent with a message (a quote's PDF): small files, stored in the row itself so that
-    the worker needs nothing but the database. Organisation as its message's."""
+    """A file sent with a message (a quote's PDF), kept as a file under the organisation
+    (vinculo/messaging/attachments.py) so that it can be downloaded later by whoever may see the
+    message's contact. Rows written before files were kept have their bytes in `content` (and no
+    `file`). Organisation as its message's."""
 
     organization = models.ForeignKey(  # type: ignore[assignment]
         "accounts.Organization",
@@ -286,7 +292,9 @@ class OutgoingAttachment(OrgScopedModel):
     message = models.ForeignKey(OutgoingMessage, on_delete=models.CASCADE, related_name="attachments")
     filename = models.CharField(_("file name"), max_length=200)
     mimetype = models.CharField(_("type"), max_length=100, default="application/octet-stream")
-    content = models.BinaryField(_("content"))
+    content = models.BinaryField(_("content"), blank=True, default=b"")
+    file = models.FileField(_("file"), max_length=300, blank=True, default="")
+    size = models.PositiveBigIntegerField(_("size"), default=0)
 
     class Meta:
         ordering: ClassVar = ["id"]
@@ -294,6 +302,13 @@ class OutgoingAttachment(OrgScopedModel):
 
     def __str__(self) -> str:
         return self.filename
+
+    def read(self) -> bytes:
+        """The file's bytes, from storage or, for an old row, from the row itself."""
+        if self.file:
+            with self.file.open("rb") as stream:
+                return stream.read()
+        return bytes(self.content)
 
 
 class SuppressionReason(models.TextChoices):

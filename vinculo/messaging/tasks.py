@@ -1,12 +1,18 @@
 """Sending outgoing e-mail, in the task worker.
 
 A row is claimed with one conditional UPDATE (queued and due → sending), so two workers never send
-the same message; a row already sent, suppressed or failed is skipped. A batch reuses one SMTP
-connection. Temporary failures (the server is away or disconnects, 4xx answers) are retried with
+the same message; a row already sent, suppressed or failed is skipped. A batch reuses one
+connection per route (vinculo/messaging/transports.py: the install's relay, or a mailbox's own
+SMTP server), opened at the route's first message. Temporary failures (the server is away or disconnects, 4xx answers) are retried with
 back-off as the row's `next_attempt_at`, up to MAX_ATTEMPTS; permanent ones (5xx: recipient
 refused, message rejected) fail at once with the server's answer. While a row is `sending`,
 `next_attempt_at` is its lease: a worker that died mid-send leaves a row the sweep queues again
 (the message may then go out twice — at least once, never silently lost).
+
+A route whose server cannot be reached waits: the route's other messages of the batch go back to
+the queue untouched (for the relay, the rest of the batch too: nothing else can be sent). A route
+whose login is refused (`TransportError.route_broken`) cannot send until someone fixes it: its
+messages of the batch fail with the reason, which the transport also shows where it is set up.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F
@@ -28,6 +34,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from vinculo.messaging.models import MessageState, OutgoingAttachment, OutgoingMessage
+from vinculo.messaging.transports import RELAY, Connection, RelayConnection, TransportError, transport_named
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +58,14 @@ class BatchResult:
 
 
 class SendError(Exception):
-    def __init__(self, reason: str, *, temporary: bool, connection_lost: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, temporary: bool, connection_lost: bool = False, route_broken: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.temporary = temporary
         self.connection_lost = connection_lost
+        self.route_broken = route_broken
 
 
 def _describe(code: int, text: Any) -> str:
@@ -65,6 +75,10 @@ def _describe(code: int, text: Any) -> str:
 
 def classify(exc: BaseException) -> SendError:
     """What a failed SMTP conversation means for the message: retry later, or give up."""
+    if isinstance(exc, TransportError):
+        return SendError(
+            exc.reason, temporary=exc.temporary, connection_lost=exc.connection_lost, route_broken=exc.route_broken
+        )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
         return SendError(_describe(code, text), temporary=400 <= code < 500)
@@ -102,7 +116,11 @@ def build_email(
     if attachments is None:
         attachments = OutgoingAttachment.dangerously_unscoped.filter(message_id=message.pk).order_by("id")
     for attachment in attachments:
-        email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
+        try:
+            content = attachment.read()
+        except OSError as exc:  # the file is gone (storage lost or not restored): the message cannot be sent
+            raise ValueError(f"the attachment {attachment.filename!r} cannot be read: {type(exc).__name__}") from exc
+        email.attach(attachment.filename, content, attachment.mimetype)
     return email
 
 
@@ -176,43 +194,69 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
     return retry
 
 
+def _open(message: OutgoingMessage, relay: Any) -> Connection:
+    """A connection for the message's route (connected lazily, at its first message)."""
+    if message.transport == RELAY:
+        return RelayConnection(relay)
+    transport = transport_named(message.transport)
+    if transport is None:
+        raise TransportError(f"no transport {message.transport!r} is installed", temporary=True, connection_lost=True)
+    return transport.open(message.transport_ref, message.organization_id)
+
+
+def _close_all(connections: dict[tuple[str, str], Connection]) -> None:
+    for route, open_connection in connections.items():
+        try:
+            open_connection.close()
+        except Exception:
+            logger.exception("closing the connection of route %s failed", route)
+    connections.clear()
+
+
 def send_outgoing_batch(ids: Iterable[int], *, connection: Any = None) -> BatchResult:
-    """Send the given queued, due messages through one connection (opened at the first message
-    that is really to be sent, closed at the end). Safe to run twice and concurrently.
+    """Send the given queued, due messages, through one connection per route (the relay's:
+    `connection`, or Django's EMAIL_BACKEND). Safe to run twice and concurrently.
 
     Rows are claimed CLAIM_CHUNK at a time and marked sent SENT_FLUSH at a time: a worker killed
     in between leaves at most that many sent rows `sending`, which the sweep sends again when their
     lease runs out (at least once, never lost)."""
     result = BatchResult()
-    backend = connection or get_connection()
     wanted = list(dict.fromkeys(ids))
     sent: list[int] = []
-    opened = False
+    connections: dict[tuple[str, str], Connection] = {}
+    stopped_routes: dict[tuple[str, str], SendError] = {}
     try:
         for first in range(0, len(wanted), CLAIM_CHUNK):
             claimed = _claim(wanted[first : first + CLAIM_CHUNK], timezone.now())
             result.claimed += len(claimed)
             attachments = _attachments_of(claimed) if claimed else {}
             for index, message in enumerate(claimed):
+                route = (message.transport, message.transport_ref)
+                stopped = stopped_routes.get(route)
+                if stopped is not None:  # this route failed earlier in the batch
+                    if stopped.route_broken:
+                        _count(result, _record_failure(message, stopped))
+                    else:
+                        _release([message])
+                    continue
                 try:
-                    email = build_email(message, backend, attachments.get(message.pk, []))
-                    if not opened:
-                        backend.open()
-                        opened = True
-                    backend.send_messages([email])
+                    email = build_email(message, None, attachments.get(message.pk, []))
+                    if route not in connections:
+                        connections[route] = _open(message, connection)
+                    connections[route].send(email)
                 except Exception as exc:
                     _mark_sent(sent)
                     error = classify(exc)
-                    if _record_failure(message, error):
-                        result.retried += 1
-                    else:
-                        result.failed += 1
-                    if error.connection_lost:
-                        _release(claimed[index + 1 :])
-                        backend.close()
-                        opened = False
-                        result.stopped = True
-                        return result
+                    _count(result, _record_failure(message, error))
+                    if error.connection_lost or error.route_broken:
+                        broken = connections.pop(route, None)
+                        if broken is not None:
+                            _close_all({route: broken})
+                        if message.transport == RELAY:  # the install's own server: the rest waits
+                            _release(claimed[index + 1 :])
+                            result.stopped = True
+                            return result
+                        stopped_routes[route] = error
                     continue
                 sent.append(message.pk)
                 result.sent += 1
@@ -221,9 +265,15 @@ def send_outgoing_batch(ids: Iterable[int], *, connection: Any = None) -> BatchR
             _mark_sent(sent)
     finally:
         _mark_sent(sent)
-        if opened:
-            backend.close()
+        _close_all(connections)
     return result
+
+
+def _count(result: BatchResult, retried: bool) -> None:
+    if retried:
+        result.retried += 1
+    else:
+        result.failed += 1
 
 
 @task()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.messaging.views import consent
+from vinculo.messaging.views import attachments, consent
 
 app_name = "messaging"
 urlpatterns = [
@@ -14,4 +14,9 @@ urlpatterns = [
         name="subscription_type_delete",
     ),
     path("contacts/<int:pk>/consents/", consent.contact_consent_record_view, name="contact_consent_record"),
+    path(
+        "sent-files/<int:pk>/",
+        attachments.outgoing_attachment_download_view,
+        name="outgoing_attachment_download",
+    ),
 ]

@@ -121,7 +121,8 @@ EVENT_TYPES = (
         sentence=_("Quote %(number)s sent, %(total)s %(currency)s"),
         icon="send",
         kind="sales",
-        properties=QUOTE,
+        # e-mailed: the address, the outgoing message and its files (source, id, name, type, size)
+        properties={**QUOTE, "to": "email", "outgoing_message_id": "integer", "attachments": "array"},
     ),
     EventType(
         name="quote.accepted",

@@ -7,15 +7,20 @@ class TouchpointsConfig(AppConfig):
     verbose_name = "Touchpoints"
 
     def ready(self) -> None:
-        """The panels on a contact's page (the labels of touchpoint events are in event_types.py)."""
+        """The panels on a contact's page, the `mailbox` transport of outgoing mail (the labels of
+        touchpoint events are in event_types.py)."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.messaging.services.consent import register_usage_check
         from vinculo.touchpoints.selectors import mail, visitors
+        from vinculo.touchpoints.services import mail_send
         from vinculo.touchpoints.services.forms import forms_naming_subscription_type
+        from vinculo.touchpoints.views import mail as mail_views
         from vinculo.touchpoints.views import webhooks
 
         visitors.register()  # "Web sessions"
         mail.register()  # "E-mail"
+        mail_send.register()  # members' mail leaves through their mailbox's SMTP server
+        mail_views.register()  # timeline entries of e-mails link their attachments
         webhooks.register()  # "Social profiles"
         register_usage_check(forms_naming_subscription_type)  # a type a form names is not deleted
         self.register_sweeps()

@@ -13,6 +13,8 @@ EMAIL = {
     "snippet": "string",
     "thread_id": "integer",
     "email_message_id": "integer",
+    # the files that came with it: source, id, name, type, size (and a note when not kept)
+    "attachments": "array",
 }
 
 EVENT_TYPES = (

@@ -411,9 +411,22 @@ class SocialProfile(OrgScopedModel):
 # --- e-mail --------------------------------------------------------------------------------------
 
 
+class SmtpSecurity(models.TextChoices):
+    """How the connection to a mailbox's SMTP server is encrypted."""
+
+    SSL = "ssl", _("SSL/TLS (usually port 465)")
+    STARTTLS = "starttls", _("STARTTLS (usually port 587)")
+    NONE = "none", _("None (only for a server on this machine)")
+
+
 class Mailbox(OrgScopedModel):
     """An IMAP mailbox whose messages go on the matching contacts' timelines; a user's own, or shared
-    (no user). The password is encrypted at rest (vinculo.touchpoints.crypto)."""
+    (no user). The password is encrypted at rest (vinculo.touchpoints.crypto).
+
+    With an SMTP server (`smtp_host`), what its member writes from Vínculo (a shared one: every
+    member without their own, when it is the organisation's default sender) leaves through it, so
+    that SPF and DKIM align with its address; a copy goes to its Sent folder unless the server
+    saves one itself (vinculo/touchpoints/services/mail_send.py)."""
 
     name = models.CharField(_("name"), max_length=100)
     user = models.ForeignKey(
@@ -432,12 +445,37 @@ class Mailbox(OrgScopedModel):
     last_fetched_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
+    # --- sending (empty smtp_host: this mailbox does not send) ---
+    smtp_host = models.CharField(_("SMTP server"), max_length=253, blank=True, default="")
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP security"), max_length=8, choices=SmtpSecurity.choices, default=SmtpSecurity.STARTTLS
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=254, blank=True, default="")  # "": the IMAP one
+    smtp_password_encrypted = models.TextField(blank=True, default="")  # "": the IMAP password
+    save_sent_copy = models.BooleanField(_("save a copy in Sent"), default=True)
+    sent_folder = models.CharField(_("Sent folder"), max_length=100, blank=True, default="")  # "": found by LIST
+    is_default_sender = models.BooleanField(_("default sender of the organisation"), default=False)
+    # what needs the attention of whoever set it up (a refused login, a copy not saved); "" when fine
+    outgoing_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["name", "id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default_sender=True),
+                name="mailbox_one_default_sender",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sends(self) -> bool:
+        """Whether what is written through this mailbox leaves by its own SMTP server."""
+        return bool(self.smtp_host)
 
 
 class EmailThread(OrgScopedModel):
@@ -495,3 +533,27 @@ class EmailMessage(OrgScopedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class EmailAttachment(OrgScopedModel):
+    """A file that came with an e-mail, kept under the organisation (vinculo/messaging/attachments.py),
+    or a note that it was not kept (`skipped_reason`, no file): too large, a program, a type the
+    install does not keep. Inline images of HTML mail (`content_id`) are kept as attachments too."""
+
+    message = models.ForeignKey(EmailMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    content_id = models.CharField(max_length=255, blank=True, default="")
+    file = models.FileField(_("file"), max_length=300, blank=True, default="")
+    skipped_reason = models.CharField(_("not kept because"), max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar = ["message_id", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def kept(self) -> bool:
+        return bool(self.file)

@@ -17,6 +17,7 @@ from django_countries.fields import Country
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
+from vinculo.contacts.timeline_files import TimelineFile, timeline_files
 from vinculo.core import event_types
 from vinculo.core.models import Event
 from vinculo.core.pagination import Page
@@ -136,8 +137,16 @@ def sorted_items(value: Any) -> list[tuple[str, Any]]:
 
 @register.filter
 def event_details(properties: Any) -> list[tuple[str, Any]]:
-    """An event's properties to list, without `via` (shown as who did it, after "by")."""
-    return [(k, v) for k, v in sorted_items(properties) if k != "via"]
+    """An event's properties to list, without `via` (shown as who did it, after "by") and
+    `attachments` (listed as files)."""
+    return [(k, v) for k, v in sorted_items(properties) if k not in ("via", "attachments")]
+
+
+@register.filter
+def files_of(event: Event, org_slug: str) -> list[TimelineFile]:
+    """The files an event lists (`attachments`), with their download links."""
+    properties = event.properties if isinstance(event.properties, Mapping) else {}
+    return timeline_files(properties.get("attachments"), org_slug)
 
 
 @register.filter

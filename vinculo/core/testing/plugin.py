@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from django_scopes import scope, scopes_disabled
 from django_tasks.signals import task_finished
 
@@ -18,6 +19,13 @@ from vinculo.core.testing.network import fake_dns, tcp_listener
 from vinculo.core.testing.subprocesses import migrated_sqlite, migrated_sqlite_template
 
 __all__ = ["fake_dns", "in_org_scope", "migrated_sqlite", "migrated_sqlite_template", "tcp_listener"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _media_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Files the tests store (e-mail attachments) go to a throwaway folder, not var/media."""
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield
 
 
 @pytest.fixture(autouse=True)

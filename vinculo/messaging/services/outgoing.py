@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Organization, User
 from vinculo.contacts.models import Contact
+from vinculo.messaging import attachments as attachment_files
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingAttachment, OutgoingMessage
 from vinculo.messaging.services.suppression import normalize_address, suppression_reasons
 from vinculo.messaging.tasks import send_outgoing
+from vinculo.messaging.transports import RELAY_ROUTE, Route, transport_named
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,6 @@ ALLOWED_HEADERS = {
     "X-Auto-Response-Suppress",
 }
 MAX_SUBJECT = 998
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 _LINE_BREAKS = re.compile(r"[\r\n\x00]+")
 
 Subject = str | Callable[[], str]
@@ -157,6 +158,7 @@ def message_queue(
     unsubscribe_url: str = "",
     html_transform: Callable[[str], str] | None = None,
     actor: User | None = None,
+    route: Route = RELAY_ROUTE,
 ) -> OutgoingMessage:
     """Write one e-mail to one recipient and have the worker send it after commit.
 
@@ -172,11 +174,17 @@ def message_queue(
       rewrites the HTML before it is stored (link tracking).
     - `idempotency_key`: writing the same key twice (per organisation) returns the first row.
     - `organization` None is install-level mail (kind `system` only; see OutgoingMessage).
+    - `route`: the server it leaves through (vinculo/messaging/transports.py): the install's relay
+      by default; `member_route(…)` for what a member writes.
+    - `attachments` are kept as files under the organisation (vinculo/messaging/attachments.py).
 
-    Raises ValidationError({"to": …}) for an address that is not one, before anything is written.
+    Raises ValidationError({"to": …}) for an address that is not one, and
+    ValidationError({"attachments": …}) for files too large to send, before anything is written.
     """
     if organization is None and kind != MessageKind.SYSTEM:
         raise ValueError("only system mail may be sent without an organisation")
+    if not route.is_relay and (transport_named(route.transport) is None or organization is None):
+        raise ValueError(f"no transport {route.transport!r} for this message")
     address, name = _recipient(to)
     if idempotency_key:
         found = _existing(organization, idempotency_key)
@@ -196,7 +204,9 @@ def message_queue(
         extra["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     reason = _blocking_reason(organization, address, kind, respect_suppression)
     files = list(attachments)
-    if sum(len(f.content) for f in files) > MAX_ATTACHMENT_BYTES:
+    if any(len(f.content) > attachment_files.max_bytes() for f in files) or (
+        sum(len(f.content) for f in files) > attachment_files.max_total_bytes()
+    ):
         raise ValidationError({"attachments": [_("The attachments are too large to send by e-mail.")]})
     row = OutgoingMessage(
         organization=organization,
@@ -217,6 +227,8 @@ def message_queue(
         idempotency_key=idempotency_key,
         created_by=actor,
         next_attempt_at=timezone.now(),
+        transport=route.transport,
+        transport_ref=route.ref,
     )
     try:
         with transaction.atomic():
@@ -229,15 +241,38 @@ def message_queue(
             raise
         return found
     if files:
-        OutgoingAttachment.dangerously_unscoped.bulk_create(
-            OutgoingAttachment(
-                organization=organization, message=row, filename=f.filename, mimetype=f.mimetype, content=f.content
-            )
-            for f in files
-        )
+        _store_attachments(row, files)
     if row.state == MessageState.QUEUED:
         transaction.on_commit(lambda: _enqueue_send(row.pk))
     return row
+
+
+def _store_attachments(row: OutgoingMessage, files: list[Attachment]) -> None:
+    """Each file under the organisation and the message (vinculo/messaging/attachments.py); the
+    files written are removed again when the rows cannot be saved."""
+    key = f"{row.pk}-{attachment_files.message_key(row.message_id)[:16]}"
+    written: list[str] = []
+    try:
+        rows = []
+        for index, item in enumerate(files, start=1):
+            path = attachment_files.attachment_path(
+                organization_id=row.organization_id, area="outgoing", key=key, index=index
+            )
+            written.append(attachment_files.attachment_store(path, item.content))
+            rows.append(
+                OutgoingAttachment(
+                    organization=row.organization,
+                    message=row,
+                    filename=attachment_files.clean_filename(item.filename),
+                    mimetype=attachment_files.clean_content_type(item.mimetype),
+                    file=written[-1],
+                    size=len(item.content),
+                )
+            )
+        OutgoingAttachment.dangerously_unscoped.bulk_create(rows)
+    except BaseException:
+        attachment_files.attachments_delete(written)
+        raise
 
 
 def _enqueue_send(message_id: int) -> None:

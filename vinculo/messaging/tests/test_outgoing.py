@@ -418,3 +418,25 @@ def test_a_caller_can_name_the_reasons_that_block_it(org, django_capture_on_comm
     assert (ana.state, ana.suppressed_reason) == (MessageState.SENT, "")
     assert (luis.state, luis.suppressed_reason) == (MessageState.SUPPRESSED, "hard_bounce")
     assert [m.to for m in mail.outbox] == [["Ana García <ana@cliente.example>"]]
+
+
+def test_a_message_whose_attachment_file_is_gone_fails_without_holding_up_the_others(
+    org, smtp, django_capture_on_commit_callbacks
+):
+    with scope(organization=org):
+        lost = message_queue(
+            organization=org, to="ana@cliente.example", subject="Lost", text="x", attachments=[Attachment("a.pdf", PDF)]
+        )
+        kept = message_queue(organization=org, to="ana@cliente.example", subject="Kept", text="x")
+        stored = lost.attachments.get()
+    stored.file.storage.delete(stored.file.name)
+
+    result = send_outgoing_batch([lost.pk, kept.pk])
+
+    assert (result.sent, result.failed, result.stopped) == (1, 1, False)
+    lost.refresh_from_db()
+    assert (lost.state, lost.last_error) == (
+        "failed",
+        "ValueError: the attachment 'a.pdf' cannot be read: FileNotFoundError",
+    )
+    assert [m.message["Subject"] for m in smtp.received] == ["Kept"]

@@ -18,7 +18,9 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_write
 from vinculo.core.audit import audit_update, diff, snapshot
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingMessage, SuppressionReason
+from vinculo.messaging.outgoing_selectors import outgoing_attachment_list
 from vinculo.messaging.services.outgoing import Attachment, message_queue
+from vinculo.messaging.transports import member_route
 from vinculo.sales import pdf
 from vinculo.sales.models import Quote, QuoteStatus
 from vinculo.sales.services.documents import (
@@ -88,8 +90,13 @@ def _clean_quote_email(to: Any, subject: Any, message: Any) -> tuple[str, str, s
 def quote_email(
     *, actor: Membership, quote: Quote, to: Any, subject: Any, message: Any, idempotency_key: Any = ""
 ) -> QuoteEmailed:
-    """E-mail the quote as a PDF attachment: queue an outgoing message (From the install, Reply-To
-    the member), mark a draft as sent, and put `quote.sent` on the timeline with the address.
+    """E-mail the quote as a PDF attachment: queue an outgoing message, mark a draft as sent, and
+    put `quote.sent` on the timeline with the address and the attachment.
+
+    It leaves by the member's route (vinculo/messaging/transports.py): through the SMTP server of
+    their own mailbox, or of the organisation's default sender, From that mailbox's address with
+    the member's name; without one, through the install's relay From the install, Reply-To the
+    member.
 
     An accepted or declined quote is refused (DocumentConflict). An address on the suppression
     list is refused with its reason (ValidationError on `to`); the outgoing row is kept as a
@@ -117,12 +124,15 @@ def quote_email(
             )
         user = actor.user
         contact = quote.contact
+        route = member_route(organization=quote.organization, user=user)
         outgoing = message_queue(
             organization=quote.organization,
             kind=MessageKind.ONE_OFF,
             to=to,
             contact=contact,
-            reply_to=formataddr((user.full_name, user.email)),
+            from_email=formataddr((user.full_name, route.address)) if route.address else "",
+            reply_to="" if route.address else formataddr((user.full_name, user.email)),
+            route=route,
             subject=subject,
             text=message,
             language=(contact.language if contact is not None else "") or quote.organization.language,
@@ -147,7 +157,12 @@ def quote_email(
                     changes=diff(before, snapshot(quote, DOCUMENT_AUDITED)),
                     organization=actor.organization,
                 )
-            properties = {**quote_properties(quote), "to": outgoing.to_address, "outgoing_message_id": outgoing.pk}
+            properties = {
+                **quote_properties(quote),
+                "to": outgoing.to_address,
+                "outgoing_message_id": outgoing.pk,
+                "attachments": outgoing_attachment_list(outgoing),
+            }
             emit_document_event(quote, actor, "quote.sent", properties)
             return QuoteEmailed(quote=quote, message=outgoing)
     reason = SuppressionReason(outgoing.suppressed_reason).label

@@ -14,6 +14,7 @@ from django_scopes import scope
 
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
+from vinculo.messaging.attachments import message_key
 from vinculo.messaging.models import OutgoingMessage
 from vinculo.messaging.services.suppression import suppression_add
 from vinculo.sales import pdf
@@ -90,7 +91,7 @@ def test_the_quote_page_emails_the_pdf_and_marks_the_quote_sent(actor, org, quot
         event = Event.objects.get(type="quote.sent")
         [row] = outgoing_rows(org)
         [stored] = row.attachments.all()
-    assert content == bytes(stored.content)
+    assert content == stored.read()
     assert content.startswith(b"%PDF-")
     assert content.rstrip().endswith(b"%%EOF")
     assert stored.filename == pdf.filename(quote.number)
@@ -109,7 +110,18 @@ def test_the_quote_page_emails_the_pdf_and_marks_the_quote_sent(actor, org, quot
         "currency": quote.currency,
         "to": "ana@cliente.example",
         "outgoing_message_id": row.pk,
+        "attachments": [
+            {
+                "source": "outgoing",
+                "id": stored.pk,
+                "name": pdf.filename(quote.number),
+                "type": "application/pdf",
+                "size": len(content),
+            }
+        ],
     }
+    assert stored.file.name == f"attachments/{org.pk}/outgoing/{row.pk}-{message_key(row.message_id)[:16]}/1"
+    assert stored.size == len(content)
 
 
 def test_a_sent_quote_can_be_emailed_again(actor, org, quote, api_client, smtp_server):

@@ -1,5 +1,6 @@
 """Reads of the e-mail integration: mailboxes (a member sees the shared ones and their own, never
-another member's), threads and messages (seen by whoever may see one of their contacts)."""
+another member's), threads, messages and their attachments (seen by whoever may see one of their
+contacts: the same rule as the thread page)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from vinculo.accounts.permissions import can_write
 from vinculo.contacts.models import Contact
 from vinculo.contacts.panels import Panel, register_panel
 from vinculo.contacts.selectors import contact_queryset
-from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
+from vinculo.messaging.attachments import Download
+from vinculo.touchpoints.models import EmailAttachment, EmailMessage, EmailThread, Mailbox
 
 
 def mailbox_queryset(*, actor: Membership) -> QuerySet[Mailbox]:
@@ -33,6 +35,14 @@ def sending_mailbox(*, actor: Membership) -> Mailbox | None:
     return Mailbox.objects.filter(user_id=actor.user_id, is_active=True).order_by("id").first()
 
 
+def sending_mailbox_for(*, organization_id: int, user_id: int) -> Mailbox | None:
+    """The mailbox whose SMTP server sends what this member writes: their own that sends, else the
+    organisation's default sender (a shared mailbox), else None (the install's relay)."""
+    senders = Mailbox.objects.filter(organization_id=organization_id).exclude(smtp_host="").order_by("id")
+    own = senders.filter(user_id=user_id).first()
+    return own if own is not None else senders.filter(user__isnull=True, is_default_sender=True).first()
+
+
 def email_thread_queryset(*, actor: Membership) -> QuerySet[EmailThread]:
     """Threads with at least one contact the actor may see."""
     visible = contact_queryset(actor=actor).filter(email_threads=OuterRef("pk"))
@@ -48,7 +58,11 @@ def email_thread_list(*, actor: Membership, contact: Contact | None = None) -> Q
 
 def email_thread_get(*, actor: Membership, pk: Any) -> EmailThread:
     """The thread with its messages (oldest first) and their contacts, or 404."""
-    messages = EmailMessage.objects.select_related("sent_by", "mailbox").order_by("sent_at", "id")
+    messages = (
+        EmailMessage.objects.select_related("sent_by", "mailbox")
+        .prefetch_related("attachments")
+        .order_by("sent_at", "id")
+    )
     try:
         return (
             email_thread_queryset(actor=actor)
@@ -64,11 +78,34 @@ def email_message_get(*, actor: Membership, pk: Any) -> EmailMessage:
         return (
             EmailMessage.objects.filter(thread__in=email_thread_queryset(actor=actor))
             .select_related("thread", "sent_by")
-            .prefetch_related("contacts")
+            .prefetch_related("contacts", "attachments")
             .get(pk=int(pk))
         )
     except (EmailMessage.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404 from exc
+
+
+def email_attachment_get(*, actor: Membership, pk: Any) -> EmailAttachment:
+    """A kept attachment of an e-mail the actor may see (one of its thread's contacts is visible to
+    them); 404 when missing, not kept, of another organisation or of contacts they may not see."""
+    try:
+        return (
+            EmailAttachment.objects.filter(message__thread__in=email_thread_queryset(actor=actor))
+            .exclude(file="")
+            .get(pk=int(pk))
+        )
+    except (EmailAttachment.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def email_attachment_download(attachment: EmailAttachment) -> Download:
+    """The stored file, to hand out as a download (vinculo.messaging.attachments.attachment_response);
+    404 when the file is missing from storage."""
+    try:
+        stream = attachment.file.open("rb")
+    except OSError as exc:
+        raise Http404 from exc
+    return Download(filename=attachment.filename, content_type=attachment.content_type, stream=stream)
 
 
 # --- the "E-mail" panel on a contact's page ---------------------------------------------------------

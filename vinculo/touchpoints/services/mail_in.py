@@ -15,6 +15,12 @@ on the timelines of the contacts whose addresses appear in From, To or Cc.
 - Each contact gets one timeline event, `email.received` (or `email.sent` when the mailbox's own
   address sent it, e.g. a Sent folder), whose `message_id` is the e-mail's Message-ID (for the
   first contact; `<Message-ID>#<contact id>` for the others, hashed when longer than the column).
+- A message Vínculo sent itself (an outgoing message with the same Message-ID: an e-mail written
+  from a contact's page, a quote) is already on the timeline: read back from the Sent folder, it
+  is recognised and not stored again.
+- Attachments (inline images of HTML mail too) are kept as files under the organisation, within
+  the install's limits of size and type (vinculo/messaging/attachments.py); a file that is not kept
+  (a program, too large) is listed with the reason. The event lists them (`attachments`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import hashlib
 import html
 import imaplib
 import logging
+import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,13 +54,16 @@ from vinculo.accounts.system_actor import make_via, system_actor
 from vinculo.contacts.models import Contact, ContactEmail, LifecycleStage, SourceChannel
 from vinculo.contacts.services import contact_create
 from vinculo.core.events import emit
-from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
+from vinculo.messaging import attachments as attachment_files
+from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
+from vinculo.touchpoints.models import EmailAttachment, EmailMessage, EmailThread, Mailbox
 from vinculo.touchpoints.services.mailboxes import ImapFailure, imap_connect, imap_select
 from vinculo.touchpoints.services.threading import thread_by_headers, thread_for, thread_refresh
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 10 * 1024 * 1024  # larger messages are skipped (attachments are not kept anyway)
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # larger messages are skipped (base64 makes files a third larger)
+MAX_ATTACHMENTS = 100  # parts past this many are not looked at
 MAX_PER_RUN = 500  # the rest waits for the next run
 MAX_TEXT = 100_000
 MAX_HTML = 200_000
@@ -78,6 +88,16 @@ class SkipMessage(Exception):
 
 
 @dataclass
+class ParsedAttachment:
+    """A file of a message: a part with a file name, sent as an attachment, or an inline image."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+
+
+@dataclass
 class ParsedEmail:
     message_id: str
     in_reply_to: str
@@ -91,6 +111,7 @@ class ParsedEmail:
     html_body: str
     sent_at: dt.datetime
     automatic: bool = False  # auto-replies, bulk mail, mailing lists
+    attachments: list[ParsedAttachment] = field(default_factory=list)
 
     @property
     def participants(self) -> list[str]:
@@ -208,6 +229,67 @@ def _automatic(message: MimeMessage) -> bool:
     )
 
 
+def _filename(part: Any, content_type: str, number: int) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:  # a malformed RFC 2231 parameter
+        name = ""
+    name = _unescape(str(name))
+    if name.strip():
+        return attachment_files.clean_filename(name)
+    extension = mimetypes.guess_extension(content_type) or (".eml" if content_type == "message/rfc822" else "")
+    stem = "image" if content_type.startswith("image/") else "attachment"
+    return f"{stem}-{number}{extension}"
+
+
+def _payload(part: Any) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        try:
+            return bytes(inner.as_bytes()) if hasattr(inner, "as_bytes") else str(inner).encode()
+        except Exception:
+            return b""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def attachment_parts(message: MimeMessage, bodies: Iterable[Any] = ()) -> list[ParsedAttachment]:
+    """The message's files, in order: every leaf part except the bodies shown (`bodies`) and
+    other text parts without a file name (alternative versions of the body); a forwarded message
+    (message/rfc822) is one file."""
+    skip = {id(part) for part in bodies if part is not None}
+    found: list[ParsedAttachment] = []
+
+    def visit(part: Any) -> None:
+        if len(found) >= MAX_ATTACHMENTS or id(part) in skip:
+            return
+        content_type = attachment_files.clean_content_type(part.get_content_type())
+        if content_type != "message/rfc822" and part.is_multipart():
+            for child in part.iter_parts():
+                visit(child)
+            return
+        try:
+            has_name = bool(part.get_filename())
+        except Exception:
+            has_name = True
+        disposition = part.get_content_disposition()
+        if content_type.startswith("text/") and not has_name and disposition != "attachment":
+            return
+        content_id = _MSG_ID.search(_SPACES.sub("", str(part.get("Content-ID", ""))))
+        found.append(
+            ParsedAttachment(
+                filename=_filename(part, content_type, len(found) + 1),
+                content_type=content_type,
+                content=_payload(part),
+                content_id=content_id.group(0)[1:-1][:255] if content_id else "",
+            )
+        )
+
+    visit(message)
+    return found
+
+
 def parse_email(raw: bytes, *, received_at: dt.datetime | None = None) -> ParsedEmail:
     """An RFC 5322 message as the fields stored (stdlib email, policy.default)."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -239,6 +321,7 @@ def parse_email(raw: bytes, *, received_at: dt.datetime | None = None) -> Parsed
         html_body=html_body,
         sent_at=_date(message, received_at or timezone.now()),
         automatic=_automatic(message),
+        attachments=attachment_parts(message, (plain, rich)),
     )
 
 
@@ -315,11 +398,72 @@ def _contacts_by_address(addresses: Iterable[str]) -> dict[str, Contact]:
     return {row.email: row.contact for row in rows}
 
 
+def attachments_store(message: EmailMessage, files: list[ParsedAttachment], written: list[str]) -> list[dict[str, Any]]:
+    """Keep the message's files (vinculo/messaging/attachments.py) and note those not kept; returns
+    them as the timeline event lists them. The names of the files written are added to `written`
+    (removed again by the caller if the transaction does not commit)."""
+    rows: list[EmailAttachment] = []
+    kept_bytes = 0
+    for index, item in enumerate(files, start=1):
+        refusal = attachment_files.attachment_refusal(
+            filename=item.filename, content_type=item.content_type, content=item.content, kept_bytes=kept_bytes
+        )
+        row = EmailAttachment(
+            organization_id=message.organization_id,
+            message=message,
+            filename=item.filename,
+            content_type=item.content_type,
+            size=len(item.content),
+            content_id=item.content_id,
+            skipped_reason=refusal,
+        )
+        if not refusal:
+            path = attachment_files.attachment_path(
+                organization_id=message.organization_id, area="email", key=str(message.pk), index=index
+            )
+            written.append(attachment_files.attachment_store(path, item.content))
+            row.file.name = written[-1]
+            kept_bytes += len(item.content)
+        rows.append(row)
+    created = EmailAttachment.objects.bulk_create(rows)
+    return [attachment_item(row) for row in created]
+
+
+def attachment_item(row: EmailAttachment) -> dict[str, Any]:
+    """One file as a timeline entry lists it (vinculo/contacts/timeline_files.py)."""
+    item: dict[str, Any] = {
+        "source": "email",
+        "id": row.pk,
+        "name": row.filename,
+        "type": row.content_type,
+        "size": row.size,
+    }
+    if row.skipped_reason:
+        item["note"] = row.skipped_reason
+    return item
+
+
+def sent_by_vinculo(mailbox: Mailbox, message_id: str) -> bool:
+    """Whether the organisation sent this message itself (it is on the timeline already)."""
+    return bool(outgoing_by_message_id(organization=mailbox.organization, message_ids=[message_id]))
+
+
 def message_store(*, mailbox: Mailbox, parsed: ParsedEmail, uid: int | None = None) -> str:
     """Store one parsed message (inside the organisation's scope): "stored", "duplicate" or
-    "ignored". Idempotent by Message-ID."""
+    "ignored". Idempotent by Message-ID; a message Vínculo sent itself is a "duplicate" too."""
     if EmailMessage.objects.filter(message_id=parsed.message_id).exists():
         return "duplicate"
+    if sent_by_vinculo(mailbox, parsed.message_id):
+        return "duplicate"
+    written: list[str] = []
+    try:
+        return _message_store(mailbox, parsed, uid, written)
+    except BaseException:
+        attachment_files.attachments_delete(written)
+        raise
+
+
+def _message_store(mailbox: Mailbox, parsed: ParsedEmail, uid: int | None, written: list[str]) -> str:
     own = own_addresses(mailbox)
     mine = {mailbox.email_address.lower()}
     if mailbox.user_id is not None and mailbox.user is not None:
@@ -377,13 +521,16 @@ def message_store(*, mailbox: Mailbox, parsed: ParsedEmail, uid: int | None = No
                 message.contacts.set(contacts)
                 thread.contacts.add(*contacts)
             thread_refresh(thread)
-            properties = {
+            files = attachments_store(message, parsed.attachments, written) if parsed.attachments else []
+            properties: dict[str, Any] = {
                 "subject": parsed.subject,
                 "from": parsed.from_address,
                 "snippet": snippet(parsed.text_body),
                 "thread_id": thread.pk,
                 "email_message_id": message.pk,
             }
+            if files:
+                properties["attachments"] = files
             for index, contact in enumerate(contacts):
                 emit(
                     organization=mailbox.organization,
@@ -398,6 +545,8 @@ def message_store(*, mailbox: Mailbox, parsed: ParsedEmail, uid: int | None = No
                 Contact.objects.filter(pk__in=[c.pk for c in contacts]).update(last_activity_at=timezone.now())
     except IntegrityError:
         # the same message stored meanwhile (another mailbox of the organisation received it too)
+        attachment_files.attachments_delete(written)
+        written.clear()
         if EmailMessage.objects.filter(message_id=parsed.message_id).exists():
             return "duplicate"
         raise

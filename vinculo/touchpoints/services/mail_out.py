@@ -1,9 +1,12 @@
 """Outbound e-mail: a member writes to a contact from the contact's page.
 
 The message is queued as an outgoing message (vinculo.messaging) and sent by the task worker
-through SMTP, retried while the server is away; the request never talks SMTP. It is sent From the
-member's own connected mailbox address when they have one, else from DEFAULT_FROM_EMAIL with
-Reply-To the member, so that the answer reaches a person. It carries its own Message-ID and, when
+through SMTP, retried while the server is away; the request never talks SMTP. Its route and From
+address: the member's own mailbox when it sends (its SMTP server, From its address: SPF and DKIM
+align), else the organisation's default shared sender (From its address, with the member's name),
+else the install's relay (vinculo/touchpoints/services/mail_send.py); through the relay it goes
+From the member's own connected mailbox address when they have one, else from DEFAULT_FROM_EMAIL
+with Reply-To the member, so that the answer reaches a person. It carries its own Message-ID and, when
 it answers a thread, In-Reply-To (the thread's last message) and References, so that the
 contact's mail client and the next fetch put the reply in the same thread.
 
@@ -34,9 +37,11 @@ from vinculo.contacts.selectors import contact_queryset
 from vinculo.core.events import emit
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingMessage, SuppressionReason
 from vinculo.messaging.services.outgoing import message_queue
+from vinculo.messaging.transports import member_route
 from vinculo.touchpoints.models import EmailMessage, EmailThread
 from vinculo.touchpoints.selectors.mail import email_thread_queryset, sending_mailbox
 from vinculo.touchpoints.services.mail_in import event_message_id, snippet
+from vinculo.touchpoints.services.mail_send import TRANSPORT
 from vinculo.touchpoints.services.threading import normalize_subject, thread_refresh
 
 logger = logging.getLogger(__name__)
@@ -103,10 +108,14 @@ def email_send(*, actor: Membership, contact: Contact, subject: Any, body: Any, 
     require_write(actor)
     subject, body, found = _clean(actor, contact, subject, body, thread)
     user = actor.user
-    mailbox = sending_mailbox(actor=actor)
-    if mailbox is not None:
+    route = member_route(organization=actor.organization, user=user)
+    mailbox_id: int | None = int(route.ref) if route.transport == TRANSPORT else None
+    reply_to: list[str] = []
+    if route.address:
+        from_email = formataddr((user.full_name, route.address))
+    elif (mailbox := sending_mailbox(actor=actor)) is not None:
         from_email = formataddr((user.full_name, mailbox.email_address))
-        reply_to: list[str] = []
+        mailbox_id = mailbox.pk
     else:
         from_email = settings.DEFAULT_FROM_EMAIL
         reply_to = [formataddr((user.full_name, user.email))]
@@ -132,13 +141,14 @@ def email_send(*, actor: Membership, contact: Contact, subject: Any, body: Any, 
             text=body,
             headers=headers,
             actor=user,
+            route=route,
         )
         if outgoing.state != MessageState.SUPPRESSED:
             return _store_sent(
                 actor=actor,
                 contact=contact,
                 thread=found,
-                mailbox_id=mailbox.pk if mailbox is not None else None,
+                mailbox_id=mailbox_id,
                 message_id=outgoing.message_id,
                 in_reply_to=in_reply_to,
                 references=references,

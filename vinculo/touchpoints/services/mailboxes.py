@@ -24,6 +24,13 @@ does not offer STARTTLS is refused, except when the address connected to is this
 What a failed connection tells the user is "could not connect" or "could not log in", never what
 the socket or the server said (a closed port, a silent one and one that is not IMAP look the same,
 so the connection test cannot map ports); the reason goes to the server log.
+
+Sending (optional: an SMTP server, `smtp_host`): the SMTP host follows the same address rules, and
+its security is SSL/TLS or STARTTLS, or none for a server on this machine only (refused when saved
+for any other host, and again at the connection). The SMTP user name and password default to the
+IMAP ones; an SMTP password is encrypted and write-only like the IMAP one. A shared mailbox that
+sends may be the organisation's default sender (one at most): members without a mailbox of their
+own that sends write through it. The sending itself is vinculo/touchpoints/services/mail_send.py.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -54,17 +62,48 @@ from vinculo.core import outbound
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.validation import Errors, add_error, clean_text
 from vinculo.touchpoints import crypto
-from vinculo.touchpoints.models import Mailbox
+from vinculo.touchpoints.models import Mailbox, SmtpSecurity
 
 logger = logging.getLogger(__name__)
 
 IMAP_TIMEOUT = 20  # seconds for connecting and for each command
 MAX_PASSWORD = 500
 TEXT_FIELDS = {"name": 100, "username": 254, "folder": 100}
-BOOL_FIELDS = ("use_ssl", "create_leads", "is_active")
-MAILBOX_FIELDS = (*TEXT_FIELDS, *BOOL_FIELDS, "email_address", "host", "port", "password", "shared")
-# what the audit trail keeps: never the password
-AUDITED = ["name", "email_address", "host", "port", "use_ssl", "username", "folder", "create_leads", "is_active"]
+OPTIONAL_TEXT_FIELDS = {"smtp_username": 254, "sent_folder": 100}
+BOOL_FIELDS = ("use_ssl", "create_leads", "is_active", "save_sent_copy", "is_default_sender")
+SMTP_FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_password", *OPTIONAL_TEXT_FIELDS)
+MAILBOX_FIELDS = (
+    *TEXT_FIELDS,
+    *BOOL_FIELDS,
+    *SMTP_FIELDS,
+    "email_address",
+    "host",
+    "port",
+    "password",
+    "shared",
+)
+# what the audit trail keeps: never a password
+AUDITED = [
+    "name",
+    "email_address",
+    "host",
+    "port",
+    "use_ssl",
+    "username",
+    "folder",
+    "create_leads",
+    "is_active",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "save_sent_copy",
+    "sent_folder",
+    "is_default_sender",
+]
+# what the connection to the SMTP server depends on: a change clears "needs attention"
+SMTP_CONNECTION = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "username", "sent_folder")
+SMTP_DEFAULT_PORTS = {SmtpSecurity.SSL: 465, SmtpSecurity.STARTTLS: 587, SmtpSecurity.NONE: 25}
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
 LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 # what users are told (the reasons go to the server log)
@@ -91,9 +130,9 @@ def is_local_host(host: str) -> bool:
         return False
 
 
-def _clean_host(value: Any, errors: Errors) -> str | None:
+def _clean_host(value: Any, errors: Errors, field: str = "host") -> str | None:
     if not isinstance(value, str) or not value.strip():
-        add_error(errors, "host", _("This field is required."))
+        add_error(errors, field, _("This field is required."))
         return None
     host = value.strip().lower()
     try:
@@ -102,38 +141,106 @@ def _clean_host(value: Any, errors: Errors) -> str | None:
     except ValueError:
         pass
     if not _HOSTNAME.match(host):
-        add_error(errors, "host", _("Enter a server name such as imap.example.com, or an IP address."))
+        if field == "smtp_host":
+            add_error(errors, field, _("Enter a server name such as smtp.example.com, or an IP address."))
+        else:
+            add_error(errors, field, _("Enter a server name such as imap.example.com, or an IP address."))
         return None
     return host
 
 
-def _clean_port(value: Any, errors: Errors) -> int | None:
+def _clean_port(value: Any, errors: Errors, field: str = "port") -> int | None:
     if isinstance(value, bool):
-        add_error(errors, "port", _("Enter a whole number."))
+        add_error(errors, field, _("Enter a whole number."))
         return None
     try:
         port = int(str(value).strip())
     except (TypeError, ValueError):
-        add_error(errors, "port", _("Enter a whole number."))
+        add_error(errors, field, _("Enter a whole number."))
         return None
     if not 1 <= port <= 65535:
-        add_error(errors, "port", _("Enter a port between 1 and 65535."))
+        add_error(errors, field, _("Enter a port between 1 and 65535."))
         return None
     return port
 
 
-def _screen_host(data: Mapping[str, Any]) -> str | None:
-    """The error for a host that is, or resolves to, a refused address (vinculo.core.outbound), or
-    None. Called before the service's transaction: a slow DNS answer must not hold the database."""
-    host = _clean_host(data.get("host"), {}) if "host" in data else None
-    if host is None:
-        return None
-    try:
-        outbound.check_host(host)
-    except outbound.AddressRefused as exc:
-        logger.info("mailbox server refused: %s", exc)
-        return str(HOST_REFUSED)
+def _screen_host(data: Mapping[str, Any]) -> dict[str, str]:
+    """The error of each host (IMAP, SMTP) that is, or resolves to, a refused address
+    (vinculo.core.outbound), by field. Called before the service's transaction: a slow DNS answer
+    must not hold the database."""
+    refused: dict[str, str] = {}
+    for field in ("host", "smtp_host"):
+        host = _clean_host(data.get(field), {}, field) if data.get(field) else None
+        if host is None:
+            continue
+        try:
+            outbound.check_host(host)
+        except outbound.AddressRefused as exc:
+            logger.info("mailbox server refused: %s", exc)
+            refused[field] = str(HOST_REFUSED)
+    return refused
+
+
+def _clean_password(value: Any, field: str, errors: Errors) -> str | None:
+    if not isinstance(value, str):
+        add_error(errors, field, _("Enter text."))
+    elif len(value) > MAX_PASSWORD:
+        add_error(errors, field, _("At most %(n)s characters.") % {"n": MAX_PASSWORD})
+    elif "\0" in value or "\r" in value or "\n" in value:
+        add_error(errors, field, _("Enter text without control characters."))
+    else:
+        return value
     return None
+
+
+def _apply_sending(mailbox: Mailbox, data: Mapping[str, Any], errors: Errors, refused: Mapping[str, str]) -> None:
+    """The SMTP settings given in `data` (see the module docstring)."""
+    if "smtp_host" in data:
+        if data["smtp_host"] in (None, ""):
+            mailbox.smtp_host = ""
+        else:
+            host = _clean_host(data["smtp_host"], errors, "smtp_host")
+            if host is not None and refused.get("smtp_host"):
+                add_error(errors, "smtp_host", refused["smtp_host"])
+            elif host is not None:
+                mailbox.smtp_host = host
+    if data.get("smtp_security") not in (None, ""):
+        if data["smtp_security"] not in SmtpSecurity.values:
+            add_error(errors, "smtp_security", _("Choose SSL/TLS, STARTTLS or none."))
+        else:
+            mailbox.smtp_security = data["smtp_security"]
+            if data.get("smtp_port") in (None, ""):
+                mailbox.smtp_port = SMTP_DEFAULT_PORTS[SmtpSecurity(mailbox.smtp_security)]
+    if data.get("smtp_port") not in (None, ""):
+        port = _clean_port(data["smtp_port"], errors, "smtp_port")
+        if port is not None:
+            mailbox.smtp_port = port
+    for name, max_length in OPTIONAL_TEXT_FIELDS.items():
+        if name in data:
+            value = clean_text(data[name], name, errors, max_length=max_length, single_line=True)
+            if value is not None:
+                setattr(mailbox, name, value)
+    password = data.get("smtp_password")
+    if password not in (None, ""):
+        cleaned = _clean_password(password, "smtp_password", errors)
+        if cleaned is not None:
+            mailbox.smtp_password_encrypted = crypto.encrypt(cleaned)
+    if (
+        mailbox.smtp_host
+        and mailbox.smtp_security == SmtpSecurity.NONE
+        and not is_local_host(mailbox.smtp_host)
+        and "smtp_host" not in errors
+    ):
+        add_error(
+            errors,
+            "smtp_security",
+            _("Without encryption the password would travel in the clear: choose SSL/TLS or STARTTLS."),
+        )
+    if mailbox.is_default_sender and "is_default_sender" not in errors:
+        if mailbox.user_id is not None:
+            add_error(errors, "is_default_sender", _("Only a shared mailbox can be the organisation's sender."))
+        elif not mailbox.smtp_host and "smtp_host" not in errors:
+            add_error(errors, "is_default_sender", _("Set the SMTP server first: this mailbox does not send."))
 
 
 def _apply(
@@ -143,8 +250,10 @@ def _apply(
     errors: Errors,
     *,
     creating: bool,
-    host_refused: str | None = None,
+    refused: Mapping[str, str] | None = None,
 ) -> None:
+    refused = refused or {}
+    host_refused = refused.get("host")
     for key in set(data) - set(MAILBOX_FIELDS):
         add_error(errors, key, _("Unknown field."))
     for name, max_length in TEXT_FIELDS.items():
@@ -179,16 +288,12 @@ def _apply(
                 setattr(mailbox, name, data[name])
     password = data.get("password")
     if password not in (None, ""):
-        if not isinstance(password, str):
-            add_error(errors, "password", _("Enter text."))
-        elif len(password) > MAX_PASSWORD:
-            add_error(errors, "password", _("At most %(n)s characters.") % {"n": MAX_PASSWORD})
-        elif "\0" in password or "\r" in password or "\n" in password:
-            add_error(errors, "password", _("Enter text without control characters."))
-        else:
-            mailbox.password_encrypted = crypto.encrypt(password)
+        cleaned = _clean_password(password, "password", errors)
+        if cleaned is not None:
+            mailbox.password_encrypted = crypto.encrypt(cleaned)
     elif creating:
         add_error(errors, "password", _("This field is required."))
+    _apply_sending(mailbox, data, errors, refused)
 
 
 def can_change_mailbox(actor: Membership, mailbox: Mailbox) -> bool:
@@ -214,14 +319,16 @@ def mailbox_create(*, actor: Membership, data: Mapping[str, Any]) -> Mailbox:
         shared = False
     if shared:
         require_org_admin(actor)
-    host_refused = _screen_host(data)
+    refused = _screen_host(data)
     mailbox = Mailbox(organization_id=actor.organization_id, user=None if shared else actor.user)
-    _apply(actor, mailbox, data, errors, creating=True, host_refused=host_refused)
+    _apply(actor, mailbox, data, errors, creating=True, refused=refused)
     if mailbox.port == 993 and "port" not in data and mailbox.use_ssl is False:
         mailbox.port = 143
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        if mailbox.is_default_sender:
+            Mailbox.objects.filter(is_default_sender=True).update(is_default_sender=False, updated_at=timezone.now())
         mailbox.save()
         audit_create(
             instance=mailbox, actor=actor.user, values=snapshot(mailbox, AUDITED), organization=actor.organization
@@ -234,20 +341,22 @@ def mailbox_update(*, actor: Membership, mailbox: Mailbox, data: Mapping[str, An
     the server, account or folder starts reading the folder again from the beginning (messages
     already stored are recognised by their Message-ID and not stored twice)."""
     require_change_mailbox(actor, mailbox)
-    host_refused = _screen_host(data)
+    refused = _screen_host(data)
     with transaction.atomic():
-        return _mailbox_update(actor, mailbox, data, host_refused)
+        return _mailbox_update(actor, mailbox, data, refused)
 
 
-def _mailbox_update(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], host_refused: str | None) -> Mailbox:
+def _mailbox_update(
+    actor: Membership, mailbox: Mailbox, data: Mapping[str, Any], refused: Mapping[str, str]
+) -> Mailbox:
     mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
     require_change_mailbox(actor, mailbox)
     errors: Errors = {}
     if "shared" in data:
         add_error(errors, "shared", _("A mailbox cannot change owner; delete it and connect it again."))
     before = snapshot(mailbox, AUDITED)
-    old_secret = mailbox.password_encrypted
-    _apply(actor, mailbox, data, errors, creating=False, host_refused=host_refused)
+    old_secret, old_smtp_secret = mailbox.password_encrypted, mailbox.smtp_password_encrypted
+    _apply(actor, mailbox, data, errors, creating=False, refused=refused)
     if errors:
         raise ValidationError(errors)
     after = snapshot(mailbox, AUDITED)
@@ -257,10 +366,22 @@ def _mailbox_update(actor: Membership, mailbox: Mailbox, data: Mapping[str, Any]
         mailbox.password_encrypted != old_secret
     ):
         mailbox.last_error = ""
+    if any(before[k] != after[k] for k in SMTP_CONNECTION) or (
+        (mailbox.password_encrypted, mailbox.smtp_password_encrypted) != (old_secret, old_smtp_secret)
+    ):
+        mailbox.outgoing_error = ""
+    if not mailbox.smtp_host:
+        mailbox.is_default_sender = False
+    if mailbox.is_default_sender and not before["is_default_sender"]:
+        Mailbox.objects.filter(is_default_sender=True).exclude(pk=mailbox.pk).update(
+            is_default_sender=False, updated_at=timezone.now()
+        )
     mailbox.save()
-    changes = diff(before, after)
+    changes = diff(before, snapshot(mailbox, AUDITED))
     if mailbox.password_encrypted != old_secret:
         changes["password"] = ["***", "***"]
+    if mailbox.smtp_password_encrypted != old_smtp_secret:
+        changes["smtp_password"] = ["***", "***"]
     audit_update(instance=mailbox, actor=actor.user, changes=changes, organization=actor.organization)
     return mailbox
 
@@ -322,6 +443,16 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
+def tls_context() -> ssl.SSLContext:
+    """Certificate checks for mailbox servers (IMAP and SMTP): the system's authorities, plus
+    those of MAILBOX_CA_FILE when set (a server whose certificate a private CA signed)."""
+    context = ssl.create_default_context()
+    extra = getattr(settings, "MAILBOX_CA_FILE", "")
+    if extra:
+        context.load_verify_locations(cafile=extra)
+    return context
+
+
 def _connect_failed(mailbox: Mailbox, reason: object) -> ImapFailure:
     logger.warning("mailbox %s: could not connect to %s:%s: %s", mailbox.pk, mailbox.host, mailbox.port, reason)
     return ImapFailure(str(CONNECT_FAILED))
@@ -336,7 +467,7 @@ def imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
         raise ImapFailure(
             _("The stored password cannot be read (the encryption key changed): enter it again.")
         ) from exc
-    context = ssl.create_default_context()
+    context = tls_context()
     imap: imaplib.IMAP4
     try:
         target = outbound.resolve_target(mailbox.host, mailbox.port)
@@ -388,6 +519,38 @@ def imap_utf7(name: str) -> str:
             pending.append(char)
     flush()
     return "".join(out)
+
+
+def imap_utf7_decode(name: str) -> str:
+    """The folder name a server lists, from modified UTF-7 back to text ("Elementos env&AO0-ados"
+    becomes "Elementos envíados"); a malformed name is returned as it came."""
+    out: list[str] = []
+    position = 0
+    while position < len(name):
+        start = name.find("&", position)
+        if start < 0:
+            out.append(name[position:])
+            break
+        end = name.find("-", start)
+        if end < 0:
+            return name
+        out.append(name[position:start])
+        chunk = name[start + 1 : end]
+        if not chunk:
+            out.append("&")
+        else:
+            data = chunk.replace(",", "/")
+            try:
+                out.append(base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-16-be"))
+            except (ValueError, UnicodeDecodeError):
+                return name
+        position = end + 1
+    return "".join(out)
+
+
+def imap_quote(folder: str) -> str:
+    """A folder name as an IMAP quoted string, in modified UTF-7."""
+    return '"' + imap_utf7(folder).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def imap_select(imap: imaplib.IMAP4, folder: str) -> int | None:

@@ -1,7 +1,8 @@
 """A real IMAP server for the touchpoints tests (Debian's dovecot) on a free local port.
 
 The server runs from a throwaway directory with a minimal configuration: one passwd-file user with
-a plain password, maildir storage, no SSL, listening on 127.0.0.1 only. It works as a normal user
+a plain password, maildir storage, a "Sent" folder marked \\Sent (RFC 6154) as mail providers
+mark theirs, no SSL, listening on 127.0.0.1 only. It works as a normal user
 (every dovecot process runs as that user) and as root (CI): dovecot refuses to run its login
 processes or to open mail as root, so then the login processes run as `dovenull`, the internal ones
 as `dovecot` and the mail as `nobody`, which owns the maildir. Messages are delivered with IMAP
@@ -63,6 +64,24 @@ class ImapServer:
             # [APPENDUID <uidvalidity> <uid>]
             text = response[0].decode() if isinstance(response[0], bytes) else str(response[0])
             return int(text.split("APPENDUID", 1)[1].split("]", 1)[0].split()[1])
+        finally:
+            imap.logout()
+
+    def messages(self, folder: str) -> list[tuple[bytes, bytes]]:
+        """Every message of `folder`, in order: (its flags, as the server lists them; its bytes)."""
+        imap = self.connect()
+        try:
+            status, _data = imap.select('"' + imap_utf7(folder) + '"', readonly=True)
+            assert status == "OK", _data
+            status, data = imap.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[])")
+            assert status == "OK", data
+            found = []
+            for item in data:
+                if isinstance(item, tuple):
+                    head = item[0]
+                    flags = head.split(b"FLAGS (", 1)[1].split(b")", 1)[0] if b"FLAGS (" in head else b""
+                    found.append((flags, bytes(item[1])))
+            return found
         finally:
             imap.logout()
 
@@ -148,6 +167,13 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = create
+  }}
 }}
 """,
         encoding="utf-8",

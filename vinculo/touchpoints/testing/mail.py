@@ -1,4 +1,5 @@
-"""Helpers of the mailbox tests: a raw e-mail message, a mailbox connected to the `imap_server`."""
+"""Helpers of the mailbox tests: a raw e-mail message, a mailbox connected to the `imap_server`
+(and, to send, to the `smtp_account` server)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from vinculo.accounts.models import Membership
 from vinculo.touchpoints.models import Mailbox
 from vinculo.touchpoints.services.mailboxes import mailbox_create
 from vinculo.touchpoints.testing.imap import ImapServer
+from vinculo.touchpoints.testing.smtp import SmtpAccountServer
 
 
 def mail(
@@ -47,3 +49,17 @@ def connect_mailbox(actor: Membership, imap_server: ImapServer, **data: Any) -> 
                 **data,
             },
         )
+
+
+def connect_sending_mailbox(
+    actor: Membership, imap_server: ImapServer, smtp_account: SmtpAccountServer, **data: Any
+) -> Mailbox:
+    """A mailbox that reads `imap_server` and sends through `smtp_account` (login: the IMAP one)."""
+    return connect_mailbox(
+        actor,
+        imap_server,
+        smtp_host="localhost",
+        smtp_port=smtp_account.port,
+        smtp_security=smtp_account.security,
+        **data,
+    )

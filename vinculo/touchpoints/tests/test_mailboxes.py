@@ -124,8 +124,24 @@ def test_the_api_creates_a_mailbox_and_never_returns_the_password(actor, api_cli
         "last_uid",
         "last_fetched_at",
         "last_error",
+        "sends",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_username",
+        "has_smtp_password",
+        "save_sent_copy",
+        "sent_folder",
+        "is_default_sender",
+        "outgoing_error",
         "created_at",
     }
+    assert (data["sends"], data["smtp_host"], data["smtp_security"], data["save_sent_copy"]) == (
+        False,
+        "",
+        "starttls",
+        True,
+    )
     assert (data["shared"], data["owner"]["id"], data["port"], data["use_ssl"], data["has_password"]) == (
         False,
         actor.user.pk,

@@ -1,5 +1,6 @@
 """E-mail pages under /o/<org_slug>/: connected mailboxes (list, connect, edit, disconnect, test the
-connection, read now), the conversations (list and thread), and writing to a contact.
+connection, send a test e-mail, read now), the conversations (list and thread) and their
+attachments (downloads), and writing to a contact.
 
 Mailboxes are a member's own or shared (only owners and admins are offered "shared"; anyone else
 sending it is refused with 403, as on the API); another member's own mailbox answers 404 like a
@@ -13,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
@@ -23,13 +24,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_manage_org, can_write, require_write
 from vinculo.contacts.selectors import contact_get
+from vinculo.contacts.timeline_files import register_file_source
 from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
+from vinculo.messaging.attachments import attachment_response
 from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
+from vinculo.messaging.transports import member_route
 from vinculo.touchpoints.mail_tasks import fetch_mailbox
-from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox
+from vinculo.touchpoints.models import EmailMessage, EmailThread, Mailbox, SmtpSecurity
 from vinculo.touchpoints.selectors.mail import (
+    email_attachment_download,
+    email_attachment_get,
     email_thread_get,
     email_thread_list,
     email_thread_queryset,
@@ -37,7 +43,7 @@ from vinculo.touchpoints.selectors.mail import (
     mailbox_queryset,
     sending_mailbox,
 )
-from vinculo.touchpoints.services import mail_out, mailboxes
+from vinculo.touchpoints.services import mail_out, mail_send, mailboxes
 from vinculo.touchpoints.services.mailboxes import can_change_mailbox, require_change_mailbox
 
 THREADS_PER_PAGE = 50
@@ -89,24 +95,110 @@ class MailboxForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
         required=False,
         help_text=gettext_lazy("Otherwise it is yours: only you see it."),
     )
+    # sending (the service checks every value: a typed one is kept when refused)
+    smtp_host = _text(
+        gettext_lazy("SMTP server"),
+        253,
+        help_text=gettext_lazy(
+            "e.g. smtp.example.com. What you write from Vínculo then leaves through it, from this address; "
+            "empty: through Vínculo's own server."
+        ),
+        widget=forms.TextInput(attrs={"autocapitalize": "off", "spellcheck": "false"}),
+    )
+    smtp_port = forms.CharField(
+        label=gettext_lazy("SMTP port"),
+        required=False,
+        help_text=gettext_lazy("Empty: 465 with SSL/TLS, 587 with STARTTLS."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "maxlength": "5"}),
+    )
+    smtp_security = forms.CharField(
+        label=gettext_lazy("SMTP security"),
+        required=False,
+        widget=forms.Select(choices=SmtpSecurity.choices),
+    )
+    smtp_username = _text(
+        gettext_lazy("SMTP user name"),
+        254,
+        help_text=gettext_lazy("Empty: the IMAP user name."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "off"}),
+    )
+    smtp_password = forms.CharField(
+        label=gettext_lazy("SMTP password"),
+        required=False,
+        strip=False,
+        help_text=gettext_lazy("Empty: the IMAP password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "maxlength": "500"}, render_value=False),
+    )
+    save_sent_copy = forms.BooleanField(
+        label=gettext_lazy("Save a copy of what is sent in the Sent folder"),
+        required=False,
+        help_text=gettext_lazy(
+            "Turn it off when the server keeps a copy of what it sends by itself (Gmail does), "
+            "or the copies would be there twice."
+        ),
+    )
+    sent_folder = _text(
+        gettext_lazy("Sent folder"),
+        100,
+        help_text=gettext_lazy("Empty: the folder the server marks as Sent."),
+    )
+    is_default_sender = forms.BooleanField(
+        label=gettext_lazy("The organisation's sender"),
+        required=False,
+        help_text=gettext_lazy("Members without a mailbox of their own that sends write through this one."),
+    )
 
-    def __init__(self, *args: Any, editing: bool = False, can_share: bool = False, **kwargs: Any) -> None:
+    SENDING = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "save_sent_copy")
+
+    def __init__(
+        self,
+        *args: Any,
+        editing: bool = False,
+        can_share: bool = False,
+        shared_mailbox: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             self.fields["password"].help_text = _("Leave it empty to keep the stored password.")
+            self.fields["smtp_password"].help_text = _(
+                "Leave it empty to keep the stored one (or, if none was stored, to use the IMAP password)."
+            )
         if editing or not can_share:
             del self.fields["shared"]
+        if not (shared_mailbox or (can_share and not editing)):
+            del self.fields["is_default_sender"]
 
     @staticmethod
     def initial_for(mailbox: Mailbox) -> dict[str, Any]:
-        names = ("name", "email_address", "host", "port", "use_ssl", "username", "folder", "create_leads", "is_active")
-        return {name: getattr(mailbox, name) for name in names}
+        names = (
+            "name",
+            "email_address",
+            "host",
+            "port",
+            "use_ssl",
+            "username",
+            "folder",
+            "create_leads",
+            "is_active",
+            "smtp_host",
+            "smtp_security",
+            "smtp_username",
+            "save_sent_copy",
+            "sent_folder",
+            "is_default_sender",
+        )
+        initial = {name: getattr(mailbox, name) for name in names}
+        initial["smtp_port"] = mailbox.smtp_port if mailbox.smtp_host else ""
+        return initial
 
     def service_data(self, *, editing: bool) -> dict[str, Any]:
         data = {name: self.cleaned_data.get(name) for name in self.fields}
         if editing and not data.get("password"):
             data.pop("password", None)
-        for name in ("use_ssl", "create_leads", "is_active", "shared"):
+        if not data.get("smtp_password"):
+            data.pop("smtp_password", None)
+        for name in ("use_ssl", "create_leads", "is_active", "shared", "save_sent_copy", "is_default_sender"):
             if name in data:
                 data[name] = bool(data[name])
         return data
@@ -154,7 +246,15 @@ def mailbox_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     require_write(actor)
     can_share = can_manage_org(actor)
     if request.method == "GET":
-        initial = {"port": 993, "use_ssl": True, "folder": "INBOX", "is_active": True, "email_address": ""}
+        initial = {
+            "port": 993,
+            "use_ssl": True,
+            "folder": "INBOX",
+            "is_active": True,
+            "email_address": "",
+            "smtp_security": SmtpSecurity.STARTTLS,
+            "save_sent_copy": True,
+        }
         return _mailbox_form_page(request, MailboxForm(initial=initial, can_share=can_share), None)
     form = MailboxForm(request.POST, can_share=can_share)
     form.is_valid()
@@ -176,9 +276,11 @@ def mailbox_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     actor = request.membership
     mailbox = mailbox_get(actor=actor, pk=pk)
     require_change_mailbox(actor, mailbox)
+    shared = mailbox.user_id is None
     if request.method == "GET":
-        return _mailbox_form_page(request, MailboxForm(initial=MailboxForm.initial_for(mailbox), editing=True), mailbox)
-    form = MailboxForm(request.POST, editing=True)
+        form = MailboxForm(initial=MailboxForm.initial_for(mailbox), editing=True, shared_mailbox=shared)
+        return _mailbox_form_page(request, form, mailbox)
+    form = MailboxForm(request.POST, editing=True, shared_mailbox=shared)
     form.is_valid()
     try:
         mailbox = mailboxes.mailbox_update(actor=actor, mailbox=mailbox, data=form.service_data(editing=True))
@@ -215,6 +317,16 @@ def mailbox_test_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     """Connect, log in and open the folder now; the outcome is shown on the list."""
     mailbox = mailbox_get(actor=request.membership, pk=pk)
     check = mailboxes.mailbox_test_connection(actor=request.membership, mailbox=mailbox)
+    (messages.success if check.ok else messages.error)(request, f"{mailbox.name}: {check.message}")
+    return redirect(_list_url(request))
+
+
+@org_view
+@require_POST
+def mailbox_send_test_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Send a test e-mail to oneself through the mailbox's SMTP server; the outcome is shown on the list."""
+    mailbox = mailbox_get(actor=request.membership, pk=pk)
+    check = mail_send.mailbox_send_test(actor=request.membership, mailbox=mailbox)
     (messages.success if check.ok else messages.error)(request, f"{mailbox.name}: {check.message}")
     return redirect(_list_url(request))
 
@@ -267,6 +379,22 @@ def email_thread_detail_view(request: OrgRequest, org_slug: str, pk: int) -> Htt
     return render(request, "touchpoints/mail/thread_detail.html", context)
 
 
+@require_GET
+def email_attachment_download_view(request: OrgRequest, org_slug: str, pk: int) -> FileResponse:
+    """An e-mail's attachment, for whoever may see the conversation (else 404), always as a download."""
+    attachment = email_attachment_get(actor=request.membership, pk=pk)
+    return attachment_response(email_attachment_download(attachment))
+
+
+def email_attachment_url(org_slug: str, pk: int) -> str:
+    return reverse("touchpoints:email_attachment_download", args=[org_slug, pk])
+
+
+def register() -> None:
+    """Timeline entries of e-mails link their attachments (TouchpointsConfig.ready())."""
+    register_file_source("email", email_attachment_url)
+
+
 # --- writing to a contact -------------------------------------------------------------------------
 
 
@@ -282,13 +410,15 @@ def _thread_of(request: OrgRequest, contact: Any, value: str) -> EmailThread | N
 def _compose_page(
     request: OrgRequest, contact: Any, form: ComposeForm, thread: Any, *, status: int = 200
 ) -> HttpResponse:
+    route = member_route(organization=request.org, user=request.membership.user)  # as email_send will
     mailbox = sending_mailbox(actor=request.membership)
     context = {
         "nav": "contacts",
         "contact": contact,
         "form": form,
         "thread": thread,
-        "from_address": mailbox.email_address if mailbox is not None else None,
+        "from_address": route.address or (mailbox.email_address if mailbox is not None else None),
+        "through_mailbox": not route.is_relay,
     }
     return render(request, "touchpoints/mail/compose.html", context, status=status)
 
@@ -329,8 +459,10 @@ urlpatterns: list[URLPattern] = [
     path("mailboxes/<int:pk>/delete/", mailbox_delete_view, name="mailbox_delete"),
     path("mailboxes/<int:pk>/test/", mailbox_test_view, name="mailbox_test"),
     path("mailboxes/<int:pk>/fetch/", mailbox_fetch_view, name="mailbox_fetch"),
+    path("mailboxes/<int:pk>/send-test/", mailbox_send_test_view, name="mailbox_send_test"),
     path("email/", email_thread_list_view, name="email_thread_list"),
     path("email/<int:pk>/", email_thread_detail_view, name="email_thread_detail"),
+    path("email/attachments/<int:pk>/", email_attachment_download_view, name="email_attachment_download"),
     path("contacts/<int:pk>/email/", contact_email_compose_view, name="contact_email_compose"),
 ]
 public_urlpatterns: list[URLPattern] = []
