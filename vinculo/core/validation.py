@@ -258,7 +258,6 @@ ADDRESS_FIELDS = {
 def clean_address(value: Any, field: str, errors: Errors) -> dict[str, str]:
     """An address as an object of ADDRESS_FIELDS (single-line texts; `country` ISO 3166, upper
     case); empty parts are left out. Errors under `<field>.<part>`."""
-    from django_countries import countries
 
     if value in (None, ""):
         return {}

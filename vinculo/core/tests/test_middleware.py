@@ -28,7 +28,9 @@ def test_a_path_with_a_larger_limit_of_its_own_takes_a_body_over_the_general_one
     20 000: here it answers 404 for the unknown address, not 413); over its own limit, 413."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
     settings.VINCULO_BODY_LIMITS = {"/hooks/": 20_000}
-    response = Client().post("/hooks/no-such-token/", data="{" + '"a": 1,' * 3 + '"b": 2}', content_type="application/json")
+    response = Client().post(
+        "/hooks/no-such-token/", data="{" + '"a": 1,' * 3 + '"b": 2}', content_type="application/json"
+    )
     assert response.status_code == 404
     response = Client().post("/hooks/no-such-token/", data="x" * 20_001, content_type="application/json")
     assert (response.status_code, response.json()["detail"]) == (

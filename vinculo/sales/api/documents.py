@@ -53,6 +53,7 @@ from vinculo.sales.selectors.documents import order_warnings
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
+from vinculo.sales.services import refunds as refund_services
 
 router = Router()
 
@@ -332,6 +333,11 @@ class OrderLineIn(LineIn):
     external_id: ExternalRef | None = Field(
         None, description="The line's id in your system (refunds name lines by it)."
     )
+    subtotal: Amount | None = Field(
+        None,
+        description="Quantity × unit price before the discount, to the cent, when your system rounded it itself "
+        "(a unit price of four decimals may be a little off).",
+    )
     discount_amount: Amount | None = Field(None, description="The line's discount, to the cent (instead of a %).")
     tax_amount: Amount | None = Field(None, description="The line's tax, to the cent (instead of a rate).")
     presentment_total: Amount | None = Field(None, description="The line's total in the customer's currency.")
@@ -401,6 +407,34 @@ class OrderIn(InSchema):
         + DATE_RANGE_TEXT,
         json_schema_extra=DATE_RANGE_EXTENSION,
     )
+
+
+class RefundLineIn(InSchema):
+    order_line: RecordId | None = Field(None, description="The id of the order's line refunded.")
+    line_external_id: ExternalRef | None = Field(None, description="Or the line's id in your system.")
+    description: Annotated[str, Field(max_length=300)] | None = None
+    quantity: Number | None = Field(None, description="Units refunded (at most the line's).")
+    amount: Amount | None = Field(None, description="Refunded for the line, before tax.")
+    tax_amount: Amount | None = None
+
+
+class RefundIn(InSchema):
+    """Money given back on the order. Without `amount`, the lines, their tax and the shipping
+    given make it. At most what is left of the order's total."""
+
+    external_id: (
+        Annotated[ExternalRef, Field(description="The refund's id in your system: sent again, it is stored once.")]
+        | None
+    ) = None
+    amount: Amount | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
+    refunded_at: str | None = Field(
+        None,
+        description="When (ISO 8601 with a time zone); now when left out. Not in the future. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
+    )
+    shipping_amount: Amount | None = Field(None, description="Shipping given back.")
+    lines: Annotated[list[RefundLineIn], Field(max_length=MAX_LINES)] | None = None
 
 
 class OrderStatusIn(InSchema):
@@ -704,3 +738,14 @@ def order_set_status(request: HttpRequest, order_id: int, payload: OrderStatusIn
         raise ValidationError({"status": [_("This field is required.")]})
     document_services.order_set_status(actor=actor, order=order, status=payload.status)
     return document_selectors.order_get(actor=actor, pk=order_id)
+
+
+@router.post("/orders/{order_id}/refunds", response={200: RefundOut, 201: RefundOut, **WRITE_ERRORS}, tags=["orders"])
+def order_refund_create(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[Any]:
+    """Record a refund (201); the order becomes partially refunded, or refunded when nothing is
+    left, and `order.refunded` goes on the customer's timeline. A refund with an `external_id`
+    this order already has is returned as it is (200)."""
+    actor = request_actor(request)
+    order = document_selectors.order_get(actor=actor, pk=order_id)
+    refund, created = refund_services.refund_record(actor=actor, order=order, data=sent_fields(payload))
+    return Status(201 if created else 200, document_selectors.refund_get(pk=refund.pk))

@@ -98,3 +98,10 @@ def order_warnings(order: Order) -> list[str]:
     if order.deleted_at_source:
         warnings.append(_("This order was deleted in the shop."))
     return warnings
+
+
+def refund_get(*, pk: int) -> Refund:
+    """A refund with its lines (the caller has checked its order is visible)."""
+    return Refund.objects.prefetch_related(
+        Prefetch("lines", queryset=RefundLine.objects.order_by("position", "id"))
+    ).get(pk=pk)

@@ -491,16 +491,15 @@ def _line_key(line: PricedLine) -> list[Any]:
         str(line.tax_rate.normalize()),
         line.sku,
         line.external_id,
-        None if line.discount_amount is None else str(line.discount_amount),
-        None if line.tax_amount is None else str(line.tax_amount),
+        None if line.subtotal_amount is None else f"{line.subtotal_amount:.2f}",
+        None if line.discount_amount is None else f"{line.discount_amount:.2f}",
+        None if line.tax_amount is None else f"{line.tax_amount:.2f}",
     ]
 
 
-def _order_digest(
-    order: Order, data: Mapping[str, Any], lines: list[PricedLine], adjustments: list[AdjustmentInput], total: Any
-) -> dict[str, str]:
-    """A digest of each field the sender gave, as validated (so "10.0" and 10 are the same): what a
-    resend of the same external id is compared with."""
+def _order_digest(order: Order, lines: list[PricedLine], adjustments: list[AdjustmentInput]) -> dict[str, str]:
+    """A digest of each field of the order as validated (so "10.0" and 10 are the same): what a
+    resend of the same external id is compared with, field by field."""
     values: dict[str, Any] = {
         "contact": order.contact_id,
         "company": order.company_id,
@@ -510,10 +509,19 @@ def _order_digest(
         "placed_at": order.placed_at.astimezone(dt.UTC).isoformat() if order.placed_at else None,
         "lines": [_line_key(line) for line in lines],
         "adjustments": [
-            [a.kind, a.description, a.code, a.external_id, str(a.amount), str(a.discount_amount), str(a.tax_amount)]
+            [
+                a.kind,
+                a.description,
+                a.code,
+                a.external_id,
+                f"{a.amount:.2f}",
+                f"{a.discount_amount:.2f}",
+                f"{a.tax_amount:.2f}",
+                a.included_in_lines,
+            ]
             for a in adjustments
         ],
-        "total": None if total is None else str(total),
+        "total": f"{order.total:.2f}",
         "external_number": order.external_number,
         "external_url": order.external_url,
         "customer_email": order.customer_email,
@@ -522,9 +530,14 @@ def _order_digest(
         "taxes_included": order.taxes_included,
         "discount_codes": order.discount_codes,
         "presentment_currency": order.presentment_currency,
-        "presentment_total": None if order.presentment_total is None else str(order.presentment_total),
+        "presentment_total": None if order.presentment_total is None else f"{order.presentment_total:.2f}",
     }
-    return {name: _digest(values[name]) for name in data if name in values}
+    return {name: _digest(value) for name, value in values.items()}
+
+
+def _placed_at_text(order: Order) -> str:
+    order.placed_at = order.placed_at or timezone.now()
+    return order.placed_at.astimezone(dt.UTC).isoformat()
 
 
 class OrderConflict(DocumentConflict):
@@ -599,6 +612,7 @@ class CleanOrder:
     lines: list[PricedLine]
     adjustments: list[AdjustmentInput]
     digest: dict[str, str]
+    sent: frozenset[str] = frozenset()
 
 
 def order_clean(
@@ -642,7 +656,10 @@ def order_clean(
         add_error(errors, "lines", _("The order's total is too large."))
         return None
     _set_order_totals(order, totals, given_total)
-    return CleanOrder(order, lines, adjustments, _order_digest(order, data, lines, adjustments, given_total))
+    digest = _order_digest(order, lines, adjustments)
+    if "placed_at" not in data:  # "now" is not a value the sender gave
+        digest.pop("placed_at")
+    return CleanOrder(order, lines, adjustments, digest, frozenset(data))
 
 
 def _resent(existing: Order, clean: CleanOrder) -> tuple[Order, bool]:
@@ -650,7 +667,9 @@ def _resent(existing: Order, clean: CleanOrder) -> tuple[Order, bool]:
     it, else OrderConflict naming the fields that differ. Fields not sent are not compared, nor is
     an order placed before digests were kept."""
     stored = existing.source_digest or {}
-    differing = [name for name, value in clean.digest.items() if name in stored and stored[name] != value]
+    differing = [
+        name for name, value in clean.digest.items() if name in clean.sent and name in stored and stored[name] != value
+    ]
     if differing:
         raise OrderConflict(existing, differing)
     return existing, False
@@ -676,7 +695,7 @@ def order_create(
     existing = order_by_external_id(channel, order.external_id) if order.external_id else None
     if existing is not None:
         return _resent(existing, clean)
-    order.source_digest = clean.digest
+    order.source_digest = {**clean.digest, "placed_at": _digest(_placed_at_text(order))}
     try:
         with transaction.atomic():
             _place(actor, order, clean.lines, clean.adjustments)
