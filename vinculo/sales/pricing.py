@@ -194,6 +194,11 @@ def round_money(amount: Decimal, currency: str = "") -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_EVEN).quantize(CENT)
 
 
+def unit_price_out(value: Decimal) -> Decimal:
+    """A stored four-decimal unit price as written: 19.9900 → 19.99, 13.3333 as it is."""
+    return value.quantize(CENT) if value == value.quantize(CENT) else value.normalize()
+
+
 def _round(amount: Decimal, currency: str = "") -> Decimal:
     return round_money(amount, currency)
 

@@ -46,7 +46,7 @@ from vinculo.sales.models import (
     Quote,
     QuoteStatus,
 )
-from vinculo.sales.pricing import CENT, MAX_ADJUSTMENTS, MAX_LINES
+from vinculo.sales.pricing import MAX_ADJUSTMENTS, MAX_LINES, unit_price_out
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.documents import order_warnings
@@ -146,11 +146,6 @@ class OrderLineOut(LineOut):
     @staticmethod
     def resolve_unit_price(obj: Any) -> Decimal:
         return unit_price_out(obj.unit_price)
-
-
-def unit_price_out(value: Decimal) -> Decimal:
-    """A stored four-decimal unit price as written: 19.9900 → 19.99, 13.3333 as it is."""
-    return value.quantize(CENT) if value == value.quantize(CENT) else value.normalize()
 
 
 class AdjustmentOut(Schema):
