@@ -62,6 +62,13 @@ def order_list(*, actor: Membership, q: str = "", status: str = "", contact_id: 
     return _search(queryset, q).order_by("-placed_at", "-id")
 
 
+def order_lookup(channel: str, external_id: str) -> QuerySet[Order]:
+    """The order placed with `external_id` in `channel`, read through the unique index on
+    (organization, channel, external_id) WHERE external_id <> '': the query repeats the index's
+    condition, without which SQLite cannot use a partial index and reads the whole order table."""
+    return Order.objects.filter(channel=channel, external_id=external_id).filter(~Q(external_id="")).order_by()
+
+
 def order_get(*, actor: Membership, pk: Any) -> Order:
     """The order with its lines, adjustments and refunds, or 404 (missing, another
     organisation's, or hidden from a rep)."""

@@ -25,7 +25,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -86,6 +86,7 @@ from vinculo.sales.pricing import (
     save_line_rows,
     within_range,
 )
+from vinculo.sales.selectors.documents import order_lookup
 from vinculo.sales.services.deals import deal_update
 from vinculo.sales.services.order_status import (
     DOCUMENT_AUDITED,
@@ -554,10 +555,7 @@ class OrderConflict(DocumentConflict):
 
 
 def order_by_external_id(channel: str, external_id: str) -> Order | None:
-    """The order placed with `external_id` in `channel`, through the unique index on (organization,
-    channel, external_id) WHERE external_id <> '': the query repeats the index's condition, without
-    which SQLite cannot use a partial index (and reads the whole order table)."""
-    return Order.objects.filter(channel=channel, external_id=external_id).filter(~Q(external_id="")).order_by().first()
+    return next(iter(order_lookup(channel, external_id)[:1]), None)
 
 
 def _place(

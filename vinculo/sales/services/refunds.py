@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -173,9 +173,14 @@ def refund_clean(data: Any, errors: Errors, *, prefix: str = "") -> RefundInput 
     return RefundInput(external_id, amount, reason, refunded_at, shipping, lines)
 
 
+def refund_lookup(order: Order, external_id: str) -> QuerySet[Refund]:
+    """The order's refund with this id, through the partial unique index on (organization, order,
+    external_id) WHERE external_id <> '' (its condition repeated, so that SQLite can use it)."""
+    return Refund.objects.filter(order=order, external_id=external_id).filter(~Q(external_id="")).order_by()
+
+
 def refund_by_external_id(order: Order, external_id: str) -> Refund | None:
-    """The order's refund with this id, through the partial unique index (its condition repeated)."""
-    return Refund.objects.filter(order=order, external_id=external_id).filter(~Q(external_id="")).first()
+    return next(iter(refund_lookup(order, external_id)[:1]), None)
 
 
 def _line_rows(order: Order, refund: Refund, lines: list[RefundLineInput], errors: Errors) -> list[RefundLine]:
