@@ -328,9 +328,14 @@ def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any])
         errors.setdefault("language", []).append(_("Unknown language code."))
     if contact.time_zone and contact.time_zone not in zoneinfo.available_timezones():
         errors.setdefault("time_zone", []).append(_("Unknown time zone."))
-    if "external_id" in changed and contact.external_id and "external_id" not in errors:
-        if contact_by_external_id(contact.external_id).exclude(pk=contact.pk).exists():
-            errors.setdefault("external_id", []).append(_("Another contact has this external id."))
+    taken = (
+        "external_id" in changed
+        and contact.external_id
+        and "external_id" not in errors
+        and contact_by_external_id(contact.external_id).exclude(pk=contact.pk).exists()
+    )
+    if taken:
+        errors.setdefault("external_id", []).append(_("Another contact has this external id."))
     has_email = bool(relations.get("emails")) if "emails" in relations else bool(contact.email)
     if not (contact.first_name or contact.last_name or has_email) and "first_name" not in errors:
         errors.setdefault("first_name", []).append(_("Give the contact a name or an e-mail address."))
