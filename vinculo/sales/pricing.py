@@ -17,6 +17,7 @@ Below both `deals.py` and `documents.py`, which store what is priced here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -184,6 +185,7 @@ class AdjustmentInput:
         return self.amount - self.discount_amount + self.tax_amount
 
 
+@functools.cache
 def quantum(currency: str = "") -> Decimal:
     """The rounding step of a currency: its minor unit, at most the cent amounts are stored in."""
     return Decimal(1).scaleb(-min(minor_unit(currency), 2)) if currency else CENT
@@ -571,32 +573,38 @@ def save_line_rows(model: Any, parent: str, document: Any, lines: Iterable[Price
     )
 
 
-def order_line_rows(order: Any, lines: Iterable[PricedLine]) -> list[Any]:
-    """An order's line rows (unsaved), each with its own amounts rounded once in the order's currency."""
+def order_line_values(order: Any, lines: Iterable[PricedLine]) -> list[dict[str, Any]]:
+    """An order's line rows as {column: value} (for a batch's INSERT), each with its own amounts
+    rounded once in the order's currency."""
     rows = []
     for position, line in enumerate(lines):
         amounts = line_amounts(line, order.currency, taxes_included=order.taxes_included)
         rows.append(
-            OrderLine(
-                organization_id=order.organization_id,
-                order=order,
-                product=line.product,
-                description=line.description,
-                sku=line.sku,
-                external_id=line.external_id,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_percent=_percent_of(amounts.discount, amounts.subtotal, line.discount_percent, line),
-                tax_rate=line.tax_rate,
-                subtotal=amounts.subtotal,
-                discount_amount=amounts.discount,
-                tax_amount=amounts.tax,
-                total=amounts.total,
-                presentment_total=line.presentment_total,
-                position=position,
-            )
+            {
+                "organization_id": order.organization_id,
+                "order_id": order.pk,
+                "product_id": line.product.pk if line.product is not None else None,
+                "description": line.description,
+                "sku": line.sku,
+                "external_id": line.external_id,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_percent": _percent_of(amounts.discount, amounts.subtotal, line.discount_percent, line),
+                "tax_rate": line.tax_rate,
+                "subtotal": amounts.subtotal,
+                "discount_amount": amounts.discount,
+                "tax_amount": amounts.tax,
+                "total": amounts.total,
+                "presentment_total": line.presentment_total,
+                "position": position,
+            }
         )
     return rows
+
+
+def order_line_rows(order: Any, lines: Iterable[PricedLine]) -> list[OrderLine]:
+    """An order's line rows (unsaved)."""
+    return [OrderLine(**values) for values in order_line_values(order, lines)]
 
 
 def _percent_of(discount: Decimal, subtotal: Decimal, given_percent: Decimal, line: PricedLine) -> Decimal:
@@ -606,23 +614,28 @@ def _percent_of(discount: Decimal, subtotal: Decimal, given_percent: Decimal, li
     return min((discount * 100 / subtotal).quantize(CENT, rounding=ROUND_HALF_EVEN), Decimal(100))
 
 
-def adjustment_rows(order: Any, adjustments: Iterable[AdjustmentInput]) -> list[Any]:
-    """An order's adjustment rows (unsaved)."""
+def adjustment_values(order: Any, adjustments: Iterable[AdjustmentInput]) -> list[dict[str, Any]]:
+    """An order's adjustment rows as {column: value}."""
     return [
-        OrderAdjustment(
-            organization_id=order.organization_id,
-            order=order,
-            kind=adjustment.kind,
-            description=adjustment.description,
-            code=adjustment.code,
-            external_id=adjustment.external_id,
-            amount=adjustment.amount,
-            discount_amount=adjustment.discount_amount,
-            tax_amount=adjustment.tax_amount,
-            total=adjustment.total,
-            included_in_lines=adjustment.included_in_lines,
-            presentment_total=adjustment.presentment_total,
-            position=position,
-        )
+        {
+            "organization_id": order.organization_id,
+            "order_id": order.pk,
+            "kind": adjustment.kind,
+            "description": adjustment.description,
+            "code": adjustment.code,
+            "external_id": adjustment.external_id,
+            "amount": adjustment.amount,
+            "discount_amount": adjustment.discount_amount,
+            "tax_amount": adjustment.tax_amount,
+            "total": adjustment.total,
+            "included_in_lines": adjustment.included_in_lines,
+            "presentment_total": adjustment.presentment_total,
+            "position": position,
+        }
         for position, adjustment in enumerate(adjustments)
     ]
+
+
+def adjustment_rows(order: Any, adjustments: Iterable[AdjustmentInput]) -> list[OrderAdjustment]:
+    """An order's adjustment rows (unsaved)."""
+    return [OrderAdjustment(**values) for values in adjustment_values(order, adjustments)]

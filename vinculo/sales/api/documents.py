@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
@@ -51,6 +51,7 @@ from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.documents import order_warnings
 from vinculo.sales.services import documents as document_services
+from vinculo.sales.services import order_batch as order_batch_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
 from vinculo.sales.services import refunds as refund_services
@@ -717,6 +718,69 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status[Any]:
     except document_services.OrderConflict as exc:
         return Status(409, conflict_out(exc))
     return Status(201 if created else 200, document_selectors.order_get(actor=actor, pk=order.pk))
+
+
+class OrderBatchIn(InSchema):
+    """Up to 1,000 orders, each as `POST /orders` takes it, each with its `external_id`."""
+
+    orders: Annotated[list[Any], Field(min_length=1, max_length=order_batch_services.MAX_BATCH)] = Field(
+        description="Each one an order object as `POST /orders` takes it; `external_id` required."
+    )
+    channel: OrderChannel | None = Field(None, description="api (default) or ecommerce, for every order.")
+
+
+class BatchRowOut(Schema):
+    index: int = Field(description="The order's position in `orders`, from 0.")
+    status: Literal["created", "existing", "conflict", "rejected"] = Field(
+        description="created; existing (the same order was already placed with this external id: "
+        "unchanged); conflict (placed with other values: unchanged, `errors` names them); rejected."
+    )
+    id: int | None
+    number: str | None
+    errors: list[dict[str, str]]
+
+
+class OrderBatchOut(Schema):
+    created: int
+    existing: int
+    conflicts: int
+    rejected: int
+    results: list[BatchRowOut]
+
+
+@router.post("/orders/batch", response={200: OrderBatchOut, **WRITE_ERRORS}, tags=["orders"])
+def order_batch(request: HttpRequest, payload: OrderBatchIn) -> HttpResponse:
+    """Place up to 1,000 orders in one request (a shop's history): each is validated like
+    `POST /orders` and idempotent by its `external_id`; a rejected one is reported with its index
+    and field errors, the others are stored (in chunks, one transaction each). 200 with one result
+    per order, in order. Bodies up to VINCULO_BATCH_MAX_BODY_BYTES (32 MB)."""
+    actor = request_actor(request)
+    channel = payload.channel or OrderChannel.API
+    if channel == OrderChannel.QUOTE:
+        raise ValidationError({"channel": [_("Choose one of %(expected)s.") % {"expected": "api, ecommerce"}]})
+    results = order_batch_services.orders_import(actor=actor, rows=payload.orders, channel=channel)
+    counts = {
+        status: sum(1 for r in results if r.status == status)
+        for status in ("created", "existing", "conflict", "rejected")
+    }
+    body = {
+        "created": counts["created"],
+        "existing": counts["existing"],
+        "conflicts": counts["conflict"],
+        "rejected": counts["rejected"],
+        "results": [
+            {
+                "index": r.index,
+                "status": r.status,
+                "id": r.order.pk if r.order is not None else None,
+                "number": r.order.number if r.order is not None else None,
+                "errors": [{"field": name, "message": str(m)} for name, messages in r.errors.items() for m in messages],
+            }
+            for r in results
+        ],
+    }
+    # built to OrderBatchOut's shape here: validating a thousand rows again would cost more than the inserts
+    return JsonResponse(body)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **GET_ERRORS}, tags=["orders"])

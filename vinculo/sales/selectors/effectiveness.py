@@ -166,8 +166,8 @@ def effectiveness(*, organization: Organization, params: ReportParams) -> Effect
         .annotate(total=Sum("refunded_total"))
         .order_by()
     )
-    for row in refunds:  # revenue is net of what was refunded on the won deals' orders
-        groups[_normal_key(group_by, row["key"])].revenue[row["currency"]] -= row["total"]
+    for refunded in refunds:  # revenue is net of what was refunded on the won deals' orders
+        groups[_normal_key(group_by, refunded["key"])].revenue[refunded["currency"]] -= refunded["total"]
     activities = (
         Activity.objects.filter(done_at__gte=since, done_at__lt=until)
         .annotate(key=_activity_key(group_by, tz))

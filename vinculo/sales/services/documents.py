@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -148,6 +147,17 @@ def document_preview(*, actor: Membership, data: Mapping[str, Any]) -> tuple[Tot
 # --- shared document pieces -----------------------------------------------------------------------
 
 
+def next_numbers(organization: Organization, kind: str, count: int) -> list[str]:
+    """`count` consecutive numbers of `kind` at once (a batch import), reserved like `_next_number`."""
+    if count <= 0:
+        return []
+    counter, _created = DocumentCounter.objects.select_for_update().get_or_create(organization=organization, kind=kind)
+    DocumentCounter.objects.filter(pk=counter.pk).update(value=F("value") + count)
+    counter.refresh_from_db(fields=["value"])
+    first = counter.value - count + 1
+    return [f"{PREFIXES[kind]}-{n:05d}" for n in range(first, counter.value + 1)]
+
+
 def _next_number(organization: Organization, kind: str) -> str:
     """The next number of `kind` ("quote", "order"): the counter row is locked and incremented with
     F(), inside the caller's transaction, so a rolled-back document gives its number back."""
@@ -157,26 +167,69 @@ def _next_number(organization: Organization, kind: str) -> str:
     return f"{PREFIXES[kind]}-{counter.value:05d}"
 
 
-def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors) -> None:
+@dataclass
+class Prefetched:
+    """What a batch of orders reads once for all of them instead of once per order: the contacts,
+    companies and deals the actor may use, the products, the default price list per currency."""
+
+    contacts: dict[int, Any] = field(default_factory=dict)
+    companies: dict[int, Any] = field(default_factory=dict)
+    deals: dict[int, Any] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    price_lists: dict[str, PriceList | None] = field(default_factory=dict)
+
+
+def _prefetched(records: Mapping[int, Any], value: Any, name: str, errors: Errors, message: str) -> Any:
+    """`record_by_id` over records already read."""
+    if value in (None, ""):
+        return None
+    try:
+        record = records.get(int(value)) if not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
+        record = None
+    if record is None:
+        add_error(errors, name, message)
+    return record
+
+
+def _apply_customer(
+    actor: Membership,
+    document: SalesDocument,
+    data: Mapping[str, Any],
+    errors: Errors,
+    prefetched: Prefetched | None = None,
+) -> None:
     """Contact, company and deal; a deal alone brings its contact and company."""
     if "contact" in data:
-        document.contact = record_by_id(
-            keep_linked(contact_queryset(actor=actor), document.contact_id, data["contact"]),
-            data["contact"],
-            "contact",
-            errors,
-            _("No such contact."),
+        document.contact = (
+            _prefetched(prefetched.contacts, data["contact"], "contact", errors, _("No such contact."))
+            if prefetched is not None
+            else record_by_id(
+                keep_linked(contact_queryset(actor=actor), document.contact_id, data["contact"]),
+                data["contact"],
+                "contact",
+                errors,
+                _("No such contact."),
+            )
         )
     if "company" in data:
-        document.company = record_by_id(
-            keep_linked(company_queryset(actor=actor), document.company_id, data["company"]),
-            data["company"],
-            "company",
-            errors,
-            _("No such company."),
+        document.company = (
+            _prefetched(prefetched.companies, data["company"], "company", errors, _("No such company."))
+            if prefetched is not None
+            else record_by_id(
+                keep_linked(company_queryset(actor=actor), document.company_id, data["company"]),
+                data["company"],
+                "company",
+                errors,
+                _("No such company."),
+            )
         )
     if "deal" in data:
-        deal = record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
+        deal = (
+            _prefetched(prefetched.deals, data["deal"], "deal", errors, _("No such deal."))
+            if prefetched is not None
+            else record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
+        )
         document.deal = deal
         if deal is not None:
             if not given(data.get("contact")) and document.contact_id is None and deal.contact_id is not None:
@@ -188,10 +241,15 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
 
 
 def _apply_common(
-    actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors, allowed: tuple[str, ...]
+    actor: Membership,
+    document: SalesDocument,
+    data: Mapping[str, Any],
+    errors: Errors,
+    allowed: tuple[str, ...],
+    prefetched: Prefetched | None = None,
 ) -> PriceList | None:
     reject_unknown(data, allowed, errors)
-    _apply_customer(actor, document, data, errors)
+    _apply_customer(actor, document, data, errors, prefetched)
     if given(data.get("currency")):  # empty keeps the document's (new: the base currency)
         currency = clean_currency(data["currency"], "currency", errors)
         if currency is not None:
@@ -200,8 +258,12 @@ def _apply_common(
         notes = clean_text(data["notes"], "notes", errors, max_length=5000)
         if notes is not None:
             document.notes = notes
-    currency_ok = "currency" not in errors
-    return price_list_for(document.currency if currency_ok else None, data.get("price_list"), errors)
+    currency = document.currency if "currency" not in errors else None
+    if prefetched is not None and not given(data.get("price_list")) and currency:
+        if currency not in prefetched.price_lists:
+            prefetched.price_lists[currency] = price_list_for(currency, None, errors)
+        return prefetched.price_lists[currency]
+    return price_list_for(currency, data.get("price_list"), errors)
 
 
 def _set_totals(document: SalesDocument, totals: Totals) -> None:
@@ -479,7 +541,9 @@ def _apply_order_details(order: Order, data: Mapping[str, Any], errors: Errors) 
 
 
 def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A short fingerprint of a validated value (texts, numbers, lists and dicts of them, built in
+    a fixed order): its repr, hashed."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
 
 
 def _line_key(line: PricedLine) -> list[Any]:
@@ -619,10 +683,11 @@ def order_clean(
     data: Mapping[str, Any],
     channel: str,
     errors: Errors,
-    products: Mapping[int, Product] | None = None,
+    prefetched: Prefetched | None = None,
 ) -> CleanOrder | None:
     """Validate an order's input into an unsaved Order with its lines and adjustments; every
-    problem goes to `errors` (then None). Shared by `order_create` and the batch import."""
+    problem goes to `errors` (then None). Shared by `order_create` and the batch import (which
+    gives the records it read once for all its orders: `prefetched`)."""
     organization = actor.organization
     external_id = clean_text(data.get("external_id"), "external_id", errors, max_length=128) or ""
     order = Order(
@@ -632,7 +697,7 @@ def order_clean(
         channel=channel,
         external_id=external_id,
     )
-    price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS)
+    price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS, prefetched)
     order.placed_at = _clean_placed_at(data.get("placed_at"), errors)  # type: ignore[assignment]  # None: now
     given_total = _apply_order_details(order, data, errors)
     currency = None if "currency" in errors else order.currency
@@ -644,7 +709,7 @@ def order_clean(
             price_list=price_list,
             errors=errors,
             order=True,
-            products=products,
+            products=prefetched.products if prefetched is not None else None,
         )
     adjustments = clean_adjustments(data.get("adjustments"), errors)
     if errors:
@@ -658,6 +723,19 @@ def order_clean(
     if "placed_at" not in data:  # "now" is not a value the sender gave
         digest.pop("placed_at")
     return CleanOrder(order, lines, adjustments, digest, frozenset(data))
+
+
+def stamp_digest(clean: CleanOrder) -> None:
+    """Keep with a new order the digest of every field, the time it was placed included (now when
+    not given), for resends to be compared with."""
+    clean.order.source_digest = {**clean.digest, "placed_at": _digest(_placed_at_text(clean.order))}
+
+
+def differing_fields(stored: Mapping[str, str], clean: CleanOrder) -> list[str]:
+    """The fields sent in `clean` whose values differ from those `stored` (a digest) was made of."""
+    return [
+        name for name, value in clean.digest.items() if name in clean.sent and name in stored and stored[name] != value
+    ]
 
 
 def _resent(existing: Order, clean: CleanOrder) -> tuple[Order, bool]:
@@ -693,7 +771,7 @@ def order_create(
     existing = order_by_external_id(channel, order.external_id) if order.external_id else None
     if existing is not None:
         return _resent(existing, clean)
-    order.source_digest = {**clean.digest, "placed_at": _digest(_placed_at_text(order))}
+    stamp_digest(clean)
     try:
         with transaction.atomic():
             _place(actor, order, clean.lines, clean.adjustments)
