@@ -207,9 +207,9 @@ def _refunds(value: Any, errors: Errors) -> list[RefundInput]:
     refunds = []
     for index, raw in enumerate(value):
         refund = refund_clean(raw, errors, prefix=f"refunds.{index}.")
+        if isinstance(raw, Mapping) and raw.get("external_id") in (None, ""):
+            add_error(errors, f"refunds.{index}.external_id", _("This field is required."))
         if refund is not None:
-            if not refund.external_id:
-                add_error(errors, f"refunds.{index}.external_id", _("This field is required."))
             refunds.append(refund)
     return refunds
 
@@ -231,7 +231,7 @@ def clean_order(data: Any) -> InboundMessage:
     if kind == "refund":
         order_external_id = _external_id(data.get("order_external_id"), "order_external_id", errors)
         refund = refund_clean({k: v for k, v in data.items() if k not in ("type", "order_external_id")}, errors)
-        if refund is not None and not refund.external_id:
+        if data.get("external_id") in (None, "") and "external_id" not in errors:
             add_error(errors, "external_id", _("This field is required."))
         if errors or refund is None:
             raise PayloadError(errors)

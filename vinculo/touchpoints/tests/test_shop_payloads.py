@@ -383,3 +383,80 @@ def test_a_webhook_body_over_the_general_limit_of_one_megabyte_is_taken(actor):
     assert len(json.dumps(body).encode()) > 1_500_000
     assert deliver(integration, body, topic="orders/create").status_code == 202
     assert OrderLine.dangerously_unscoped.count() == 1000
+
+
+# --- the generic format, as docs/webhooks.md shows it ----------------------------------------------
+
+
+def _documented_order() -> dict:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "webhooks.md").read_text()
+    start = text.index("## The generic order format")
+    block = text[text.index("```json", start) + len("```json") : text.index("```", text.index("```json", start) + 7)]
+    return json.loads(block)
+
+
+def test_the_documented_generic_order_is_stored_with_its_total_adjustments_and_refund(actor):
+    integration = make_integration(actor, "orders")
+    response = deliver(integration, _documented_order())
+    assert response.status_code == 202, response.content
+    order = _order(actor)
+    assert (order.external_id, order.external_number, order.total, order.computed_total, order.refunded_total) == (
+        "orders:A-1001",
+        "#1001",
+        D("119.67"),
+        D("119.67"),
+        D("10.00"),
+    )
+    assert (order.presentment_currency, order.presentment_total, order.status) == (
+        "USD",
+        D("130.44"),
+        "partially_refunded",
+    )
+    assert _lines(order) == [
+        ("LAMP-01", "Desk lamp", D("2.000"), D("49.9000"), D("99.80"), D("9.98"), D("18.86"), D("108.68")),
+        ("", "CD", D("3.000"), D("3.3333"), D("10.00"), D("0.00"), D("0.00"), D("10.00")),
+    ]
+    refund_line = RefundLine.dangerously_unscoped.get()
+    assert (refund_line.order_line.description, refund_line.amount) == ("CD", D("3.33"))
+
+
+def test_a_generic_refund_message_and_a_deletion(actor):
+    integration = make_integration(actor, "orders")
+    deliver(integration, {**_documented_order(), "refunds": []})
+    refund = {
+        "type": "refund",
+        "order_external_id": "A-1001",
+        "external_id": "R-2",
+        "reason": "Late",
+        "shipping_amount": "5.99",
+    }
+    assert deliver(integration, refund).status_code == 202
+    order = _order(actor)
+    assert (order.refunded_total, order.status) == (D("5.99"), "partially_refunded")
+    deliver(integration, {"type": "order_deleted", "external_id": "A-1001"})
+    assert _order(actor).deleted_at_source is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"type": "gift"}, [{"field": "type", "message": "Choose one of order, refund, order_deleted."}]),
+        (
+            {"type": "refund", "order_external_id": "A-1", "amount": "-1"},
+            [
+                {"field": "amount", "message": "Cannot be negative."},
+                {"field": "external_id", "message": "This field is required."},
+            ],
+        ),
+        ({"type": "order_deleted"}, [{"field": "external_id", "message": "This field is required."}]),
+    ],
+)
+def test_bad_generic_messages_are_422_and_stored_as_failed(actor, body, errors):
+    integration = make_integration(actor, "orders")
+    response = deliver(integration, body)
+    assert response.status_code == 422
+    assert response.json()["errors"] == errors
+    assert _delivery_statuses(actor) == ["failed"]
+    assert not Order.dangerously_unscoped.exists()
