@@ -329,7 +329,7 @@ def run(ctx: Context) -> None:
     stored_big = _fill(big, target)
     stored_small = _fill(small, SMALL_ORDERS)
     note(f"orders stored: {stored_small:,} in {SMALL_SLUG}, {stored_big:,} in {BIG_SLUG}")
-    label = "1m" if stored_big == 1_000_000 else f"{stored_big // 1000}k"
+    label = "1m" if target == 1_000_000 else f"{target // 1000}k"
     small_p50, big_p50 = _api_create(
         ctx, [(small, small_actor, "orders.api.create.1k"), (big, big_actor, f"orders.api.create.{label}")]
     )

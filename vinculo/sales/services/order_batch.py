@@ -12,6 +12,7 @@ and its field errors; the others are stored.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,10 +188,18 @@ def orders_import(*, actor: Membership, rows: Sequence[Any], channel: str = Orde
     (one transaction) at a time."""
     require_write(actor)
     results: dict[int, RowResult] = {}
-    for start in range(0, len(rows), CHUNK):
-        part = list(enumerate(rows[start : start + CHUNK], start=start))
-        for result in _import_chunk(actor, channel, part):
-            results[result.index] = result
+    # A batch makes hundreds of thousands of short-lived objects that hold no cycles; the cyclic
+    # collector's passes over them cost a tenth of the import (measured), so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for start in range(0, len(rows), CHUNK):
+            part = list(enumerate(rows[start : start + CHUNK], start=start))
+            for result in _import_chunk(actor, channel, part):
+                results[result.index] = result
+    finally:
+        if collecting:
+            gc.enable()
     return [results[index] for index in range(len(rows))]
 
 
