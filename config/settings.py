@@ -211,6 +211,14 @@ CONTENT_SECURITY_POLICY = {
 # --- Request limits ------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("VINCULO_MAX_BODY_BYTES", 1024 * 1024))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# larger bodies where they are expected: a shop's order of 1,000 lines is over 1 MB, a batch of
+# 1,000 orders several MB (path prefix → bytes; BodySizeLimitMiddleware)
+VINCULO_WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("VINCULO_WEBHOOK_MAX_BODY_BYTES", 4 * 1024 * 1024))
+VINCULO_BATCH_MAX_BODY_BYTES = int(os.environ.get("VINCULO_BATCH_MAX_BODY_BYTES", 32 * 1024 * 1024))
+VINCULO_BODY_LIMITS = {
+    "/hooks/": VINCULO_WEBHOOK_MAX_BODY_BYTES,
+    "/api/v1/orders/batch": VINCULO_BATCH_MAX_BODY_BYTES,
+}
 
 # --- I18n ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

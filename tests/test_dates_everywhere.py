@@ -26,6 +26,7 @@ SET_FROM_OUTSIDE = {
     "sales.ExchangeRate.valid_from": "rate services, clean_date (API: BoundedDate)",
     "sales.Quote.valid_until": "document services, clean_date (API: BoundedDate)",
     "sales.Order.placed_at": "document services (_clean_placed_at) and the shop webhooks (orders_in)",
+    "sales.Refund.refunded_at": "refund services (refund_clean: check_date_range, not in the future), shop webhooks",
     "sales.Activity.due_at": "activity services, clean_datetime",
     "sales.OutOfOffice.starts_on": "assignment services, clean_date",
     "sales.OutOfOffice.ends_on": "assignment services, clean_date",
@@ -37,6 +38,7 @@ SET_BY_VINCULO = {
     "touchpoints.Integration.token_error_at",
     "touchpoints.LeadFetch.done_at",
     "touchpoints.LeadFetch.next_attempt_at",
+    "sales.Order.deleted_at_source",  # now, when a shop says the order was deleted
     "accounts.ApiToken.last_used_at",
     "accounts.ApiToken.revoked_at",
     "accounts.Invitation.accepted_at",

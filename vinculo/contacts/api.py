@@ -54,6 +54,13 @@ router = Router(tags=["contacts"])
 # --- field types shared by the input schemas (lengths as in the models) ----------------------------
 
 PersonName = Annotated[str, Field(max_length=100)]
+ExternalId = Annotated[
+    str,
+    Field(
+        max_length=128,
+        description="The contact's id in your system (a shop, an ERP): `/contacts/upsert` finds it by it.",
+    ),
+]
 Email = Annotated[str, Field(max_length=254)]
 TagName = Annotated[str, Field(max_length=50)]
 CountryCode = Annotated[str, Field(max_length=2, description="ISO 3166-1 alpha-2, e.g. ES; empty for none.")]
@@ -93,6 +100,7 @@ def _country(obj: Contact | Company) -> str:
 
 class ContactOut(Schema):
     id: int
+    external_id: str
     first_name: str
     last_name: str
     full_name: str
@@ -262,6 +270,7 @@ class ContactIn(InSchema):
 
     first_name: PersonName = ""
     last_name: PersonName = ""
+    external_id: ExternalId = ""
     emails: Emails = []
     phones: Annotated[list[PhoneIn], Field(max_length=services.MAX_PHONES)] = []
     company: RecordId | None = Field(None, description="A company id.")
@@ -282,6 +291,7 @@ class ContactPatch(InSchema):
 
     first_name: PersonName | None = None
     last_name: PersonName | None = None
+    external_id: ExternalId | None = None
     emails: Emails | None = None
     phones: Annotated[list[PhoneIn], Field(max_length=services.MAX_PHONES)] | None = None
     company: RecordId | None = None
@@ -295,6 +305,12 @@ class ContactPatch(InSchema):
     language: Language | None = None
     time_zone: TimeZone | None = None
     address: AddressIn | None = None
+
+
+class ContactUpsertIn(ContactPatch):
+    """A contact to create, or to update when it exists: matched by `external_id`, else by one of
+    its `emails`. An update changes the fields given and adds the e-mails, phones and tags given to
+    the contact's own; a creation takes the defaults of `POST /contacts`."""
 
 
 class CompanyIn(InSchema):
@@ -419,6 +435,15 @@ def contact_list(request: HttpRequest) -> dict[str, Any]:
 def contact_create(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     contact = services.contact_create(actor=request_actor(request), data=_service_data(payload))
     return Status(201, contact)
+
+
+@router.post("/contacts/upsert", response={200: ContactOut, 201: ContactOut, **WRITE_ERRORS})
+def contact_upsert(request: HttpRequest, payload: ContactUpsertIn) -> Status[Contact]:
+    """Create or update by external id or e-mail (201 created, 200 updated), instead of the 422 that
+    `POST /contacts` answers for an e-mail address another contact has."""
+    actor = request_actor(request)
+    contact, created = services.contact_upsert(actor=actor, data=_service_data(payload))
+    return Status(201 if created else 200, selectors.contact_get(actor=actor, pk=contact.pk))
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **GET_ERRORS})

@@ -115,6 +115,8 @@ class Contact(OrgScopedModel, Address):
 
     first_name = models.CharField(_("first name"), max_length=100, blank=True, default="")
     last_name = models.CharField(_("last name"), max_length=100, blank=True, default="")
+    # the contact's id in another system (a shop, an ERP): an import finds the contact again by it
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, default="")
     email = models.CharField(_("e-mail"), max_length=254, blank=True, default="", editable=False)
     phone = models.CharField(_("phone"), max_length=32, blank=True, default="", editable=False)
     company = models.ForeignKey(
@@ -146,6 +148,13 @@ class Contact(OrgScopedModel, Address):
         ordering: ClassVar = ["last_name", "first_name", "id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="contact_unique_external_id",
+            ),
+        ]
         indexes: ClassVar = [
             models.Index(fields=["organization", "last_name", "first_name", "id"], name="contact_org_name"),
             models.Index(fields=["organization", "-created_at", "-id"], name="contact_org_created"),

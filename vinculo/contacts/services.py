@@ -12,8 +12,9 @@ from typing import Any
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership, User
@@ -28,14 +29,15 @@ from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Company, Contact, ContactEmail, ContactPhone, Note, PhoneKind, Tag
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.validation import clean_custom, clean_domain, clean_email, clean_phone
-from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
-from vinculo.core.events import emit
+from vinculo.core.audit import audit_create, audit_delete, audit_update, audit_update_many, diff, snapshot
+from vinculo.core.events import emit, emit_many
 from vinculo.core.search import normalize
 from vinculo.core.validation import reject_unknown
 
 CONTACT_FIELDS = (
     "first_name",
     "last_name",
+    "external_id",
     "job_title",
     "street",
     "city",
@@ -327,11 +329,34 @@ def _apply_contact(actor: Membership, contact: Contact, data: Mapping[str, Any])
         errors.setdefault("language", []).append(_("Unknown language code."))
     if contact.time_zone and contact.time_zone not in zoneinfo.available_timezones():
         errors.setdefault("time_zone", []).append(_("Unknown time zone."))
+    taken = (
+        "external_id" in changed
+        and contact.external_id
+        and "external_id" not in errors
+        and contact_by_external_id(contact.external_id).exclude(pk=contact.pk).exists()
+    )
+    if taken:
+        errors.setdefault("external_id", []).append(_("Another contact has this external id."))
     has_email = bool(relations.get("emails")) if "emails" in relations else bool(contact.email)
     if not (contact.first_name or contact.last_name or has_email) and "first_name" not in errors:
         errors.setdefault("first_name", []).append(_("Give the contact a name or an e-mail address."))
     _raise(errors)
     return changed, relations
+
+
+def _save_unique(contact: Contact) -> None:
+    """Save; the same external id saved at the same moment by another request is a field error."""
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        raise ValidationError({"external_id": [_("Another contact has this external id.")]}) from exc
+
+
+def contact_by_external_id(external_id: str) -> QuerySet[Contact]:
+    """The contact with this external id, through the unique index on (organization, external_id)
+    WHERE external_id <> '' (the query repeats the condition, so that SQLite can use the index)."""
+    return Contact.objects.filter(external_id=external_id).filter(~Q(external_id="")).order_by()
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -345,7 +370,7 @@ def contact_create(*, actor: Membership, data: Mapping[str, Any]) -> Contact:
     _changed, relations = _apply_contact(actor, contact, data)
     if contact.owner_id is None and "owner" not in data:
         contact.owner = default_owner(actor)
-    contact.save()
+    _save_unique(contact)
     _save_contact_children(contact, relations.get("emails"), relations.get("phones"))
     if relations.get("tags"):
         contact.tags.set(_resolve_tags(actor.organization_id, relations["tags"]))
@@ -378,7 +403,7 @@ def contact_update(*, actor: Membership, contact: Contact, data: Mapping[str, An
     emails = [e.email for e in contact.emails.all()]
     phones = [p.number for p in contact.phones.all()]
     contact.search_text = contact_search_text(contact, emails, phones)
-    contact.save()
+    _save_unique(contact)
     after = _contact_snapshot(contact)
     changes = diff(before, after)
     if changes:
@@ -391,6 +416,84 @@ def contact_update(*, actor: Membership, contact: Contact, data: Mapping[str, An
             properties={"changes": changes},
         )
     return contact
+
+
+def _upsert_match(data: Mapping[str, Any]) -> Contact | None:
+    """The contact an upsert updates: the one with its external id, else the one with one of its
+    e-mail addresses (in the order given)."""
+    external_id = data.get("external_id")
+    if isinstance(external_id, str) and external_id.strip():
+        match = contact_by_external_id(external_id.strip()).first()
+        if match is not None:
+            return match
+    emails = data.get("emails")
+    if isinstance(emails, list | tuple):
+        cleaned = []
+        for value in emails:
+            try:
+                cleaned.append(clean_email(value))
+            except ValidationError:
+                continue  # the update (or the creation) says what is wrong with it
+        rows = {row.email: row.contact_id for row in ContactEmail.objects.filter(email__in=cleaned)}
+        for email in cleaned:
+            if email in rows:
+                return Contact.objects.get(pk=rows[email])
+    return None
+
+
+@transaction.atomic
+def contact_upsert(*, actor: Membership, data: Mapping[str, Any]) -> tuple[Contact, bool]:
+    """Create the contact, or update the one it already is: `(contact, created)`. A contact is
+    matched by `external_id`, else by one of its `emails`. An update changes the fields given and
+    adds the e-mail addresses, phones and tags given to the contact's own (it removes none): an
+    import run twice, or from two systems, leaves one contact with everything it knew."""
+    require_write(actor)
+    match = _upsert_match(data)
+    if match is None:
+        return contact_create(actor=actor, data=data), True
+    changes = dict(data)
+    if "emails" in changes and isinstance(changes["emails"], list | tuple):
+        known = [e.email for e in match.emails.all()]
+        changes["emails"] = known + [e for e in changes["emails"] if not _same_email(e, known)]
+    if "phones" in changes and isinstance(changes["phones"], list | tuple):
+        known_phones = [{"number": p.number, "kind": p.kind} for p in match.phones.all()]
+        numbers = {p["number"] for p in known_phones}
+        changes["phones"] = known_phones + [
+            p for p in changes["phones"] if not (isinstance(p, Mapping) and p.get("number") in numbers)
+        ]
+    if "tags" in changes and isinstance(changes["tags"], list | tuple):
+        changes["tags"] = sorted({t.name for t in match.tags.all()} | set(changes["tags"]))
+    return contact_update(actor=actor, contact=match, data=changes), False
+
+
+def _same_email(value: Any, known: list[str]) -> bool:
+    try:
+        return clean_email(value) in known
+    except ValidationError:
+        return False
+
+
+@transaction.atomic
+def contacts_set_lifecycle_stage(*, actor: Membership, contacts: Iterable[Contact], stage: str) -> int:
+    """Move many contacts to a lifecycle stage at once (a batch of orders makes its buyers
+    customers): one UPDATE, one INSERT of audit entries, one of `contact.updated` events, as
+    `contact_update` would write them one by one. Contacts already there are left alone; how many moved."""
+    require_write(actor)
+    moving = [contact for contact in contacts if contact.lifecycle_stage != stage]
+    if not moving:
+        return 0
+    changes = [(contact, {"lifecycle_stage": [contact.lifecycle_stage, stage]}) for contact in moving]
+    Contact.objects.filter(pk__in=[c.pk for c in moving]).update(lifecycle_stage=stage, updated_at=timezone.now())
+    for contact in moving:
+        contact.lifecycle_stage = stage
+    audit_update_many(items=changes, actor=actor.user, organization=actor.organization)
+    emit_many(
+        organization=actor.organization,
+        type="contact.updated",
+        actor=actor.user,
+        rows=[(contact, None, {"changes": diff_}, None) for contact, diff_ in changes],
+    )
+    return len(moving)
 
 
 @transaction.atomic

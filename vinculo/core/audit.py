@@ -4,12 +4,14 @@ automatic write is signed by the system user, whose `via` says what did it ("web
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
 
+from vinculo.core.bulk import insert_rows
 from vinculo.core.models import AuditEntry
 
 
@@ -60,6 +62,53 @@ def audit_create(*, instance: models.Model, actor: Any, values: dict[str, Any], 
     return _record(
         instance=instance, actor=actor, action=AuditEntry.Action.CREATE, changes=changes, organization=organization
     )
+
+
+def _entry_values(
+    instance: models.Model, action: str, changes: dict[str, Any], user_id: Any, via: str, org_id: Any
+) -> dict[str, Any]:
+    return {
+        "organization_id": org_id,
+        "actor_id": user_id,
+        "action": action,
+        "object_type": instance._meta.label_lower,
+        "object_id": instance.pk,
+        "object_repr": str(instance)[:255],
+        "changes": changes,
+        "via": via,
+    }
+
+
+def audit_create_many(*, items: Iterable[tuple[models.Model, dict[str, Any]]], actor: Any, organization: Any) -> int:
+    """Record many creations in one INSERT (a batch import): `items` are (instance, snapshot)."""
+    user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    via = (getattr(actor, "via", "") or "")[:200]
+    rows = [
+        _entry_values(
+            instance,
+            AuditEntry.Action.CREATE,
+            {k: [None, v] for k, v in _present(values).items()},
+            user_id,
+            via,
+            organization.pk,
+        )
+        for instance, values in items
+    ]
+    return len(insert_rows(AuditEntry, rows))
+
+
+def audit_update_many(
+    *, items: Iterable[tuple[models.Model, dict[str, list[Any]]]], actor: Any, organization: Any
+) -> int:
+    """Record many updates in one INSERT: `items` are (instance, diff); empty diffs are skipped."""
+    user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    via = (getattr(actor, "via", "") or "")[:200]
+    rows = [
+        _entry_values(instance, AuditEntry.Action.UPDATE, changes, user_id, via, organization.pk)
+        for instance, changes in items
+        if changes
+    ]
+    return len(insert_rows(AuditEntry, rows))
 
 
 def audit_update(

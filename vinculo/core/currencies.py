@@ -1,4 +1,4 @@
-"""ISO 4217 currency codes an organisation can keep its books in.
+"""ISO 4217 currency codes an organisation can keep its books in, and their minor units.
 
 The active national and regional currencies of the ISO 4217 list (2024 edition, with the
 Caribbean guilder XCG beside the Antillean guilder it replaces). Fund codes (BOV, CHE, CHW, CLF,
@@ -23,3 +23,17 @@ ISO_4217_CODES: frozenset[str] = frozenset(_CODES.split())
 def is_currency(code: str) -> bool:
     """Whether `code` (already upper-case) is a currency an organisation can use."""
     return code in ISO_4217_CODES
+
+
+# ISO 4217 minor units that are not two decimals (every other code above has two)
+_NO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
+_THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
+MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys(_NO_DECIMALS.split(), 0),
+    **dict.fromkeys(_THREE_DECIMALS.split(), 3),
+}
+
+
+def minor_unit(code: str) -> int:
+    """The number of decimals of a currency's minor unit (JPY 0, EUR 2, KWD 3)."""
+    return MINOR_UNITS.get(code, 2)

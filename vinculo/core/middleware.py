@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from django.conf import settings
@@ -14,20 +15,36 @@ from vinculo.core.chunked_body import BODY_OVER_LIMIT
 JSON_PATHS = ("/api/", "/hooks/")
 
 
+def body_limit(path: str) -> int:
+    """The largest body accepted at `path`: its prefix's in VINCULO_BODY_LIMITS (webhooks, batch
+    imports), else DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    for prefix, limit in getattr(settings, "VINCULO_BODY_LIMITS", {}).items():
+        if path.startswith(prefix):
+            return int(limit)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
 class BodySizeLimitMiddleware:
     """Refuse oversized bodies with 413 before they are read (API: JSON error shape): a declared
-    Content-Length over the limit, or a chunked body found longer (vinculo.core.chunked_body)."""
+    Content-Length over the limit, or a chunked body found longer (vinculo.core.chunked_body).
+
+    A path with a larger limit of its own has its body read here, within that limit: Django would
+    otherwise refuse it against the general DATA_UPLOAD_MAX_MEMORY_SIZE when the view reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = body_limit(request.path)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         message = ""
+        general = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit and general and length > general and length <= limit:
+            request._body = request.read()  # type: ignore[attr-defined]  # read within this path's own limit
+            request._stream = io.BytesIO(request._body)  # type: ignore[attr-defined]
         if limit and length > limit:
             message = _("The request body is too large (%(size)s bytes; the limit is %(limit)s).") % {
                 "size": length,

@@ -20,6 +20,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from vinculo.core.currencies import is_currency
 
@@ -64,6 +65,37 @@ def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool 
         return None
     if amount != amount.quantize(Decimal("0.01")):
         add_error(errors, field, _("At most two decimal places."))
+        return None
+    return amount
+
+
+UNIT_PRICE_PLACES = 4
+
+
+def clean_unit_price(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
+    """A price per unit with at most four decimals (3 CDs for 40.00 cost 13.3333 each), given as a
+    decimal string or a JSON number: a number is read as the shortest decimal that round-trips it
+    (`3.3333` is 3.3333, not 3.33329999…), so what the sender wrote is what is stored."""
+    if isinstance(value, bool):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, ValueError):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if not amount.is_finite():
+        add_error(errors, field, _("Enter a number."))
+        return None
+    if amount < 0 and not allow_negative:
+        add_error(errors, field, _("Cannot be negative."))
+        return None
+    if abs(amount) > MAX_MONEY:  # before rounding: quantize() of 1e308 raises
+        add_error(errors, field, _("Too large."))
+        return None
+    if amount != amount.quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES)):
+        add_error(errors, field, _("At most %(n)s decimal places.") % {"n": UNIT_PRICE_PLACES})
         return None
     return amount
 
@@ -208,6 +240,44 @@ def clean_text(
         add_error(errors, field, _("Enter text without control characters."))
         return None
     return value
+
+
+# a postal address as orders keep it (billing, shipping): the longest each part may be
+ADDRESS_FIELDS = {
+    "name": 200,
+    "company": 200,
+    "street": 300,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
+    "country": 2,
+    "phone": 40,
+}
+
+
+def clean_address(value: Any, field: str, errors: Errors) -> dict[str, str]:
+    """An address as an object of ADDRESS_FIELDS (single-line texts; `country` ISO 3166, upper
+    case); empty parts are left out. Errors under `<field>.<part>`."""
+
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, Mapping):
+        add_error(errors, field, _("Give an object."))
+        return {}
+    address: dict[str, str] = {}
+    for key in value:
+        if key not in ADDRESS_FIELDS:
+            add_error(errors, f"{field}.{key}", _("Unknown field."))
+    for key, length in ADDRESS_FIELDS.items():
+        text = clean_text(value.get(key), f"{field}.{key}", errors, max_length=length, single_line=True)
+        if text:
+            address[key] = text
+    if address.get("country"):
+        code = address["country"].upper()
+        if code not in dict(countries):
+            add_error(errors, f"{field}.country", _("Enter an ISO 3166 country code, e.g. ES."))
+        address["country"] = code
+    return address
 
 
 TRUE_WORDS = frozenset({"true", "on", "1", "yes"})

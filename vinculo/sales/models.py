@@ -23,6 +23,8 @@ MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 RATE: dict[str, Any] = {"max_digits": 18, "decimal_places": 8}
 PERCENT: dict[str, Any] = {"max_digits": 5, "decimal_places": 2}
 QUANTITY: dict[str, Any] = {"max_digits": 12, "decimal_places": 3}
+# a price per unit may have four decimals (3 for 10.00 is 3.3333); amounts are to the cent
+UNIT_PRICE: dict[str, Any] = {"max_digits": 16, "decimal_places": 4}
 
 
 def _user_fk(verbose: Any, related_name: str = "+") -> Any:
@@ -400,6 +402,7 @@ class OrderStatus(models.TextChoices):
     PLACED = "placed", _("Placed")
     PAID = "paid", _("Paid")
     FULFILLED = "fulfilled", _("Fulfilled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
     CANCELLED = "cancelled", _("Cancelled")
     REFUNDED = "refunded", _("Refunded")
 
@@ -412,15 +415,38 @@ class OrderChannel(models.TextChoices):
 
 
 class Order(SalesDocument):
-    """A purchase. `external_id` identifies it in the channel it came from (idempotent imports)."""
+    """A purchase. `external_id` identifies it in the channel it came from (idempotent imports).
 
-    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    An order from a shop keeps the shop's own figures: `total` is the shop's total, its lines carry
+    their own discount and tax amounts, and what applies to the whole order (a discount code,
+    shipping with its tax, fees, duties, tips, an order-level tax) is an `OrderAdjustment`.
+    `computed_total` is what the lines and the counted adjustments add up to: when it differs from
+    `total` the shop's figures do not add up, and the order says so (`figures_warning`).
+    `refunded_total` is the sum of its refunds, so that revenue is counted net of them without
+    reading every refund.
+    """
+
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
     channel = models.CharField(
         _("channel"), max_length=16, choices=OrderChannel.choices, default=OrderChannel.SALES_REP
     )
     external_id = models.CharField(_("external id"), max_length=128, blank=True, default="")
+    external_number = models.CharField(_("number in the shop"), max_length=64, blank=True, default="")
+    external_url = models.URLField(_("page in the shop's admin"), max_length=500, blank=True, default="")
     quote = models.OneToOneField(Quote, on_delete=models.SET_NULL, null=True, blank=True, related_name="order")
     placed_at = models.DateTimeField(_("placed"))
+    customer_email = models.CharField(_("customer e-mail"), max_length=254, blank=True, default="")
+    billing_address = models.JSONField(_("billing address"), default=dict, blank=True)
+    shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
+    taxes_included = models.BooleanField(_("prices include tax"), default=False)
+    discount_codes = models.JSONField(_("discount codes"), default=list, blank=True)
+    presentment_currency = models.CharField(_("customer's currency"), max_length=3, blank=True, default="")
+    presentment_total = models.DecimalField(_("total in the customer's currency"), **MONEY, null=True, blank=True)
+    computed_total = models.DecimalField(_("lines and adjustments"), **MONEY, default=Decimal("0"))
+    refunded_total = models.DecimalField(_("refunded"), **MONEY, default=Decimal("0"))
+    deleted_at_source = models.DateTimeField(_("deleted in the shop"), null=True, blank=True)
+    # per input field, a digest of what created the order: a resend is compared with it (409)
+    source_digest = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering: ClassVar = ["-placed_at", "-id"]
@@ -439,12 +465,121 @@ class Order(SalesDocument):
             models.Index(fields=["contact", "-placed_at"], name="order_contact_placed"),
         ]
 
+    @property
+    def net_total(self) -> Decimal:
+        """What the customer paid and kept: the total less the refunds."""
+        return self.total - self.refunded_total
+
+    @property
+    def figures_add_up(self) -> bool:
+        return self.computed_total == self.total
+
 
 class OrderLine(LineItem):
+    """A line of an order with its own amounts, rounded once to the currency's minor unit: for a
+    shop's order exactly the shop's (`subtotal` = quantity × unit price before discounts, then the
+    line's discount and tax), so that the lines and adjustments add up to the shop's total."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    unit_price = models.DecimalField(_("unit price"), **UNIT_PRICE, validators=[MinValueValidator(0)])
+    sku = models.CharField(_("SKU"), max_length=64, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=64, blank=True, default="")
+    subtotal = models.DecimalField(_("amount before discount"), **MONEY, default=Decimal("0"))
+    discount_amount = models.DecimalField(_("discount"), **MONEY, default=Decimal("0"))
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+    total = models.DecimalField(_("total"), **MONEY, default=Decimal("0"))
+    presentment_total = models.DecimalField(_("total in the customer's currency"), **MONEY, null=True, blank=True)
 
     class Meta(LineItem.Meta):
         pass
+
+
+class AdjustmentKind(models.TextChoices):
+    DISCOUNT = "discount", _("Discount")
+    SHIPPING = "shipping", _("Shipping")
+    FEE = "fee", _("Fee")
+    DUTY = "duty", _("Duty")
+    TIP = "tip", _("Tip")
+    TAX = "tax", _("Tax")
+    OTHER = "other", _("Other")
+
+
+class OrderAdjustment(OrgScopedModel):
+    """What applies to a whole order rather than to a line: a discount (with its code), shipping
+    (with its own discount and tax), a fee, a duty, a tip, an order-level tax.
+
+    `total` is its effect on the order's total (negative for a discount). A row that only names
+    what the lines already carry (a coupon a shop spread over the lines) has `included_in_lines`
+    and is not counted again.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
+    kind = models.CharField(_("kind"), max_length=10, choices=AdjustmentKind.choices)
+    description = models.CharField(_("description"), max_length=300, blank=True, default="")
+    code = models.CharField(_("code"), max_length=100, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=64, blank=True, default="")
+    amount = models.DecimalField(_("amount"), **MONEY, default=Decimal("0"))
+    discount_amount = models.DecimalField(_("discount"), **MONEY, default=Decimal("0"))
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+    total = models.DecimalField(_("total"), **MONEY, default=Decimal("0"))
+    included_in_lines = models.BooleanField(_("already in the lines"), default=False)
+    presentment_total = models.DecimalField(_("total in the customer's currency"), **MONEY, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["position", "id"]
+        verbose_name = _("order adjustment")
+        verbose_name_plural = _("order adjustments")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.total}"
+
+
+class Refund(OrgScopedModel):
+    """Money given back on an order, in full or in part: `amount` is what went back to the
+    customer, with the lines (and quantities) it was for and the shipping it returned. A shop's
+    refund keeps its id (`external_id`): the same refund sent twice is stored once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, default="")
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(0)])
+    currency = models.CharField(_("currency"), max_length=3)
+    shipping_amount = models.DecimalField(_("shipping refunded"), **MONEY, default=Decimal("0"))
+    reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
+    refunded_at = models.DateTimeField(_("refunded"))
+
+    class Meta:
+        ordering: ClassVar = ["refunded_at", "id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "order", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="refund_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+class RefundLine(OrgScopedModel):
+    """A line of an order refunded: how many units and for how much (before tax, then its tax)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    description = models.CharField(_("description"), max_length=300, blank=True, default="")
+    quantity = models.DecimalField(_("quantity"), **QUANTITY, default=Decimal("0"))
+    amount = models.DecimalField(_("amount"), **MONEY, default=Decimal("0"))
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description}"
 
 
 class DocumentCounter(OrgScopedModel):

@@ -17,6 +17,7 @@ from vinculo.contacts.panels import Panel, register_panel
 from vinculo.sales.models import DealStatus, Order, Quote
 from vinculo.sales.selectors.activities import activity_queryset
 from vinculo.sales.selectors.deals import deal_queryset
+from vinculo.sales.selectors.revenue import customer_value
 
 PANEL_ROWS = 5
 
@@ -63,7 +64,14 @@ def documents_panel(request: HttpRequest, record: Contact | Company) -> dict[str
     kind, about = _subject(record)
     orders = list(visible_to(Order.objects.filter(about), actor).order_by("-placed_at", "-id")[:PANEL_ROWS])
     quotes = list(visible_to(Quote.objects.filter(about), actor).order_by("-created_at", "-id")[:PANEL_ROWS])
-    return {"kind": kind, "record": record, "orders": orders, "quotes": quotes, "can_write": can_write(actor)}
+    return {
+        "kind": kind,
+        "record": record,
+        "orders": orders,
+        "quotes": quotes,
+        "value": customer_value(about),
+        "can_write": can_write(actor),
+    }
 
 
 def register() -> None:

@@ -139,6 +139,7 @@ def test_create_contact_returns_201_and_the_stored_contact(api_client, actor, or
     contact = Contact.dangerously_unscoped.get()
     assert response.json() == {
         "id": contact.pk,
+        "external_id": "",
         "first_name": "Lucía",
         "last_name": "García",
         "full_name": "Lucía García",

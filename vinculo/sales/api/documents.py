@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
@@ -31,22 +31,47 @@ from vinculo.core.api import (
     PageOut,
     Ref,
     SearchText,
+    error_responses,
     page_out,
     sent_fields,
 )
 from vinculo.core.pagination import paginate
-from vinculo.sales.models import OrderChannel, OrderStatus, PriceList, PriceListItem, Product, Quote, QuoteStatus
-from vinculo.sales.pricing import MAX_LINES
+from vinculo.sales.models import (
+    AdjustmentKind,
+    OrderChannel,
+    OrderStatus,
+    PriceList,
+    PriceListItem,
+    Product,
+    Quote,
+    QuoteStatus,
+)
+from vinculo.sales.pricing import MAX_ADJUSTMENTS, MAX_LINES, unit_price_out
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
+from vinculo.sales.selectors.documents import order_warnings
 from vinculo.sales.services import documents as document_services
+from vinculo.sales.services import order_batch as order_batch_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
+from vinculo.sales.services import refunds as refund_services
 
 router = Router()
 
 RecordId = StrictInt
 Amount = Annotated[str | int | float, Field(description='A decimal string with at most two decimals, e.g. "1250.50".')]
+UnitPrice = Annotated[
+    str | int | float,
+    Field(
+        description='At most four decimals (3 for 10.00: 3.3333), as a decimal string ("3.3333") or a JSON '
+        "number (3.3333, read as written). A line's amounts (quantity × unit price, its discount, its tax) "
+        "are each rounded once to the currency's minor unit (cents; whole units for JPY and other "
+        "currencies without decimals)."
+    ),
+]
+ExternalRef = Annotated[
+    Annotated[str, Field(max_length=64)] | StrictInt, Field(description="Text, or a number (read as text).")
+]
 Number = Annotated[str | int | float, Field(description='A decimal string, e.g. "2.5".')]
 Currency = Annotated[str, Field(max_length=3, description="ISO 4217, e.g. EUR.")]
 
@@ -109,6 +134,60 @@ class LineOut(Schema):
     tax_rate: Decimal
 
 
+class OrderLineOut(LineOut):
+    unit_price: Decimal = Field(description="Up to four decimals: 19.99, 13.3333.")
+    sku: str
+    external_id: str
+    subtotal: Decimal = Field(description="Quantity × unit price, before the discount, rounded once.")
+    discount_amount: Decimal
+    tax_amount: Decimal
+    total: Decimal = Field(description="Subtotal − discount + tax (the tax is not added when prices include it).")
+    presentment_total: Decimal | None
+
+    @staticmethod
+    def resolve_unit_price(obj: Any) -> Decimal:
+        return unit_price_out(obj.unit_price)
+
+
+class AdjustmentOut(Schema):
+    id: int
+    kind: AdjustmentKind
+    description: str
+    code: str
+    external_id: str
+    amount: Decimal
+    discount_amount: Decimal
+    tax_amount: Decimal
+    total: Decimal = Field(description="Its effect on the order's total (negative for a discount).")
+    included_in_lines: bool = Field(description="Already inside the lines' amounts: shown, not counted again.")
+    presentment_total: Decimal | None
+
+
+class RefundLineOut(Schema):
+    order_line_id: int | None
+    description: str
+    quantity: Decimal
+    amount: Decimal
+    tax_amount: Decimal
+
+
+class RefundOut(Schema):
+    id: int
+    order_id: int
+    external_id: str
+    amount: Decimal = Field(description="What went back to the customer.")
+    currency: str
+    shipping_amount: Decimal
+    reason: str
+    refunded_at: dt.datetime
+    lines: list[RefundLineOut]
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_lines(obj: Any) -> list[Any]:
+        return list(obj.lines.all())
+
+
 class DocumentSummary(Schema):
     id: int
     number: str
@@ -149,19 +228,47 @@ class OrderSummary(DocumentSummary):
     status: OrderStatus
     channel: OrderChannel
     external_id: str
+    external_number: str = Field(description="The order's own number in the shop (#1001).")
     placed_at: dt.datetime
+    refunded_total: Decimal
+    net_total: Decimal = Field(description="The total less the refunds.")
 
 
 class OrderOut(OrderSummary):
     deal: Ref | None
     quote: Ref | None
     notes: str
-    lines: list[LineOut]
+    external_url: str = Field(description="The order's page in the shop's admin.")
+    customer_email: str
+    billing_address: dict[str, str]
+    shipping_address: dict[str, str]
+    taxes_included: bool
+    discount_codes: list[str]
+    presentment_currency: str = Field(description="The currency the customer paid in, when not the shop's.")
+    presentment_total: Decimal | None
+    computed_total: Decimal = Field(description="What the lines and the counted adjustments add up to.")
+    warnings: list[str] = Field(description="For instance when the shop's figures do not add up to its total.")
+    deleted_at_source: dt.datetime | None
+    lines: list[OrderLineOut]
+    adjustments: list[AdjustmentOut]
+    refunds: list[RefundOut]
     updated_at: dt.datetime
 
     @staticmethod
     def resolve_lines(obj: Any) -> list[Any]:
         return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_adjustments(obj: Any) -> list[Any]:
+        return list(obj.adjustments.all())
+
+    @staticmethod
+    def resolve_refunds(obj: Any) -> list[Any]:
+        return list(obj.refunds.all())
+
+    @staticmethod
+    def resolve_warnings(obj: Any) -> list[str]:
+        return order_warnings(obj)
 
 
 class OrderPage(PageOut):
@@ -213,6 +320,52 @@ class QuoteIn(InSchema):
     lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = None
 
 
+class OrderLineIn(LineIn):
+    """An order's line; a shop's own amounts may be given to the cent (`discount_amount`,
+    `tax_amount`): they are then kept as given instead of computed from the percentages."""
+
+    unit_price: UnitPrice | None = Field(None, description="Left out: the price list's price of the product.")
+    sku: Annotated[str, Field(max_length=64)] | None = None
+    external_id: ExternalRef | None = Field(
+        None, description="The line's id in your system (refunds name lines by it)."
+    )
+    subtotal: Amount | None = Field(
+        None,
+        description="Quantity × unit price before the discount, to the cent, when your system rounded it itself "
+        "(a unit price of four decimals may be a little off).",
+    )
+    discount_amount: Amount | None = Field(None, description="The line's discount, to the cent (instead of a %).")
+    tax_amount: Amount | None = Field(None, description="The line's tax, to the cent (instead of a rate).")
+    presentment_total: Amount | None = Field(None, description="The line's total in the customer's currency.")
+
+
+class AdjustmentIn(InSchema):
+    """Something that applies to the whole order rather than to a line."""
+
+    kind: AdjustmentKind
+    description: Annotated[str, Field(max_length=300)] | None = None
+    code: Annotated[str, Field(max_length=100)] | None = Field(None, description="A discount code.")
+    external_id: ExternalRef | None = None
+    amount: Amount = Field(description="Negative for a discount; a shipping's price before its discount and tax.")
+    discount_amount: Amount | None = Field(None, description="Shipping: its discount.")
+    tax_amount: Amount | None = Field(None, description="Shipping, fee: its tax.")
+    included_in_lines: bool | None = Field(
+        None, description="True when the lines' amounts already include it (a coupon spread over the lines)."
+    )
+    presentment_total: Amount | None = None
+
+
+class AddressIn(InSchema):
+    name: Annotated[str, Field(max_length=200)] | None = None
+    company: Annotated[str, Field(max_length=200)] | None = None
+    street: Annotated[str, Field(max_length=300)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    country: Annotated[str, Field(max_length=2)] | None = Field(None, description="ISO 3166, e.g. ES.")
+    phone: Annotated[str, Field(max_length=40)] | None = None
+
+
 class OrderIn(InSchema):
     contact: RecordId | None = None
     company: RecordId | None = None
@@ -220,9 +373,28 @@ class OrderIn(InSchema):
     currency: Currency | None = None
     price_list: RecordId | None = None
     notes: Annotated[str, Field(max_length=5000)] | None = None
-    lines: Annotated[list[LineIn], Field(max_length=MAX_LINES)] | None = None
+    lines: Annotated[list[OrderLineIn], Field(max_length=MAX_LINES)] | None = None
+    adjustments: Annotated[list[AdjustmentIn], Field(max_length=MAX_ADJUSTMENTS)] | None = Field(
+        None, description="Discounts, shipping, fees, duties, tips, order-level taxes."
+    )
+    total: Amount | None = Field(
+        None,
+        description="The total your system computed. Kept as the order's total even when the lines and "
+        "adjustments add up to something else (the order then carries a warning); left out: their sum.",
+    )
+    external_number: Annotated[str, Field(max_length=64)] | None = Field(None, description="Its number there (#1001).")
+    external_url: Annotated[str, Field(max_length=500)] | None = Field(None, description="Its page there.")
+    customer_email: Annotated[str, Field(max_length=254)] | None = None
+    billing_address: AddressIn | None = None
+    shipping_address: AddressIn | None = None
+    taxes_included: bool | None = Field(None, description="True when the unit prices include the tax.")
+    discount_codes: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)] | None = None
+    presentment_currency: Currency | None = Field(None, description="The currency the customer paid in.")
+    presentment_total: Amount | None = Field(None, description="The total in that currency.")
     external_id: Annotated[str, Field(max_length=128)] | None = Field(
-        None, description="The order's id in your system: sending it again returns the same order (200)."
+        None,
+        description="The order's id in your system: sending the same order again returns it unchanged (200); "
+        "sending it again with different values answers 409 naming the fields that differ, and changes nothing.",
     )
     channel: OrderChannel | None = Field(None, description="api (default) or ecommerce.")
     placed_at: str | None = Field(
@@ -231,6 +403,34 @@ class OrderIn(InSchema):
         + DATE_RANGE_TEXT,
         json_schema_extra=DATE_RANGE_EXTENSION,
     )
+
+
+class RefundLineIn(InSchema):
+    order_line: RecordId | None = Field(None, description="The id of the order's line refunded.")
+    line_external_id: ExternalRef | None = Field(None, description="Or the line's id in your system.")
+    description: Annotated[str, Field(max_length=300)] | None = None
+    quantity: Number | None = Field(None, description="Units refunded (at most the line's).")
+    amount: Amount | None = Field(None, description="Refunded for the line, before tax.")
+    tax_amount: Amount | None = None
+
+
+class RefundIn(InSchema):
+    """Money given back on the order. Without `amount`, the lines, their tax and the shipping
+    given make it. At most what is left of the order's total."""
+
+    external_id: (
+        Annotated[ExternalRef, Field(description="The refund's id in your system: sent again, it is stored once.")]
+        | None
+    ) = None
+    amount: Amount | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
+    refunded_at: str | None = Field(
+        None,
+        description="When (ISO 8601 with a time zone); now when left out. Not in the future. " + DATE_RANGE_TEXT,
+        json_schema_extra=DATE_RANGE_EXTENSION,
+    )
+    shipping_amount: Amount | None = Field(None, description="Shipping given back.")
+    lines: Annotated[list[RefundLineIn], Field(max_length=MAX_LINES)] | None = None
 
 
 class OrderStatusIn(InSchema):
@@ -485,16 +685,102 @@ def order_list(request: HttpRequest, query: Query[OrderListQuery]) -> dict[str, 
     return page_out(request, paginate(queryset, page=query.page, per_page=query.per_page))
 
 
-@router.post("/orders", response={200: OrderOut, 201: OrderOut, **WRITE_ERRORS}, tags=["orders"])
+class ConflictOut(Schema):
+    detail: str
+    errors: list[dict[str, str]] = Field(description="Each field that differs, with a message.")
+    order_id: int = Field(description="The order already placed with this external id.")
+
+
+ORDER_WRITE_ERRORS = {**error_responses(400, 401, 403, 404, 413, 422), 409: ConflictOut}
+
+
+def conflict_out(exc: document_services.OrderConflict) -> dict[str, Any]:
+    """The 409 body of a resent order: each differing field with its message, and the order's id."""
+    message = _("Differs from the order placed with this external id.")
+    return {
+        "detail": exc.message,
+        "errors": [{"field": name, "message": message} for name in exc.fields],
+        "order_id": exc.order.pk,
+    }
+
+
+@router.post("/orders", response={200: OrderOut, 201: OrderOut, **ORDER_WRITE_ERRORS}, tags=["orders"])
 def order_create(request: HttpRequest, payload: OrderIn) -> Status[Any]:
-    """Place an order (201). With an `external_id` already placed in the same channel, the existing
-    order is returned unchanged (200), so a retried request never places it twice."""
+    """Place an order (201). With an `external_id` already placed in the same channel: the same
+    values return the existing order unchanged (200), so a retried request never places it twice;
+    different values answer 409, naming the fields that differ (`errors`), and change nothing."""
     actor = request_actor(request)
     data = sent_fields(payload)
     channel = data.pop("channel", None) or OrderChannel.API
     data.setdefault("lines", [])
-    order, created = document_services.order_create(actor=actor, data=data, channel=channel)
+    try:
+        order, created = document_services.order_create(actor=actor, data=data, channel=channel)
+    except document_services.OrderConflict as exc:
+        return Status(409, conflict_out(exc))
     return Status(201 if created else 200, document_selectors.order_get(actor=actor, pk=order.pk))
+
+
+class OrderBatchIn(InSchema):
+    """Up to 1,000 orders, each as `POST /orders` takes it, each with its `external_id`."""
+
+    orders: Annotated[list[Any], Field(min_length=1, max_length=order_batch_services.MAX_BATCH)] = Field(
+        description="Each one an order object as `POST /orders` takes it; `external_id` required."
+    )
+    channel: OrderChannel | None = Field(None, description="api (default) or ecommerce, for every order.")
+
+
+class BatchRowOut(Schema):
+    index: int = Field(description="The order's position in `orders`, from 0.")
+    status: Literal["created", "existing", "conflict", "rejected"] = Field(
+        description="created; existing (the same order was already placed with this external id: "
+        "unchanged); conflict (placed with other values: unchanged, `errors` names them); rejected."
+    )
+    id: int | None
+    number: str | None
+    errors: list[dict[str, str]]
+
+
+class OrderBatchOut(Schema):
+    created: int
+    existing: int
+    conflicts: int
+    rejected: int
+    results: list[BatchRowOut]
+
+
+@router.post("/orders/batch", response={200: OrderBatchOut, **WRITE_ERRORS}, tags=["orders"])
+def order_batch(request: HttpRequest, payload: OrderBatchIn) -> HttpResponse:
+    """Place up to 1,000 orders in one request (a shop's history): each is validated like
+    `POST /orders` and idempotent by its `external_id`; a rejected one is reported with its index
+    and field errors, the others are stored (in chunks, one transaction each). 200 with one result
+    per order, in order. Bodies up to VINCULO_BATCH_MAX_BODY_BYTES (32 MB)."""
+    actor = request_actor(request)
+    channel = payload.channel or OrderChannel.API
+    if channel == OrderChannel.QUOTE:
+        raise ValidationError({"channel": [_("Choose one of %(expected)s.") % {"expected": "api, ecommerce"}]})
+    results = order_batch_services.orders_import(actor=actor, rows=payload.orders, channel=channel)
+    counts = {
+        status: sum(1 for r in results if r.status == status)
+        for status in ("created", "existing", "conflict", "rejected")
+    }
+    body = {
+        "created": counts["created"],
+        "existing": counts["existing"],
+        "conflicts": counts["conflict"],
+        "rejected": counts["rejected"],
+        "results": [
+            {
+                "index": r.index,
+                "status": r.status,
+                "id": r.order.pk if r.order is not None else None,
+                "number": r.order.number if r.order is not None else None,
+                "errors": [{"field": name, "message": str(m)} for name, messages in r.errors.items() for m in messages],
+            }
+            for r in results
+        ],
+    }
+    # built to OrderBatchOut's shape here: validating a thousand rows again would cost more than the inserts
+    return JsonResponse(body)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **GET_ERRORS}, tags=["orders"])
@@ -511,3 +797,14 @@ def order_set_status(request: HttpRequest, order_id: int, payload: OrderStatusIn
         raise ValidationError({"status": [_("This field is required.")]})
     document_services.order_set_status(actor=actor, order=order, status=payload.status)
     return document_selectors.order_get(actor=actor, pk=order_id)
+
+
+@router.post("/orders/{order_id}/refunds", response={200: RefundOut, 201: RefundOut, **WRITE_ERRORS}, tags=["orders"])
+def order_refund_create(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[Any]:
+    """Record a refund (201); the order becomes partially refunded, or refunded when nothing is
+    left, and `order.refunded` goes on the customer's timeline. A refund with an `external_id`
+    this order already has is returned as it is (200)."""
+    actor = request_actor(request)
+    order = document_selectors.order_get(actor=actor, pk=order_id)
+    refund, created = refund_services.refund_record(actor=actor, order=order, data=sent_fields(payload))
+    return Status(201 if created else 200, document_selectors.refund_get(pk=refund.pk))

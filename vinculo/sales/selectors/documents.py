@@ -7,10 +7,11 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.selectors import visible_to
-from vinculo.sales.models import Order, OrderLine, Quote, QuoteLine
+from vinculo.sales.models import Order, OrderAdjustment, OrderLine, Quote, QuoteLine, Refund, RefundLine
 
 LIST_RELATED = ("contact", "company", "owner")
 
@@ -61,14 +62,53 @@ def order_list(*, actor: Membership, q: str = "", status: str = "", contact_id: 
     return _search(queryset, q).order_by("-placed_at", "-id")
 
 
+def order_lookup(channel: str, external_id: str) -> QuerySet[Order]:
+    """The order placed with `external_id` in `channel`, read through the unique index on
+    (organization, channel, external_id) WHERE external_id <> '': the query repeats the index's
+    condition, without which SQLite cannot use a partial index and reads the whole order table."""
+    return Order.objects.filter(channel=channel, external_id=external_id).filter(~Q(external_id="")).order_by()
+
+
 def order_get(*, actor: Membership, pk: Any) -> Order:
+    """The order with its lines, adjustments and refunds, or 404 (missing, another
+    organisation's, or hidden from a rep)."""
     lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("position", "id"))
+    adjustments = Prefetch("adjustments", queryset=OrderAdjustment.objects.order_by("position", "id"))
+    refunds = Prefetch(
+        "refunds",
+        queryset=Refund.objects.order_by("refunded_at", "id").prefetch_related(
+            Prefetch("lines", queryset=RefundLine.objects.order_by("position", "id"))
+        ),
+    )
     try:
         return (
             visible_to(Order.objects.all(), actor)
             .select_related("organization", "contact", "company", "deal", "owner", "quote")
-            .prefetch_related(lines)
+            .prefetch_related(lines, adjustments, refunds)
             .get(pk=int(pk))
         )
     except (Order.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404 from exc
+
+
+def order_warnings(order: Order) -> list[str]:
+    """What the order's page and the API say is not right with its figures."""
+    warnings = []
+    if not order.figures_add_up:
+        warnings.append(
+            _(
+                "The shop's figures do not add up: its total is %(total)s %(currency)s, but the lines and "
+                "adjustments add up to %(computed)s %(currency)s. The shop's total is kept."
+            )
+            % {"total": order.total, "computed": order.computed_total, "currency": order.currency}
+        )
+    if order.deleted_at_source:
+        warnings.append(_("This order was deleted in the shop."))
+    return warnings
+
+
+def refund_get(*, pk: int) -> Refund:
+    """A refund with its lines (the caller has checked its order is visible)."""
+    return Refund.objects.prefetch_related(
+        Prefetch("lines", queryset=RefundLine.objects.order_by("position", "id"))
+    ).get(pk=pk)

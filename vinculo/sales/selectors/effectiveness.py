@@ -2,7 +2,8 @@
 month or quarter:
 
 - win rate: won / (won + lost) of the deals closed in the period, in %;
-- revenue: the amount won, in the base currency; average deal size: revenue / deals won
+- revenue: the amount won less what was refunded on the won deals' orders, in the base currency;
+  average deal size: revenue / deals won
   (deals in a currency without a rate are left out of both, and reported);
 - sales cycle: the average number of days from a won deal's creation to its close;
 - activities: the activities (tasks, calls, meetings) marked done in the period.
@@ -35,6 +36,7 @@ from vinculo.sales.selectors.forecast import (
     period_bounds,
     rates_for,
 )
+from vinculo.sales.selectors.revenue import won_deal_refunds
 
 EFFECTIVENESS_GROUPS = ("owner", "zone", "product_line", "month", "quarter")
 ONE_DECIMAL = Decimal("0.1")
@@ -90,12 +92,13 @@ class _Acc:
         self.activities += other.activities
 
 
-def _deal_key(group_by: str, tz: Any) -> Any:
+def _deal_key(group_by: str, tz: Any, prefix: str = "") -> Any:
+    """The deal's group (`prefix`: the path to the deal, for rows that belong to one)."""
     if group_by == "month":
-        return TruncMonth("closed_at", tzinfo=tz)
+        return TruncMonth(f"{prefix}closed_at", tzinfo=tz)
     if group_by == "quarter":
-        return TruncQuarter("closed_at", tzinfo=tz)
-    return F({"owner": "owner_id", "zone": "zone_id", "product_line": "product_line"}[group_by])
+        return TruncQuarter(f"{prefix}closed_at", tzinfo=tz)
+    return F(prefix + {"owner": "owner_id", "zone": "zone_id", "product_line": "product_line"}[group_by])
 
 
 def _activity_key(group_by: str, tz: Any) -> Any:
@@ -156,6 +159,15 @@ def effectiveness(*, organization: Organization, params: ReportParams) -> Effect
             acc.cycle += row["cycle"] or dt.timedelta(0)
         else:
             acc.lost += row["n"]
+    refunds = (
+        won_deal_refunds(since=since, until=until)
+        .annotate(key=_deal_key(group_by, tz, prefix="deal__"))
+        .values("key", "currency")
+        .annotate(total=Sum("refunded_total"))
+        .order_by()
+    )
+    for refunded in refunds:  # revenue is net of what was refunded on the won deals' orders
+        groups[_normal_key(group_by, refunded["key"])].revenue[refunded["currency"]] -= refunded["total"]
     activities = (
         Activity.objects.filter(done_at__gte=since, done_at__lt=until)
         .annotate(key=_activity_key(group_by, tz))

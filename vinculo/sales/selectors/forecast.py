@@ -2,7 +2,8 @@
 what is committed, the best case, the weighted pipeline, the quota and the attainment, all in the
 organisation's base currency.
 
-- won: deals won (status won) whose `closed_at` falls in the period;
+- won: deals won (status won) whose `closed_at` falls in the period, less what was refunded on
+  their orders (selectors.revenue);
 - commit: open deals in the "commit" forecast category expected to close in the period;
 - best case: commit plus the open "best case" deals;
 - weighted: Σ amount × probability / 100 of the open deals expected to close in the period
@@ -42,6 +43,7 @@ from vinculo.accounts.models import Organization, Team, User
 from vinculo.core.validation import date_range_message, in_date_range
 from vinculo.sales.models import Deal, DealStatus, ForecastCategory, Pipeline, Quota
 from vinculo.sales.selectors.currency import CENT, rates_on, to_base
+from vinculo.sales.selectors.revenue import won_deal_refunds
 
 PERIODS = ("month", "quarter")
 FORECAST_GROUPS = ("owner", "team", "pipeline")
@@ -261,6 +263,15 @@ def _deal_sums(
     rows: list[tuple[Any, dt.date, str, str, Decimal]] = [
         (r[key], as_day(r["bucket"]), "won", r["currency"], r["total"]) for r in won
     ]
+    # won revenue is net of what was refunded on the deals' orders
+    refunds = (
+        won_deal_refunds(since=since, until=until)
+        .annotate(bucket=trunc("deal__closed_at", tzinfo=tz))
+        .values(f"deal__{key}", "bucket", "currency")
+        .annotate(total=Sum("refunded_total"))
+        .order_by()
+    )
+    rows.extend((r[f"deal__{key}"], as_day(r["bucket"]), "won", r["currency"], -r["total"]) for r in refunds)
     weighted_field = DecimalField(max_digits=20, decimal_places=2)
     open_deals = (
         Deal.objects.filter(

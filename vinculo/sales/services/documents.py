@@ -15,11 +15,14 @@ contact as a customer (through `contact_update`, so the change is audited) and e
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,14 +35,19 @@ from vinculo.accounts.system_actor import default_owner
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.services import contact_update
+from vinculo.contacts.validation import clean_email
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.validation import (
+    MAX_MONEY,
     Errors,
     add_error,
     check_date_range,
+    clean_address,
+    clean_bool,
     clean_currency,
     clean_date,
+    clean_money,
     clean_text,
     keep_linked,
     record_by_id,
@@ -50,10 +58,12 @@ from vinculo.sales.models import (
     DealStatus,
     DocumentCounter,
     Order,
+    OrderAdjustment,
     OrderChannel,
     OrderLine,
     OrderStatus,
     PriceList,
+    Product,
     Quote,
     QuoteLine,
     QuoteStatus,
@@ -61,30 +71,60 @@ from vinculo.sales.models import (
     StageKind,
 )
 from vinculo.sales.pricing import (
+    AdjustmentInput,
     PricedLine,
     Totals,
+    adjustment_rows,
+    clean_adjustments,
     compute_totals,
     given,
+    order_line_rows,
+    order_totals,
     price_lines,
     price_list_for,
     save_line_rows,
+    within_range,
 )
+from vinculo.sales.selectors.documents import order_lookup
 from vinculo.sales.services.deals import deal_update
+from vinculo.sales.services.order_status import (
+    DOCUMENT_AUDITED,
+    ORDER_TRANSITIONS,
+    lock_order,
+    order_move_status,
+)
+from vinculo.sales.services.refunds import refund_record
 
 QUOTE_FIELDS = ("contact", "company", "deal", "currency", "valid_until", "notes", "lines", "price_list")
-ORDER_FIELDS = ("contact", "company", "deal", "currency", "notes", "lines", "price_list", "external_id", "placed_at")
+ORDER_DETAILS = (
+    "total",
+    "external_number",
+    "external_url",
+    "customer_email",
+    "billing_address",
+    "shipping_address",
+    "taxes_included",
+    "discount_codes",
+    "presentment_currency",
+    "presentment_total",
+)
+ORDER_FIELDS = (
+    "contact",
+    "company",
+    "deal",
+    "currency",
+    "notes",
+    "lines",
+    "adjustments",
+    "price_list",
+    "external_id",
+    "placed_at",
+    *ORDER_DETAILS,
+)
+MAX_DISCOUNT_CODES = 50
 # an order's own time (a shop's, an import's) may run ahead of ours by a little clock skew, no more
 PLACED_AT_SKEW = dt.timedelta(minutes=5)
-DOCUMENT_AUDITED = ["number", "status", "contact", "company", "deal", "currency", "notes", "total"]
 PREFIXES = {"quote": "Q", "order": "O"}
-# what an order may become from each status; cancelled and refunded are final
-ORDER_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    OrderStatus.PLACED: (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.CANCELLED),
-    OrderStatus.PAID: (OrderStatus.FULFILLED, OrderStatus.REFUNDED, OrderStatus.CANCELLED),
-    OrderStatus.FULFILLED: (OrderStatus.REFUNDED,),
-    OrderStatus.CANCELLED: (),
-    OrderStatus.REFUNDED: (),
-}
 
 
 class DocumentConflict(Exception):
@@ -107,6 +147,17 @@ def document_preview(*, actor: Membership, data: Mapping[str, Any]) -> tuple[Tot
 # --- shared document pieces -----------------------------------------------------------------------
 
 
+def next_numbers(organization: Organization, kind: str, count: int) -> list[str]:
+    """`count` consecutive numbers of `kind` at once (a batch import), reserved like `_next_number`."""
+    if count <= 0:
+        return []
+    counter, _created = DocumentCounter.objects.select_for_update().get_or_create(organization=organization, kind=kind)
+    DocumentCounter.objects.filter(pk=counter.pk).update(value=F("value") + count)
+    counter.refresh_from_db(fields=["value"])
+    first = counter.value - count + 1
+    return [f"{PREFIXES[kind]}-{n:05d}" for n in range(first, counter.value + 1)]
+
+
 def _next_number(organization: Organization, kind: str) -> str:
     """The next number of `kind` ("quote", "order"): the counter row is locked and incremented with
     F(), inside the caller's transaction, so a rolled-back document gives its number back."""
@@ -116,26 +167,69 @@ def _next_number(organization: Organization, kind: str) -> str:
     return f"{PREFIXES[kind]}-{counter.value:05d}"
 
 
-def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors) -> None:
+@dataclass
+class Prefetched:
+    """What a batch of orders reads once for all of them instead of once per order: the contacts,
+    companies and deals the actor may use, the products, the default price list per currency."""
+
+    contacts: dict[int, Any] = field(default_factory=dict)
+    companies: dict[int, Any] = field(default_factory=dict)
+    deals: dict[int, Any] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    price_lists: dict[str, PriceList | None] = field(default_factory=dict)
+
+
+def _prefetched(records: Mapping[int, Any], value: Any, name: str, errors: Errors, message: str) -> Any:
+    """`record_by_id` over records already read."""
+    if value in (None, ""):
+        return None
+    try:
+        record = records.get(int(value)) if not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
+        record = None
+    if record is None:
+        add_error(errors, name, message)
+    return record
+
+
+def _apply_customer(
+    actor: Membership,
+    document: SalesDocument,
+    data: Mapping[str, Any],
+    errors: Errors,
+    prefetched: Prefetched | None = None,
+) -> None:
     """Contact, company and deal; a deal alone brings its contact and company."""
     if "contact" in data:
-        document.contact = record_by_id(
-            keep_linked(contact_queryset(actor=actor), document.contact_id, data["contact"]),
-            data["contact"],
-            "contact",
-            errors,
-            _("No such contact."),
+        document.contact = (
+            _prefetched(prefetched.contacts, data["contact"], "contact", errors, _("No such contact."))
+            if prefetched is not None
+            else record_by_id(
+                keep_linked(contact_queryset(actor=actor), document.contact_id, data["contact"]),
+                data["contact"],
+                "contact",
+                errors,
+                _("No such contact."),
+            )
         )
     if "company" in data:
-        document.company = record_by_id(
-            keep_linked(company_queryset(actor=actor), document.company_id, data["company"]),
-            data["company"],
-            "company",
-            errors,
-            _("No such company."),
+        document.company = (
+            _prefetched(prefetched.companies, data["company"], "company", errors, _("No such company."))
+            if prefetched is not None
+            else record_by_id(
+                keep_linked(company_queryset(actor=actor), document.company_id, data["company"]),
+                data["company"],
+                "company",
+                errors,
+                _("No such company."),
+            )
         )
     if "deal" in data:
-        deal = record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
+        deal = (
+            _prefetched(prefetched.deals, data["deal"], "deal", errors, _("No such deal."))
+            if prefetched is not None
+            else record_by_id(Deal.objects.select_related("pipeline"), data["deal"], "deal", errors, _("No such deal."))
+        )
         document.deal = deal
         if deal is not None:
             if not given(data.get("contact")) and document.contact_id is None and deal.contact_id is not None:
@@ -147,10 +241,15 @@ def _apply_customer(actor: Membership, document: SalesDocument, data: Mapping[st
 
 
 def _apply_common(
-    actor: Membership, document: SalesDocument, data: Mapping[str, Any], errors: Errors, allowed: tuple[str, ...]
+    actor: Membership,
+    document: SalesDocument,
+    data: Mapping[str, Any],
+    errors: Errors,
+    allowed: tuple[str, ...],
+    prefetched: Prefetched | None = None,
 ) -> PriceList | None:
     reject_unknown(data, allowed, errors)
-    _apply_customer(actor, document, data, errors)
+    _apply_customer(actor, document, data, errors, prefetched)
     if given(data.get("currency")):  # empty keeps the document's (new: the base currency)
         currency = clean_currency(data["currency"], "currency", errors)
         if currency is not None:
@@ -159,8 +258,12 @@ def _apply_common(
         notes = clean_text(data["notes"], "notes", errors, max_length=5000)
         if notes is not None:
             document.notes = notes
-    currency_ok = "currency" not in errors
-    return price_list_for(document.currency if currency_ok else None, data.get("price_list"), errors)
+    currency = document.currency if "currency" not in errors else None
+    if prefetched is not None and not given(data.get("price_list")) and currency:
+        if currency not in prefetched.price_lists:
+            prefetched.price_lists[currency] = price_list_for(currency, None, errors)
+        return prefetched.price_lists[currency]
+    return price_list_for(currency, data.get("price_list"), errors)
 
 
 def _set_totals(document: SalesDocument, totals: Totals) -> None:
@@ -358,7 +461,7 @@ def quote_accept(*, actor: Membership, quote: Quote) -> Order:
         channel=OrderChannel.QUOTE,
         quote=quote,
     )
-    _set_totals(order, compute_totals(lines))
+    _set_order_totals(order, order_totals(lines, [], order.currency), None)
     _place(actor, order, lines)
     deal = quote.deal
     if deal is not None and deal.status != DealStatus.WON:
@@ -392,51 +495,201 @@ def quote_delete(*, actor: Membership, quote: Quote) -> None:
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def _place(actor: Membership, order: Order, lines: list[PricedLine]) -> None:
-    """Number and save the order and its lines, emit `order.placed`, make the contact a customer."""
+def _clean_url(value: Any, field: str, errors: Errors) -> str:
+    text = clean_text(value, field, errors, max_length=500, single_line=True) or ""
+    if text:
+        try:
+            URLValidator(schemes=["http", "https"])(text)
+        except ValidationError:
+            add_error(errors, field, _("Enter a web address starting with https://."))
+            return ""
+    return text
+
+
+def _clean_codes(value: Any, errors: Errors) -> list[str]:
+    if not given(value):
+        return []
+    if not isinstance(value, list | tuple) or len(value) > MAX_DISCOUNT_CODES:
+        add_error(errors, "discount_codes", _("Give a list of at most %(n)s codes.") % {"n": MAX_DISCOUNT_CODES})
+        return []
+    codes = [
+        clean_text(code, f"discount_codes.{i}", errors, max_length=100, required=True) for i, code in enumerate(value)
+    ]
+    return [code for code in codes if code]
+
+
+def _apply_order_details(order: Order, data: Mapping[str, Any], errors: Errors) -> Decimal | None:
+    """The order's shop details (ORDER_DETAILS); returns the total the sender gave, if any."""
+    order.external_number = clean_text(data.get("external_number"), "external_number", errors, max_length=64) or ""
+    order.external_url = _clean_url(data.get("external_url"), "external_url", errors)
+    if given(data.get("customer_email")):
+        try:
+            order.customer_email = clean_email(data["customer_email"])
+        except ValidationError as exc:
+            errors.setdefault("customer_email", []).extend(exc.messages)
+    order.billing_address = clean_address(data.get("billing_address"), "billing_address", errors)
+    order.shipping_address = clean_address(data.get("shipping_address"), "shipping_address", errors)
+    order.taxes_included = bool(clean_bool(data.get("taxes_included"), "taxes_included", errors))
+    order.discount_codes = _clean_codes(data.get("discount_codes"), errors)
+    if given(data.get("presentment_currency")):
+        order.presentment_currency = clean_currency(data["presentment_currency"], "presentment_currency", errors) or ""
+    if given(data.get("presentment_total")) and within_range(data["presentment_total"], "presentment_total", errors):
+        order.presentment_total = clean_money(data["presentment_total"], "presentment_total", errors)
+    if given(data.get("total")) and within_range(data["total"], "total", errors):
+        return clean_money(data["total"], "total", errors)
+    return None
+
+
+def _digest(value: Any) -> str:
+    """A short fingerprint of a validated value (texts, numbers, lists and dicts of them, built in
+    a fixed order): its repr, hashed."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
+
+
+def _line_key(line: PricedLine) -> list[Any]:
+    return [
+        line.product.pk if line.product else None,
+        line.description,
+        str(line.quantity.normalize()),
+        str(line.unit_price.normalize()),
+        str(line.discount_percent.normalize()),
+        str(line.tax_rate.normalize()),
+        line.sku,
+        line.external_id,
+        None if line.subtotal_amount is None else f"{line.subtotal_amount:.2f}",
+        None if line.discount_amount is None else f"{line.discount_amount:.2f}",
+        None if line.tax_amount is None else f"{line.tax_amount:.2f}",
+    ]
+
+
+def _order_digest(order: Order, lines: list[PricedLine], adjustments: list[AdjustmentInput]) -> dict[str, str]:
+    """A digest of each field of the order as validated (so "10.0" and 10 are the same): what a
+    resend of the same external id is compared with, field by field."""
+    values: dict[str, Any] = {
+        "contact": order.contact_id,
+        "company": order.company_id,
+        "deal": order.deal_id,
+        "currency": order.currency,
+        "notes": order.notes,
+        "placed_at": order.placed_at.astimezone(dt.UTC).isoformat() if order.placed_at else None,
+        "lines": [_line_key(line) for line in lines],
+        "adjustments": [
+            [
+                a.kind,
+                a.description,
+                a.code,
+                a.external_id,
+                f"{a.amount:.2f}",
+                f"{a.discount_amount:.2f}",
+                f"{a.tax_amount:.2f}",
+                a.included_in_lines,
+            ]
+            for a in adjustments
+        ],
+        "total": f"{order.total:.2f}",
+        "external_number": order.external_number,
+        "external_url": order.external_url,
+        "customer_email": order.customer_email,
+        "billing_address": order.billing_address,
+        "shipping_address": order.shipping_address,
+        "taxes_included": order.taxes_included,
+        "discount_codes": order.discount_codes,
+        "presentment_currency": order.presentment_currency,
+        "presentment_total": None if order.presentment_total is None else f"{order.presentment_total:.2f}",
+    }
+    return {name: _digest(value) for name, value in values.items()}
+
+
+def _placed_at_text(order: Order) -> str:
+    order.placed_at = order.placed_at or timezone.now()
+    return order.placed_at.astimezone(dt.UTC).isoformat()
+
+
+class OrderConflict(DocumentConflict):
+    """An order with this external id exists, placed with other values (the API answers 409):
+    `fields` names the ones that differ. Nothing is changed."""
+
+    def __init__(self, order: Order, fields: list[str]) -> None:
+        super().__init__(
+            _("An order with this external id was placed with other values: %(fields)s. It was not changed.")
+            % {"fields": ", ".join(fields)}
+        )
+        self.order = order
+        self.fields = fields
+
+
+def order_by_external_id(channel: str, external_id: str) -> Order | None:
+    return next(iter(order_lookup(channel, external_id)[:1]), None)
+
+
+def _place(
+    actor: Membership,
+    order: Order,
+    lines: list[PricedLine],
+    adjustments: list[AdjustmentInput] | None = None,
+    *,
+    customer: bool = True,
+) -> None:
+    """Number and save the order, its lines and adjustments, emit `order.placed`, make the contact
+    a customer (unless the caller does it for many orders at once: `customer`)."""
     order.placed_at = order.placed_at or timezone.now()
     order.number = _next_number(order.organization, "order")
     order.save()
-    save_line_rows(OrderLine, "order", order, lines)
+    OrderLine.objects.bulk_create(order_line_rows(order, lines))
+    if adjustments:
+        OrderAdjustment.objects.bulk_create(adjustment_rows(order, adjustments))
     audit_create(
         instance=order, actor=actor.user, values=snapshot(order, DOCUMENT_AUDITED), organization=actor.organization
     )
-    _emit(
-        order,
-        actor,
-        "order.placed",
-        {
-            "order_id": order.pk,
-            "number": order.number,
-            "total": _money(order.total),
-            "currency": order.currency,
-            "channel": order.channel,
-            "lines": len(lines),
-        },
-        occurred_at=order.placed_at,
-    )
+    _emit(order, actor, "order.placed", order_placed_properties(order, len(lines)), occurred_at=order.placed_at)
     contact: Contact | None = order.contact
-    if contact is not None and contact.lifecycle_stage != LifecycleStage.CUSTOMER:
+    if customer and contact is not None and contact.lifecycle_stage != LifecycleStage.CUSTOMER:
         contact_update(actor=actor, contact=contact, data={"lifecycle_stage": LifecycleStage.CUSTOMER})
 
 
-@transaction.atomic
-def order_create(
-    *, actor: Membership, data: Mapping[str, Any], channel: str = OrderChannel.SALES_REP
-) -> tuple[Order, bool]:
-    """A new order; `(order, created)`. An `external_id` already used in this channel returns the
-    order placed with it, unchanged (`created` false): importing the same order twice is harmless."""
-    require_write(actor)
+def order_placed_properties(order: Order, lines: int) -> dict[str, Any]:
+    """The properties of `order.placed` (also written in bulk by the batch import)."""
+    return {
+        "order_id": order.pk,
+        "number": order.number,
+        "total": _money(order.total),
+        "currency": order.currency,
+        "channel": order.channel,
+        "lines": lines,
+    }
+
+
+def _set_order_totals(order: Order, totals: Totals, given_total: Decimal | None) -> None:
+    _set_totals(order, totals)
+    order.computed_total = totals.total
+    if given_total is not None:  # the shop's own total is the order's, even when its figures do not add up
+        order.total = given_total
+
+
+@dataclass
+class CleanOrder:
+    """An order validated but not yet saved (`order_clean`), with what it is made of."""
+
+    order: Order
+    lines: list[PricedLine]
+    adjustments: list[AdjustmentInput]
+    digest: dict[str, str]
+    sent: frozenset[str] = frozenset()
+
+
+def order_clean(
+    *,
+    actor: Membership,
+    data: Mapping[str, Any],
+    channel: str,
+    errors: Errors,
+    prefetched: Prefetched | None = None,
+) -> CleanOrder | None:
+    """Validate an order's input into an unsaved Order with its lines and adjustments; every
+    problem goes to `errors` (then None). Shared by `order_create` and the batch import (which
+    gives the records it read once for all its orders: `prefetched`)."""
     organization = actor.organization
-    errors: Errors = {}
-    if channel not in OrderChannel.values or channel == OrderChannel.QUOTE:
-        add_error(errors, "channel", _("Choose one of %(expected)s.") % {"expected": "sales_rep, api, ecommerce"})
-        raise ValidationError(errors)
     external_id = clean_text(data.get("external_id"), "external_id", errors, max_length=128) or ""
-    if external_id:
-        existing = Order.objects.filter(channel=channel, external_id=external_id).first()
-        if existing is not None:
-            return existing, False
     order = Order(
         organization=organization,
         currency=organization.base_currency,
@@ -444,40 +697,106 @@ def order_create(
         channel=channel,
         external_id=external_id,
     )
-    price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS)
+    price_list = _apply_common(actor, order, data, errors, ORDER_FIELDS, prefetched)
     order.placed_at = _clean_placed_at(data.get("placed_at"), errors)  # type: ignore[assignment]  # None: now
+    given_total = _apply_order_details(order, data, errors)
     currency = None if "currency" in errors else order.currency
-    lines = price_lines(lines=data.get("lines", []), currency=currency, price_list=price_list, errors=errors)
+    lines: list[PricedLine] = []
+    if data.get("lines") or given_total is None:  # a shop's order without lines keeps its total (a warning)
+        lines = price_lines(
+            lines=data.get("lines", []),
+            currency=currency,
+            price_list=price_list,
+            errors=errors,
+            order=True,
+            products=prefetched.products if prefetched is not None else None,
+        )
+    adjustments = clean_adjustments(data.get("adjustments"), errors)
     if errors:
+        return None
+    totals = order_totals(lines, adjustments, order.currency, taxes_included=order.taxes_included)
+    if abs(totals.total) > MAX_MONEY:
+        add_error(errors, "lines", _("The order's total is too large."))
+        return None
+    _set_order_totals(order, totals, given_total)
+    digest = _order_digest(order, lines, adjustments)
+    if "placed_at" not in data:  # "now" is not a value the sender gave
+        digest.pop("placed_at")
+    return CleanOrder(order, lines, adjustments, digest, frozenset(data))
+
+
+def stamp_digest(clean: CleanOrder) -> None:
+    """Keep with a new order the digest of every field, the time it was placed included (now when
+    not given), for resends to be compared with."""
+    clean.order.source_digest = {**clean.digest, "placed_at": _digest(_placed_at_text(clean.order))}
+
+
+def differing_fields(stored: Mapping[str, str], clean: CleanOrder) -> list[str]:
+    """The fields sent in `clean` whose values differ from those `stored` (a digest) was made of."""
+    return [
+        name for name, value in clean.digest.items() if name in clean.sent and name in stored and stored[name] != value
+    ]
+
+
+def _resent(existing: Order, clean: CleanOrder) -> tuple[Order, bool]:
+    """A known external id sent again: the same order (200) when the fields sent match what placed
+    it, else OrderConflict naming the fields that differ. Fields not sent are not compared, nor is
+    an order placed before digests were kept."""
+    stored = existing.source_digest or {}
+    differing = [
+        name for name, value in clean.digest.items() if name in clean.sent and name in stored and stored[name] != value
+    ]
+    if differing:
+        raise OrderConflict(existing, differing)
+    return existing, False
+
+
+@transaction.atomic
+def order_create(
+    *, actor: Membership, data: Mapping[str, Any], channel: str = OrderChannel.SALES_REP
+) -> tuple[Order, bool]:
+    """A new order; `(order, created)`. An `external_id` already used in this channel returns the
+    order placed with it (`created` false) when the fields sent are the same as those that placed
+    it, and raises OrderConflict naming the fields that differ otherwise (nothing is changed):
+    importing the same order twice is harmless, and a correction is never silently dropped."""
+    require_write(actor)
+    errors: Errors = {}
+    if channel not in OrderChannel.values or channel == OrderChannel.QUOTE:
+        add_error(errors, "channel", _("Choose one of %(expected)s.") % {"expected": "sales_rep, api, ecommerce"})
         raise ValidationError(errors)
-    _set_totals(order, compute_totals(lines))
+    clean = order_clean(actor=actor, data=data, channel=channel, errors=errors)
+    if clean is None:
+        raise ValidationError(errors)
+    order = clean.order
+    existing = order_by_external_id(channel, order.external_id) if order.external_id else None
+    if existing is not None:
+        return _resent(existing, clean)
+    stamp_digest(clean)
     try:
         with transaction.atomic():
-            _place(actor, order, lines)
+            _place(actor, order, clean.lines, clean.adjustments)
     except IntegrityError:
         # the same external id placed at the same moment by another request
-        existing = Order.objects.filter(channel=channel, external_id=external_id).first() if external_id else None
+        existing = order_by_external_id(channel, order.external_id) if order.external_id else None
         if existing is None:
             raise
-        return existing, False
+        return _resent(existing, clean)
     return order, True
 
 
 @transaction.atomic
 def order_set_status(*, actor: Membership, order: Order, status: str) -> Order:
-    """Paid, fulfilled, cancelled or refunded, along the allowed transitions (ORDER_TRANSITIONS)."""
+    """Paid, fulfilled, cancelled or refunded, along the allowed transitions (ORDER_TRANSITIONS).
+    Marking an order refunded records a refund of what is left of its total, so that revenue
+    counts it net; "partially refunded" comes only from refunds."""
     require_write(actor)
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("organization", "contact", "company")
-        .get(pk=order.pk)
-    )
+    order = lock_order(order)
     if status not in OrderStatus.values:
         raise ValidationError(
             {"status": [_("Choose one of %(expected)s.") % {"expected": ", ".join(OrderStatus.values)}]}
         )
     allowed = ORDER_TRANSITIONS[order.status]
-    if status not in allowed:
+    if status not in allowed or status == OrderStatus.PARTIALLY_REFUNDED:
         raise ValidationError(
             {
                 "status": [
@@ -486,28 +805,41 @@ def order_set_status(*, actor: Membership, order: Order, status: str) -> Order:
                 ]
             }
         )
-    before = snapshot(order, DOCUMENT_AUDITED)
-    old = order.status
-    order.status = status
-    order.save(update_fields=["status", "updated_at"])
+    left = order.total - order.refunded_total
+    if status == OrderStatus.REFUNDED and left > 0:
+        refund_record(actor=actor, order=order, data={"amount": f"{left:.2f}", "reason": _("Marked as refunded.")})
+        return lock_order(order)
+    order_move_status(actor=actor, order=order, status=status)
+    return order
+
+
+@transaction.atomic
+def order_mark_deleted(*, actor: Membership, order: Order, deleted: bool) -> bool:
+    """Mark an order deleted in the shop it came from (or restored there): it stays in the
+    customer's history, with the mark, and no longer counts in the customer's value. Whether it changed."""
+    require_write(actor)
+    order = lock_order(order)
+    if (order.deleted_at_source is not None) == deleted:
+        return False
+    before = {"deleted_at_source": order.deleted_at_source.isoformat() if order.deleted_at_source else None}
+    order.deleted_at_source = timezone.now() if deleted else None
+    order.save(update_fields=["deleted_at_source", "updated_at"])
     audit_update(
         instance=order,
         actor=actor.user,
-        changes=diff(before, snapshot(order, DOCUMENT_AUDITED)),
+        changes=diff(before, {"deleted_at_source": order.deleted_at_source.isoformat() if deleted else None}),  # type: ignore[union-attr]
         organization=actor.organization,
     )
-    _emit(
-        order,
-        actor,
-        "order.status_changed",
-        {"order_id": order.pk, "number": order.number, "from": old, "to": status, "total": _money(order.total)},
-    )
-    return order
+    return True
 
 
 def order_status_choices(order: Order) -> list[tuple[str, str]]:
     """The statuses this order may move to, for the buttons of its page."""
-    return [(status, str(OrderStatus(status).label)) for status in ORDER_TRANSITIONS[order.status]]
+    return [
+        (status, str(OrderStatus(status).label))
+        for status in ORDER_TRANSITIONS[order.status]
+        if status != OrderStatus.PARTIALLY_REFUNDED
+    ]
 
 
 __all__ = [

@@ -79,6 +79,8 @@ def test_openapi_lists_every_sales_operation_with_security_and_errors(db):
         ("POST", "/orders"): "order_create",
         ("GET", "/orders/{order_id}"): "order_get",
         ("POST", "/orders/{order_id}/status"): "order_set_status",
+        ("POST", "/orders/{order_id}/refunds"): "order_refund_create",
+        ("POST", "/orders/batch"): "order_batch",
         ("GET", "/out-of-office"): "out_of_office_list",
         ("POST", "/out-of-office"): "out_of_office_create",
         ("DELETE", "/out-of-office/{out_of_office_id}"): "out_of_office_delete",

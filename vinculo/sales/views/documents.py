@@ -34,14 +34,15 @@ from vinculo.sales.forms_documents import (
     line_errors,
     lines_from_post,
 )
-from vinculo.sales.models import DealStatus, LineItem, OrderStatus, QuoteStatus
-from vinculo.sales.pricing import CENT, PricedLine
+from vinculo.sales.models import Deal, DealStatus, LineItem, OrderStatus, QuoteStatus
+from vinculo.sales.pricing import CENT, PricedLine, unit_price_out
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.deals import deal_queryset
 from vinculo.sales.services import documents as document_services
 from vinculo.sales.services import products as product_services
 from vinculo.sales.services import quote_email
+from vinculo.sales.services import refunds as refund_services
 from vinculo.sales.services.documents import DocumentConflict
 from vinculo.sales.views.pickers import attach_pickers
 
@@ -695,18 +696,49 @@ def order_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     return redirect("sales:order_detail", request.org.slug, order.pk)
 
 
+def _order_context(request: OrgRequest, order: Any) -> dict[str, Any]:
+    lines = list(order.lines.all())
+    for line in lines:
+        line.unit_price_shown = unit_price_out(line.unit_price)
+    left = order.total - order.refunded_total
+    return {
+        "nav": "orders",
+        "order": order,
+        "lines": lines,
+        "adjustments": list(order.adjustments.all()),
+        "refunds": list(order.refunds.all()),
+        "warnings": document_selectors.order_warnings(order),
+        "refundable": f"{left:.2f}" if left > 0 and order.status != OrderStatus.CANCELLED else "",
+        "next_statuses": document_services.order_status_choices(order),
+        "can_write": can_write(request.membership),
+    }
+
+
 @org_view
 @require_GET
 def order_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     order = document_selectors.order_get(actor=request.membership, pk=pk)
-    context = {
-        "nav": "orders",
-        "order": order,
-        "rows": display_lines(order.lines.all()),
-        "next_statuses": document_services.order_status_choices(order),
-        "can_write": can_write(request.membership),
-    }
-    return render(request, T + "order_detail.html", context)
+    return render(request, T + "order_detail.html", _order_context(request, order))
+
+
+@org_view
+@require_POST
+def order_refund_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """A rep records money given back on an order (amount and reason); refused input comes back
+    as the page with the errors next to the fields (422)."""
+    order = document_selectors.order_get(actor=request.membership, pk=pk)
+    values = {"amount": request.POST.get("amount", "").strip(), "reason": request.POST.get("reason", "").strip()}
+    try:
+        refund_services.refund_record(actor=request.membership, order=order, data=values)
+    except ValidationError as exc:
+        context = {**_order_context(request, order), "refund_errors": exc.message_dict, "refund_values": values}
+        return render(request, T + "order_detail.html", context, status=422)
+    messages.success(
+        request,
+        _("%(amount)s %(currency)s refunded on order %(number)s.")
+        % {"amount": values["amount"], "currency": order.currency, "number": order.number},
+    )
+    return redirect("sales:order_detail", request.org.slug, order.pk)
 
 
 @org_view
@@ -760,4 +792,5 @@ urlpatterns = [
     path("orders/preview/", order_preview_view, name="order_preview"),
     path("orders/<int:pk>/", order_detail_view, name="order_detail"),
     path("orders/<int:pk>/status/", order_status_view, name="order_status"),
+    path("orders/<int:pk>/refund/", order_refund_view, name="order_refund"),
 ]

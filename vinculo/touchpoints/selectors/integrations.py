@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from vinculo.contacts.models import Contact
 from vinculo.core.models import Event
 from vinculo.sales.models import Order, OrderChannel
+from vinculo.sales.selectors.documents import order_lookup
 from vinculo.touchpoints.models import Integration, IntegrationKind, LeadFetch, SocialProfile, WebhookDelivery
 
 RECENT_DELIVERIES = 50
@@ -55,11 +56,8 @@ def delivery_order(delivery: WebhookDelivery) -> Order | None:
     """The order an order delivery placed (or found), by its external id."""
     if delivery.integration.kind not in ORDER_KINDS or not delivery.external_id:
         return None
-    return (
-        Order.objects.select_related("contact")
-        .filter(channel=OrderChannel.ECOMMERCE, external_id=f"{delivery.integration.kind}:{delivery.external_id}")
-        .first()
-    )
+    external_id = f"{delivery.integration.kind}:{delivery.external_id}"
+    return order_lookup(OrderChannel.ECOMMERCE, external_id).select_related("contact").first()
 
 
 def delivery_leads(delivery: WebhookDelivery) -> list[Event]:

@@ -10,7 +10,7 @@ delivery of an integration at a time (the integration's row is locked), and a fa
 delivery failed with its error, to be retried from its page or the API.
 
 Answers to the sender are JSON `{"detail", "errors": [{"field", "message"}]}` like the API's:
-404 unknown token, 413 body over 1 MB, 429 rate limited, 401 bad signature, 400 not JSON,
+404 unknown token, 413 body over VINCULO_WEBHOOK_MAX_BODY_BYTES (4 MB), 429 rate limited, 401 bad signature, 400 not JSON,
 422 unusable payload, 202 accepted (200 for a Facebook or LinkedIn notification).
 """
 
@@ -48,7 +48,6 @@ from vinculo.touchpoints.services.social_leads import LeadValues, lead_ingest, m
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_048_576
 DEFAULT_RATE_LIMITS = {"per_token": 600, "per_ip": 1200, "window_seconds": 60}
 DONE = (WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.DUPLICATE)
 
@@ -73,6 +72,16 @@ def error_items(errors: Mapping[str, list[str]]) -> list[dict[str, str]]:
 def describe_errors(errors: Mapping[str, list[str]]) -> str:
     """The reasons as stored on a failed delivery: one `field: message` per line."""
     return "\n".join(f"{item['field']}: {item['message']}" for item in error_items(errors))
+
+
+def max_body_bytes() -> int:
+    """The largest webhook body accepted (VINCULO_WEBHOOK_MAX_BODY_BYTES; 4 MB by default: a
+    shop's order of 1,000 lines is over 1 MB)."""
+    return int(getattr(settings, "VINCULO_WEBHOOK_MAX_BODY_BYTES", 4 * 1024 * 1024))
+
+
+def too_large_message() -> str:
+    return _("The body is larger than %(n)s bytes.") % {"n": max_body_bytes()}
 
 
 # --- rate limits (per token and per address, fixed windows in the cache) ---------------------------
@@ -139,8 +148,8 @@ def webhook_receive(*, token: str, headers: Mapping[str, str], body: bytes, ip: 
         )
     if integration is None:
         return error(404, _("Unknown webhook address."))
-    if len(body) > MAX_BODY_BYTES:
-        return error(413, _("The body is larger than 1 MB."))
+    if len(body) > max_body_bytes():
+        return error(413, too_large_message())
     if integration.kind == woocommerce.KIND and woocommerce.is_ping(body):
         return Answer(200, {"detail": _("Webhook saved."), "errors": []})
     try:

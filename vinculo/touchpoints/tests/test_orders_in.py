@@ -16,9 +16,9 @@ from vinculo.contacts.models import Contact, ContactEmail
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
 from vinculo.sales.models import Order, OrderLine
+from vinculo.sales.services.order_status import status_path
 from vinculo.sales.testing import make_product
 from vinculo.touchpoints.models import WebhookDelivery
-from vinculo.touchpoints.services.orders_in import _status_path
 from vinculo.touchpoints.testing.webhooks import make_integration, payload, post
 
 pytestmark = pytest.mark.django_db
@@ -142,9 +142,9 @@ def test_a_refund_goes_through_paid(actor, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         post(integration, {**payload("generic_order.json"), "status": "refunded"})
     assert _orders(actor.organization).get().status == "refunded"
-    assert _status_path("placed", "refunded") == ["paid", "refunded"]
-    assert _status_path("cancelled", "paid") == []
-    assert _status_path("paid", "paid") == []
+    assert status_path("placed", "refunded") == ["paid", "refunded"]
+    assert status_path("cancelled", "paid") == []
+    assert status_path("paid", "paid") == []
 
 
 def _in_thread(function):

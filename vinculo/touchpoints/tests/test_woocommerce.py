@@ -33,40 +33,64 @@ EXPECTED = {
             "country": "PT",
         },
     },
+    "url": "",
+    "billing_address": {
+        "name": "João Silva",
+        "company": "",
+        "street": "Rua Augusta 100",
+        "city": "Lisboa",
+        "region": "",
+        "postal_code": "1100-053",
+        "country": "PT",
+        "phone": "+351 912 345 678",
+    },
     "lines": [
         {
+            "external_id": "315",
             "sku": "WOO-SINGLE-1",
             "name": "Woo Single #1",
             "quantity": 2,
-            "unit_price": "3.00",
-            "discount_percent": "0.00",
+            "unit_price": "3.0000",
+            "subtotal": "6.00",
+            "discount_amount": "0.00",
+            "tax_amount": "0.45",
             "tax_rate": "7.50",
         },
         {
+            "external_id": "316",
             "sku": "SYI-BLK-M",
             "name": "Ship Your Idea – Color: Black, Size: M",
             "quantity": 1,
-            "unit_price": "12.00",
-            "discount_percent": "10.00",
+            "unit_price": "12.0000",
+            "subtotal": "12.00",
+            "discount_amount": "1.20",
+            "tax_amount": "0.81",
             "tax_rate": "7.50",
         },
+    ],
+    "adjustments": [
+        {"kind": "shipping", "description": "Flat Rate", "external_id": "317", "amount": "10.00", "tax_amount": "0.00"},
         {
-            "sku": "",
-            "name": "Flat Rate",
-            "quantity": 1,
-            "unit_price": "10.00",
-            "discount_percent": "0.00",
-            "tax_rate": "0.00",
+            "kind": "discount",
+            "description": "Coupon",
+            "code": "bienvenido10",
+            "external_id": "319",
+            "amount": "-1.20",
+            "included_in_lines": True,
         },
     ],
+    "discount_codes": ["bienvenido10"],
+    "refunds": [],
     "totals": {"total": "28.06"},
 }
 
 
 def test_the_sample_maps_to_the_exact_generic_order():
-    assert woocommerce.to_order(payload("woocommerce_order_created.json"), "order.created") == EXPECTED
+    generic = woocommerce.to_order(payload("woocommerce_order_created.json"), "order.created")
+    generic.pop("shipping_address")
+    assert generic == EXPECTED
     order = clean_order(EXPECTED)
-    assert (order.external_id, order.total, order.phone) == ("727", Decimal("28.06"), "+351912345678")
+    assert (order.external_id, order.total, order.phone) == ("727", "28.06", "+351912345678")
 
 
 @pytest.mark.parametrize(
@@ -88,10 +112,16 @@ def test_statuses(status, expected):
     )
 
 
-def test_a_line_price_that_is_not_whole_cents_falls_back_on_the_price():
+def test_an_unrounded_float_price_becomes_four_decimals_and_the_line_keeps_its_subtotal():
+    """WooCommerce's `price` of 3 for 10.00 is the float 3.3333333333333335."""
     body = copy.deepcopy(payload("woocommerce_order_created.json"))
-    body["line_items"][0].update(quantity=3, subtotal="10.00", total="10.00", price=3.33)
-    assert woocommerce.to_order(body, "")["lines"][0]["unit_price"] == "3.33"
+    body["line_items"][0].update(quantity=3, subtotal="10.00", total="10.00", price=3.3333333333333335)
+    line = woocommerce.to_order(body, "")["lines"][0]
+    assert (line["unit_price"], line["subtotal"]) == ("3.3333", "10.00")
+
+
+def test_a_deleted_order_is_its_id_only():
+    assert woocommerce.to_order({"id": 727}, "order.deleted") == {"type": "order_deleted", "external_id": "727"}
 
 
 @pytest.mark.django_db

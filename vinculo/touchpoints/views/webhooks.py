@@ -471,8 +471,8 @@ def webhook_view(request: HttpRequest, token: str) -> HttpResponse:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > hooks.MAX_BODY_BYTES:
-            answer = hooks.error(413, _("The body is larger than 1 MB."))
+        if length > hooks.max_body_bytes():
+            answer = hooks.error(413, hooks.too_large_message())
         else:
             answer = hooks.webhook_receive(
                 token=token, headers=request.headers, body=request.body, ip=client_ip(request), now=timezone.now()

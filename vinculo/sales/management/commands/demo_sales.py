@@ -86,7 +86,7 @@ from vinculo.sales.models import (
     StageKind,
     Zone,
 )
-from vinculo.sales.pricing import PricedLine, compute_totals
+from vinculo.sales.pricing import PricedLine, compute_totals, line_amounts, order_totals
 from vinculo.sales.services.deals import net_total
 from vinculo.sales.services.documents import PREFIXES
 from vinculo.sales.services.pipelines import default_stages
@@ -150,7 +150,8 @@ DOCUMENT_COLUMNS = (
     "updated_at",
 )
 QUOTE_COLUMNS = (*DOCUMENT_COLUMNS, "valid_until", "accepted_at")
-ORDER_COLUMNS = (*DOCUMENT_COLUMNS, "channel", "external_id", "quote_id", "placed_at")
+ORDER_COLUMNS = (*DOCUMENT_COLUMNS, "channel", "external_id", "quote_id", "placed_at", "computed_total")
+ORDER_LINE_COLUMNS = ("order_id", *LINE_COLUMNS, "subtotal", "discount_amount", "tax_amount", "total")
 ACTIVITY_COLUMNS = (
     "organization_id",
     "kind",
@@ -790,6 +791,18 @@ def _document_row(org_id: int, d: DocSpec) -> tuple[Any, ...]:
     )
 
 
+def _order_total(d: DocSpec) -> Decimal:
+    """An order's total as the order services compute it: the sum of its lines' rounded amounts."""
+    return order_totals(d.lines, [], d.currency).total
+
+
+def _order_row(org_id: int, d: DocSpec) -> tuple[Any, ...]:
+    totals = order_totals(d.lines, [], d.currency)
+    row = list(_document_row(org_id, d))
+    row[8:12] = [totals.subtotal, totals.discount_total, totals.tax_total, totals.total]
+    return tuple(row)
+
+
 def _write_documents(org: Organization, quotes: list[DocSpec], orders: list[DocSpec], seed: int) -> None:
     _number(org, "quote", quotes)
     _number(org, "order", orders)
@@ -802,10 +815,17 @@ def _write_documents(org: Organization, quotes: list[DocSpec], orders: list[DocS
         row for q in quotes for row in _line_rows(org.pk, q.pk, q.lines, q.at)
     )
     RowWriter(Order, ORDER_COLUMNS).write(
-        (*_document_row(org.pk, o), o.channel, o.external_id, o.quote.pk if o.quote else None, o.at) for o in orders
+        (*_order_row(org.pk, o), o.channel, o.external_id, o.quote.pk if o.quote else None, o.at, _order_total(o))
+        for o in orders
     )
-    RowWriter(OrderLine, ("order_id", *LINE_COLUMNS)).write(
-        row for o in orders for row in _line_rows(org.pk, o.pk, o.lines, o.at)
+    RowWriter(OrderLine, ORDER_LINE_COLUMNS).write(
+        (*row, amounts.subtotal, amounts.discount, amounts.tax, amounts.total)
+        for o in orders
+        for row, amounts in zip(
+            _line_rows(org.pk, o.pk, o.lines, o.at),
+            (line_amounts(line, o.currency) for line in o.lines),
+            strict=True,
+        )
     )
     # `order.placed` on the customer's timeline, as services/documents.py::_place emits it
     RowWriter(Event, EVENT_COLUMNS).write(
@@ -818,7 +838,7 @@ def _write_documents(org: Organization, quotes: list[DocSpec], orders: list[DocS
             {
                 "order_id": o.pk,
                 "number": o.number,
-                "total": f"{compute_totals(o.lines).total:.2f}",
+                "total": f"{_order_total(o):.2f}",
                 "currency": o.currency,
                 "channel": o.channel,
                 "lines": len(o.lines),
