@@ -266,7 +266,7 @@ def _deal_sums(
     # won revenue is net of what was refunded on the deals' orders
     refunds = (
         won_deal_refunds(since=since, until=until)
-        .annotate(bucket=trunc("deal__closed_at", tzinfo=tz))
+        .annotate(bucket=bucket_expression("deal__closed_at", buckets, instants))
         .values(f"deal__{key}", "bucket", "currency")
         .annotate(total=Sum("refunded_total"))
         .order_by()

@@ -34,7 +34,7 @@ from vinculo.sales.forms_documents import (
     line_errors,
     lines_from_post,
 )
-from vinculo.sales.models import Deal, DealStatus, LineItem, OrderStatus, QuoteStatus
+from vinculo.sales.models import DealStatus, LineItem, OrderStatus, QuoteStatus
 from vinculo.sales.pricing import CENT, PricedLine, unit_price_out
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
