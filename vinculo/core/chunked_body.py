@@ -6,7 +6,8 @@ webhook or a web-form JSON submission for an empty one. A WSGI server that decod
 says so with `wsgi.input_terminated` (gunicorn does): its input then ends where the body ends.
 
 `ChunkedBodyMiddleware` wraps the WSGI application (config/wsgi.py). For such a request (one that
-says `Transfer-Encoding: chunked`; every other request is left as it is) it reads the body, at most the request body limit (DATA_UPLOAD_MAX_MEMORY_SIZE) plus one byte, and hands Django
+says `Transfer-Encoding: chunked`; every other request is left as it is) it reads the body, at most the path's body limit (`body_limit`: a webhook's or a batch import's own, else
+DATA_UPLOAD_MAX_MEMORY_SIZE) plus one byte, and hands Django
 the body with its Content-Length: every reader then sees it (request.body, request.POST, the API's
 bounded JSON parser) and every endpoint applies its own, smaller limit with its own error. A body
 past the limit is not handed over: the request is marked (`BODY_OVER_LIMIT`) and
@@ -23,6 +24,17 @@ from typing import Any
 from django.conf import settings
 
 BODY_OVER_LIMIT = "vinculo.body_over_limit"
+
+
+def body_limit(path: str) -> int:
+    """The largest body accepted at `path`: its prefix's in VINCULO_BODY_LIMITS (webhooks, batch
+    imports), else DATA_UPLOAD_MAX_MEMORY_SIZE (0: no limit)."""
+    for prefix, limit in getattr(settings, "VINCULO_BODY_LIMITS", {}).items():
+        if path.startswith(prefix):
+            return int(limit)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
 READ_SIZE = 64 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -54,7 +66,7 @@ class ChunkedBodyMiddleware:
             and not environ.get("CONTENT_LENGTH")
             and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         ):
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            limit = body_limit(environ.get("PATH_INFO", "")) or None
             body = read_terminated(environ["wsgi.input"], None if limit is None else limit + 1)
             if limit is not None and len(body) > limit:
                 environ[BODY_OVER_LIMIT] = True

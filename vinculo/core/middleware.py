@@ -9,19 +9,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from vinculo.core.chunked_body import BODY_OVER_LIMIT
+from vinculo.core.chunked_body import BODY_OVER_LIMIT, body_limit
 
 # machine clients (the API, webhooks) get the JSON error shape; people get a plain sentence
 JSON_PATHS = ("/api/", "/hooks/")
-
-
-def body_limit(path: str) -> int:
-    """The largest body accepted at `path`: its prefix's in VINCULO_BODY_LIMITS (webhooks, batch
-    imports), else DATA_UPLOAD_MAX_MEMORY_SIZE."""
-    for prefix, limit in getattr(settings, "VINCULO_BODY_LIMITS", {}).items():
-        if path.startswith(prefix):
-            return int(limit)
-    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
 
 
 class BodySizeLimitMiddleware:

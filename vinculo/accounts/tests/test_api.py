@@ -252,6 +252,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("GET", "/members"): "member_list",
         ("GET", "/contacts"): "contact_list",
         ("POST", "/contacts"): "contact_create",
+        ("POST", "/contacts/upsert"): "contact_upsert",
         ("GET", "/contacts/{contact_id}"): "contact_get",
         ("PATCH", "/contacts/{contact_id}"): "contact_update",
         ("DELETE", "/contacts/{contact_id}"): "contact_delete",

@@ -107,7 +107,7 @@ def test_a_chunked_webhook_delivery_is_read_and_stored(app, actor, django_captur
 
 @pytest.mark.django_db
 def test_a_chunked_webhook_past_the_limit_is_the_json_413(app, actor, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.VINCULO_BODY_LIMITS = {"/hooks/": 1000}  # webhooks have their own limit
     integration = make_integration(actor, "orders")
     body = b'{"x": "' + b"y" * 2000 + b'"}'
 
@@ -118,6 +118,21 @@ def test_a_chunked_webhook_past_the_limit_is_the_json_413(app, actor, settings):
     assert answer.status == 413
     assert answer.json() == {"detail": "The request body is too large (more than 1000 bytes).", "errors": []}
     assert WebhookDelivery.dangerously_unscoped.count() == 0
+
+
+def test_a_chunked_webhook_over_the_general_limit_but_within_its_own_is_taken(app, actor, settings):
+    """Webhooks take larger bodies than other requests (a shop's long order): sent chunked too."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.VINCULO_BODY_LIMITS = {"/hooks/": 5000}
+    integration = make_integration(actor, "orders")
+    body = b'{"x": "' + b"y" * 2000 + b'"}'
+
+    answer = wsgi_call(
+        app, chunked_environ(f"/hooks/{integration.token}/", body, headers=signed_headers("orders", body))
+    )
+
+    assert answer.status != 413
+    assert WebhookDelivery.dangerously_unscoped.get().body == {"x": "y" * 2000}
 
 
 @pytest.mark.django_db
