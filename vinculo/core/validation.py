@@ -44,42 +44,10 @@ def reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], errors: Erro
             add_error(errors, key, _("Unknown field."))
 
 
-def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
-    """A money amount with at most two decimals; floats are refused (they cannot be exact)."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        add_error(errors, field, _('Enter the amount as a decimal string, e.g. "1250.50".'))
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        add_error(errors, field, _("Enter a number."))
-        return None
-    if not amount.is_finite():
-        add_error(errors, field, _("Enter a number."))
-        return None
-    if amount < 0 and not allow_negative:
-        add_error(errors, field, _("Cannot be negative."))
-        return None
-    if abs(amount) > MAX_MONEY:  # before rounding: quantize() of 1e308 raises
-        add_error(errors, field, _("Too large."))
-        return None
-    if amount != amount.quantize(Decimal("0.01")):
-        add_error(errors, field, _("At most two decimal places."))
-        return None
-    return amount
-
-
-UNIT_PRICE_PLACES = 4
-
-
-def clean_unit_price(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
-    """A price per unit with at most four decimals (3 CDs for 40.00 cost 13.3333 each), given as a
-    decimal string or a JSON number: a number is read as the shortest decimal that round-trips it
-    (`3.3333` is 3.3333, not 3.33329999…), so what the sender wrote is what is stored."""
-    if isinstance(value, bool):
-        add_error(errors, field, _("Enter a number."))
-        return None
-    text = repr(value) if isinstance(value, float) else str(value).strip()
+def _clean_amount(
+    text: str, field: str, errors: Errors, *, allow_negative: bool, places: int, too_precise: str
+) -> Decimal | None:
+    """`text` as a finite decimal within ±MAX_MONEY with at most `places` decimals, else an error."""
     try:
         amount = Decimal(text)
     except (InvalidOperation, ValueError):
@@ -94,10 +62,42 @@ def clean_unit_price(value: Any, field: str, errors: Errors, *, allow_negative: 
     if abs(amount) > MAX_MONEY:  # before rounding: quantize() of 1e308 raises
         add_error(errors, field, _("Too large."))
         return None
-    if amount != amount.quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES)):
-        add_error(errors, field, _("At most %(n)s decimal places.") % {"n": UNIT_PRICE_PLACES})
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        add_error(errors, field, too_precise)
         return None
     return amount
+
+
+def clean_money(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
+    """A money amount with at most two decimals; floats are refused (they cannot be exact)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        add_error(errors, field, _('Enter the amount as a decimal string, e.g. "1250.50".'))
+        return None
+    return _clean_amount(
+        str(value).strip(),
+        field,
+        errors,
+        allow_negative=allow_negative,
+        places=2,
+        too_precise=_("At most two decimal places."),
+    )
+
+
+UNIT_PRICE_PLACES = 4
+
+
+def clean_unit_price(value: Any, field: str, errors: Errors, *, allow_negative: bool = False) -> Decimal | None:
+    """A price per unit with at most four decimals (3 CDs for 40.00 cost 13.3333 each), given as a
+    decimal string or a JSON number: a number is read as the shortest decimal that round-trips it
+    (`3.3333` is 3.3333, not 3.33329999…), so what the sender wrote is what is stored."""
+    if isinstance(value, bool):
+        add_error(errors, field, _("Enter a number."))
+        return None
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    too_precise = _("At most %(n)s decimal places.") % {"n": UNIT_PRICE_PLACES}
+    return _clean_amount(
+        text, field, errors, allow_negative=allow_negative, places=UNIT_PRICE_PLACES, too_precise=too_precise
+    )
 
 
 def clean_decimal(
