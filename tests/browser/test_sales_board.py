@@ -29,7 +29,10 @@ def column(page: Page, stage_id: int) -> Locator:
 
 
 def drag(page: Page, card: Locator, target: Locator) -> None:
-    """A real pointer drag (press, move in steps, release), as a person does it."""
+    """A real pointer drag (press, move in steps, release), as a person does it, once both lists
+    are drag-and-drop lists (after an HTMX re-render the new lists become so a moment later)."""
+    expect(target).to_have_attribute("data-sortable", "1")
+    expect(card.locator("xpath=..")).to_have_attribute("data-sortable", "1")
     card.scroll_into_view_if_needed()
     start, end = card.bounding_box(), target.bounding_box()
     viewport = page.viewport_size
@@ -100,13 +103,9 @@ def test_drag_a_deal_to_another_stage_and_it_stays(browser_page: Page):
     before_filter.wait_for_element_state("hidden")  # the old board is gone: the new one is in place
     page.wait_for_load_state("networkidle")
     won_cards = column(page, won.pk).locator("[data-cards]")
-    drag(page, page.locator(f"#deal-card-{boots.pk}"), won_cards)
-    try:
-        expect(won_cards.locator(f"#deal-card-{boots.pk}")).to_be_visible(timeout=2000)
-    except AssertionError:
-        # headless chromium now and then drops the first native drag right after a re-render (the
-        # card never leaves its column, nothing is sent); a person would simply drag again
+    with page.expect_response(lambda response: "/move/" in response.url):
         drag(page, page.locator(f"#deal-card-{boots.pk}"), won_cards)
+    expect(won_cards.locator(f"#deal-card-{boots.pk}")).to_be_visible()
     expect(column(page, won.pk).locator(".js-count")).to_have_text("1")
     expect(column(page, won.pk).locator(".js-total")).to_have_text("250.00 EUR")
     assert Deal.dangerously_unscoped.get(pk=boots.pk).status == "won"
