@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 TEST_PACKAGES := dovecot-imapd
 BROWSER_PACKAGES := chromium fonts-liberation
 
-.PHONY: install run test test-packages test-pg test-browser lint format bench bench-pg demo messages clean
+.PHONY: install run test test-packages test-pg test-browser lint format icons bench bench-pg demo messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ messages: $(STAMP)
 	$(PY) manage.py makemessages -l es $(MAKEMESSAGES_FLAGS)
 	$(PY) -c "import pathlib, re; [p.write_text(re.sub(r'(?m)^\"POT-Creation-Date: .*\n', '', p.read_text())) for p in pathlib.Path('vinculo/locale').glob('*/LC_MESSAGES/*.po')]"
 	$(PY) manage.py compilemessages --ignore=.venv
+
+# the icon font served: only the Bootstrap Icons the code names (run after using a new icon)
+icons: $(STAMP)
+	$(PY) scripts/subset-icons.py
 
 bench: $(STAMP)
 	$(PY) -m bench

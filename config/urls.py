@@ -2,9 +2,11 @@ from django.urls import include, path
 
 from config.api import api
 from vinculo.accounts import views as account_views
+from vinculo.core.views import favicon
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("vinculo.accounts.urls")),
     path("o/<slug:org_slug>/", include("vinculo.accounts.org_urls")),
     path("o/<slug:org_slug>/", include("vinculo.contacts.urls")),

@@ -27,3 +27,4 @@ fetch htmx.org 2.0.11 dist/htmx.min.js htmx/htmx.min.js
 fetch sortablejs 1.15.7 Sortable.min.js sortablejs/Sortable.min.js
 fetch chart.js 4.6.1 dist/chart.umd.min.js chartjs/chart.umd.min.js
 echo "vendored into $dest"
+echo "then: make icons (the served icon subset is cut from the vendored font)"

@@ -31,6 +31,7 @@ from vinculo.touchpoints import models as tp
 # Routes that take no organisation data (or find it by an unguessable secret).
 PUBLIC_ROUTES = {
     "home",
+    "favicon",  # a redirect to the app icon
     "accounts:login",
     "accounts:logout",
     "accounts:signup",

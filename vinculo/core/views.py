@@ -10,8 +10,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -62,3 +63,8 @@ def org_view(view: View) -> View:
             return forbidden(request, exc)
 
     return wrapper
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, asked for by browsers on pages that name no icon (a PDF, a feed): the app icon."""
+    return HttpResponsePermanentRedirect(staticfiles_storage.url("vinculo/favicon-32.png"))

@@ -390,6 +390,18 @@ class LeadFetch(OrgScopedModel):
         return f"lead {self.lead_id} ({self.state})"
 
 
+# each network's icon, spelled out whole so that the icon subset (scripts/subset-icons.py) finds it
+NETWORK_ICONS = {
+    "linkedin": "bi-linkedin",
+    "facebook": "bi-facebook",
+    "instagram": "bi-instagram",
+    "x": "bi-twitter-x",
+    "tiktok": "bi-tiktok",
+    "youtube": "bi-youtube",
+    "github": "bi-github",
+}
+
+
 class SocialProfile(OrgScopedModel):
     """A contact's profile on a social network (from a lead ad, or entered by hand)."""
 
@@ -406,6 +418,10 @@ class SocialProfile(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"{self.network}: {self.handle or self.url}"
+
+    @property
+    def icon_class(self) -> str:
+        return NETWORK_ICONS.get(self.network, "bi-globe")
 
 
 # --- e-mail --------------------------------------------------------------------------------------
