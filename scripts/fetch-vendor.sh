@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 dest=vinculo/static/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fetch() {  # package version file-in-package target-name
-  local pkg=$1 ver=$2 src=$3 out=$4
+fetch() {  # package version file-in-package target-name [destination folder]
+  local pkg=$1 ver=$2 src=$3 out=$4 dest=${5:-$dest}
   (cd "$tmp" && npm pack --silent "$pkg@$ver" >/dev/null)
   local tgz
   tgz=$(ls "$tmp"/*.tgz | head -1)
@@ -26,5 +26,8 @@ fetch bootstrap-icons 1.13.2 font/fonts/bootstrap-icons.woff bootstrap-icons/fon
 fetch htmx.org 2.0.11 dist/htmx.min.js htmx/htmx.min.js
 fetch sortablejs 1.15.7 Sortable.min.js sortablejs/Sortable.min.js
 fetch chart.js 4.6.1 dist/chart.umd.min.js chartjs/chart.umd.min.js
+# for the tests only (the accessibility walk in chromium), never served
+fetch axe-core 4.14.1 axe.min.js axe-core/axe.min.js tests/browser/vendor
+fetch axe-core 4.14.1 LICENSE axe-core/LICENSE tests/browser/vendor
 echo "vendored into $dest"
 echo "then: make icons (the served icon subset is cut from the vendored font)"

@@ -11,41 +11,19 @@ console (vinculo/core/testing/browser.py: `PolicyViolations`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.tokens import default_token_generator
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
-from django_scopes import scope
 from playwright.sync_api import Page, expect
 
-from tests.site_map import all_routes, fill, object_kind, one_of_every_kind
-from vinculo.accounts.models import Membership
-from vinculo.accounts.testing import PASSWORD, make_member
+from tests.page_walk import log_in, page_walk, walk_records
+from vinculo.accounts.testing import make_member
 from vinculo.core.testing.browser import PolicyViolations
-from vinculo.sales.models import Deal
-from vinculo.sales.services.activities import calendar_feed_get_or_create
-from vinculo.touchpoints.models import FormSubmission, Integration, WebForm
-from vinculo.touchpoints.services import forms as form_services
+from vinculo.touchpoints.models import WebForm
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LABEL = "Propia"
-
-# Opened signed out: the sign-in pages, the links sent by e-mail, and the public side.
-SIGNED_OUT = {
-    "home",
-    "accounts:login",
-    "accounts:signup",
-    "accounts:password_reset",
-    "accounts:password_reset_done",
-    "accounts:password_reset_confirm",
-    "accounts:password_reset_complete",
-    "accounts:invitation_accept",
-}
 
 # Pages the walk must have seen rendered (200, HTML): the issue names them.
 MUST_RENDER = {
@@ -77,63 +55,10 @@ MUST_RENDER = {
 }
 
 
-def _records(owner: Membership) -> dict[str, Any]:
-    """One record of every kind, the deal in this month's forecast, and the secrets of the links."""
-    data = one_of_every_kind(owner, LABEL)
-    Deal.dangerously_unscoped.filter(pk=data["deal"]).update(
-        expected_close_date=dt.date.today(), forecast_category="commit", probability=50, owner=owner.user
-    )
-    FormSubmission.dangerously_unscoped.filter(pk=data["form_submission"]).update(
-        confirm_token="a-pending-confirmation", status=FormSubmission.Status.PENDING
-    )
-    with scope(organization=owner.organization):
-        feed = calendar_feed_get_or_create(actor=owner)
-    submission = FormSubmission.dangerously_unscoped.get(pk=data["form_submission"])
-    user = owner.user
-    public_key = WebForm.dangerously_unscoped.get(pk=data["web_form"]).public_key
-    data["secrets"] = {
-        "accounts:password_reset_confirm": {
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-        "accounts:invitation_accept": {"secret": urlsplit(data["invitation_url"]).path.rstrip("/").rsplit("/", 1)[1]},
-        "ical:feed": {"token": feed.token},
-        "public:web_form_confirm": {"token": form_services.confirm_token_for(submission)},
-        "public:web_form_hosted": {"public_key": public_key},
-        "public:web_form_embed": {"public_key": public_key},
-        "public:web_form_submit": {"public_key": public_key},
-        "public:webhook": {"token": Integration.dangerously_unscoped.get(pk=data["integration"]).token},
-    }
-    return data
-
-
-def _walk(owner: Membership, data: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(url name, address, signed out?) of every route; the API's JSON operations are not pages."""
-    walk = []
-    for name, route, kwargs in all_routes():
-        if route.startswith("/api/") and name != "api:openapi-view":
-            continue
-        values = {"org_slug": owner.organization.slug, **data["secrets"].get(name, {})}
-        for kwarg in kwargs:
-            if kwarg not in values:
-                values[kwarg] = data[object_kind(name, kwarg)]  # fails for a route it cannot fill
-        signed_out = name in SIGNED_OUT or name.startswith(("public:", "ical:"))
-        walk.append((name, fill(route, values), signed_out))
-    return walk
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
-
-
 def test_every_page_opens_without_a_policy_violation(browser: Any, live_server: Any):
     owner = make_member(full_name="Olga Owner")
-    data = _records(owner)
-    walk = _walk(owner, data)
+    data = walk_records(owner, LABEL)
+    walk = page_walk(owner, data)
     assert len(walk) > 150
 
     answers: dict[str, tuple[int, str]] = {}
@@ -145,7 +70,7 @@ def test_every_page_opens_without_a_policy_violation(browser: Any, live_server: 
         try:
             page = context.new_page()
             if not signed_out:
-                _log_in(page, owner.user.email)
+                log_in(page, owner.user.email)
             for name, url, anonymous in walk:
                 if anonymous != signed_out:
                     continue
@@ -186,9 +111,9 @@ def test_what_changes_a_page_stays_within_the_policy(browser_page: Page, shop_si
     settings.VINCULO_FORM_MIN_FILL_SECONDS = 0
     page = browser_page
     owner = make_member(full_name="Olga Owner")
-    data = _records(owner)
+    data = walk_records(owner, LABEL)
     slug = owner.organization.slug
-    _log_in(page, owner.user.email)
+    log_in(page, owner.user.email)
 
     # htmx injects no <style> of its own, and the tags take their colours from the script
     assert page.evaluate("document.querySelectorAll('style').length") == 0

@@ -105,4 +105,17 @@ document.addEventListener("DOMContentLoaded", () => {
     setTimeout(() => alert.remove(), 10000);
     main.prepend(alert);
   });
+
+  // a dialog gives the focus back to what opened it when it closes, however it was opened (Bootstrap
+  // does so only for its own data-bs-toggle buttons)
+  const openers = new WeakMap();
+  document.addEventListener("show.bs.modal", (e) => {
+    const active = document.activeElement;
+    if (active && active !== document.body && !e.target.contains(active)) openers.set(e.target, active);
+  });
+  document.addEventListener("hidden.bs.modal", (e) => {
+    const opener = openers.get(e.target);
+    openers.delete(e.target);
+    if (opener && opener.isConnected && !e.target.contains(document.activeElement)) opener.focus();
+  });
 });
