@@ -1,5 +1,5 @@
 """Every page of Vínculo checked by axe-core (WCAG 2.1 A and AA) in chromium: no serious and no
-critical finding on any page, signed in and signed out, in English and in Spanish.
+critical finding on any page, signed in and signed out.
 
 axe-core is vendored for the tests (tests/browser/vendor/axe-core, from npm by
 scripts/fetch-vendor.sh) and injected into each page; the walk is the one of the
