@@ -129,3 +129,39 @@ def test_the_agenda_fits_a_phone(browser: object, live_server: object):
             shot(page, f"agenda-phone-{view}")
     finally:
         context.close()
+
+
+def test_the_hourly_calendar_moves_an_activity_by_dragging_it(browser_page: Page):
+    page = browser_page
+    owner = make_member(email="hugo@example.com", full_name="Hugo Lara")
+    owner.user.time_zone = "Europe/Madrid"
+    owner.user.save()
+    madrid = dt.timezone(dt.timedelta(hours=1))  # 2030-01-17 is winter time in Madrid
+    with scope(organization=owner.organization):
+        demo = activity_create(
+            actor=owner,
+            data={"subject": "Demo", "due_at": dt.datetime(2030, 1, 17, 10, 0, tzinfo=madrid), "duration_minutes": 60},
+        )
+    log_in(page, owner.user.email)
+    page.goto(f"/o/{owner.organization.slug}/agenda/?view=week&layout=hours&date=2030-01-17")
+    block = page.locator(f"#agenda-block-{demo.pk}")
+    expect(block).to_contain_text("10:00 Demo")
+    friday = page.locator('.agenda-hours-slots[data-day="2030-01-18"]')
+    # ten o'clock is 10/24 of the column down; the block is dragged by its top to 14:00 the next day
+    box, target = block.bounding_box(), friday.bounding_box()
+    assert box is not None
+    assert target is not None
+    per_hour = target["height"] / 24
+    page.mouse.move(box["x"] + 10, box["y"] + 3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 20, box["y"] + 10, steps=3)
+    with page.expect_response(lambda response: "/reschedule/" in response.url):
+        page.mouse.move(target["x"] + 20, target["y"] + 14 * per_hour + 3, steps=12)
+        page.mouse.up()
+    expect(page.locator("#agenda-alerts")).to_contain_text("“Demo” moved to 01/18/2030 14:00.")
+    expect(friday.locator(f"#agenda-block-{demo.pk}")).to_contain_text("14:00 Demo")
+    assert Activity.dangerously_unscoped.get(pk=demo.pk).due_at == dt.datetime(2030, 1, 18, 14, 0, tzinfo=madrid)
+    assert "/activities/" not in page.url  # the drag did not open the activity
+
+    page.reload()
+    expect(page.locator(f'.agenda-hours-slots[data-day="2030-01-18"] #agenda-block-{demo.pk}')).to_contain_text("14:00")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -68,3 +68,15 @@ def org_view(view: View) -> View:
 def favicon(request: HttpRequest) -> HttpResponse:
     """`/favicon.ico`, asked for by browsers on pages that name no icon (a PDF, a feed): the app icon."""
     return HttpResponsePermanentRedirect(staticfiles_storage.url("vinculo/favicon-32.png"))
+
+
+def asks_for_json(request: HttpRequest) -> bool:
+    """A page's own script asking for a JSON answer (Accept: application/json) instead of a page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def validation_error_items(exc: ValidationError) -> list[dict[str, str]]:
+    """A service's ValidationError as the API's error items: [{"field": …, "message": …}]."""
+    if hasattr(exc, "error_dict"):
+        return [{"field": key, "message": str(m)} for key, msgs in exc.message_dict.items() for m in msgs]
+    return [{"field": "__all__", "message": str(m)} for m in exc.messages]

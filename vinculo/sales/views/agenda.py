@@ -14,10 +14,10 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,7 +31,7 @@ from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_history
 from vinculo.core.forms import DateTimeTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.validation import in_date_range
-from vinculo.core.views import is_htmx, org_view
+from vinculo.core.views import asks_for_json, is_htmx, org_view, validation_error_items
 from vinculo.core.views import render_page as _render
 from vinculo.sales.ical import feed_url
 from vinculo.sales.models import Activity, ActivityKind, Deal, DealStatus, FollowUpRule, Stage
@@ -327,6 +327,7 @@ def agenda_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     view = request.GET.get("view", "week")
     if view not in VIEWS:
         view = "week"
+    layout = "hours" if view != "month" and request.GET.get("layout") == "hours" else "list"
     day, date_error = _parse_day(request.GET.get("date", ""), today)
     user_ids, chosen_user, chosen_team = _whose(request)
     start, end, previous, following = _range(view, day)
@@ -365,6 +366,8 @@ def agenda_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         "kind_icons": KIND_ICONS,
         "month_label": day.replace(day=1),
         "views": [("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
+        "layout": layout,
+        "hours": [f"{hour:02d}:00" for hour in range(24)],
     }
     return _render(request, "sales/agenda/agenda.html", context, partial="body")
 
@@ -427,6 +430,47 @@ def activity_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
         "complete_form": CompleteForm(initial={"outcome": activity.outcome}),
     }
     return render(request, "sales/agenda/activity_detail.html", context)
+
+
+@org_view
+@require_POST
+def activity_reschedule_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Move an activity to another time (the hourly calendar's drag): `due_at` as the member's local
+    "YYYY-MM-DDTHH:MM". The calendar's script gets JSON (200 with the new time, or 403/422 saying
+    why not); a plain form post goes back to `next` with a message."""
+    actor = request.membership
+    activity = selectors.activity_get(actor=actor, pk=pk)
+    fallback = reverse("sales:agenda", args=[request.org.slug])
+    due_at = request.POST.get("due_at", "")
+    try:
+        if not due_at.strip():
+            raise ValidationError({"due_at": [_("This field is required.")]})
+        activity = services.activity_update(actor=actor, activity=activity, data={"due_at": due_at})
+    except PermissionDenied as exc:
+        if asks_for_json(request):
+            return JsonResponse({"detail": str(exc), "errors": []}, status=403)
+        raise
+    except ValidationError as exc:
+        errors = validation_error_items(exc)
+        if asks_for_json(request):
+            return JsonResponse({"detail": " ".join(e["message"] for e in errors), "errors": errors}, status=422)
+        for error in errors:
+            messages.error(request, error["message"])
+        return redirect(_safe_next(request, fallback))
+    local = timezone.localtime(activity.due_at)
+    message = _("“%(subject)s” moved to %(when)s.") % {
+        "subject": activity.subject,
+        "when": f"{formats.date_format(local, 'SHORT_DATE_FORMAT')} {formats.time_format(local, 'H:i')}",
+    }
+    if asks_for_json(request):
+        return JsonResponse(
+            {
+                "detail": message,
+                "activity": {"id": activity.pk, "due_at": activity.due_at.isoformat(), "time": local.strftime("%H:%M")},
+            }
+        )
+    messages.success(request, message)
+    return redirect(_safe_next(request, fallback))
 
 
 @org_view
@@ -642,6 +686,7 @@ urlpatterns: list[URLPattern] = [
     path("activities/new/", activity_create_view, name="activity_create"),
     path("activities/<int:pk>/", activity_detail_view, name="activity_detail"),
     path("activities/<int:pk>/edit/", activity_edit_view, name="activity_edit"),
+    path("activities/<int:pk>/reschedule/", activity_reschedule_view, name="activity_reschedule"),
     path("activities/<int:pk>/complete/", activity_complete_view, name="activity_complete"),
     path("activities/<int:pk>/reopen/", activity_reopen_view, name="activity_reopen"),
     path("activities/<int:pk>/delete/", activity_delete_view, name="activity_delete"),
