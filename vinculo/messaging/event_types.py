@@ -26,7 +26,7 @@ EVENT_TYPES = (
     EventType(
         name="consent.granted",
         label=_("Consent given"),
-        sentence=_("Consent given to %(subscription_type)s"),
+        sentence=_("%(contact)s gave consent to %(subscription_type)s"),
         icon="shield-check",
         kind="record",
         properties=RECORDED,
@@ -34,7 +34,7 @@ EVENT_TYPES = (
     EventType(
         name="consent.withdrawn",
         label=_("Consent withdrawn"),
-        sentence=_("Consent to %(subscription_type)s withdrawn"),
+        sentence=_("%(contact)s withdrew consent to %(subscription_type)s"),
         icon="shield-x",
         kind="record",
         properties=RECORDED,
@@ -42,7 +42,7 @@ EVENT_TYPES = (
     EventType(
         name="consent.confirmed",
         label=_("Consent confirmed by e-mail"),
-        sentence=_("Consent to %(subscription_type)s confirmed by e-mail"),
+        sentence=_("%(contact)s confirmed by e-mail the consent to %(subscription_type)s"),
         icon="shield-fill-check",
         kind="record",
         properties=CONSENT,

@@ -19,6 +19,7 @@ from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
 from vinculo.contacts.timeline_files import TimelineFile, timeline_files
 from vinculo.core import event_types
+from vinculo.core.event_story import EventStory, Viewer, event_stories, time_html
 from vinculo.core.models import Event
 from vinculo.core.pagination import Page
 
@@ -168,6 +169,26 @@ def event_sentence(event: Event) -> str:
     event lacks something the sentence needs, or if it would only repeat the label above it."""
     sentence = event_types.event_sentence(event)
     return "" if sentence == event_types.event_label(event.type) else sentence
+
+
+@register.simple_tag(takes_context=True)
+def event_story(context: template.Context, event: Event) -> EventStory:
+    """The story of an event: the one the view prepared for the whole page (`attach_stories`, one
+    query per kind of record named), else this event's own, resolved for the reader."""
+    story = getattr(event, "story", None)
+    if isinstance(story, EventStory):
+        return story
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    org = getattr(request, "org", None)
+    viewer = Viewer(membership, org.pk, org.slug) if membership is not None and org is not None else None
+    return event_stories([event], viewer)[0]
+
+
+@register.simple_tag
+def event_time(moment: Any) -> str:
+    """When it happened, in the reader's time zone and language, the exact instant in `datetime`."""
+    return time_html(moment) if moment else ""
 
 
 @register.filter

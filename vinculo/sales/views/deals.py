@@ -39,7 +39,9 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
+from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
+from vinculo.core.event_story import attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view
@@ -412,6 +414,8 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
     pipeline = pipeline_selectors.pipeline_get(pk=deal.pipeline_id)
     line_items = deal_selectors.deal_line_items(deal=deal)
     totals = deal_services.line_item_totals(line_items)
+    events = deal_selectors.deal_events(deal=deal)
+    attach_stories(events, viewer_of(request))
     context = {
         "nav": "deals",
         "deal": deal,
@@ -421,7 +425,7 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "line_rows": display_lines(line_items),
         "line_totals": totals,
         "line_net": deal_services.net_total(totals),
-        "events": deal_selectors.deal_events(deal=deal),
+        "events": events,
         "activities": deal_selectors.deal_activities(deal=deal),
         "history": _labelled_history(deal_selectors.deal_history(deal=deal)),
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),
