@@ -529,6 +529,9 @@ def attach_stories(events: Sequence[Any], viewer: Viewer | None) -> None:
         event.story = story
 
 
-def event_text(event: Any) -> str:
-    """The sentence of one event as plain text, records named from its properties."""
+def event_sentence(event: Any) -> str:
+    """The sentence of one event (an Event row, or anything with type, properties, actor and
+    contact) as plain text in the active language, the records it names taken from its properties;
+    "" when the type is undeclared or the event lacks a value the sentence needs, so that the caller
+    falls back on the label and the details."""
     return event_stories([event])[0].text

@@ -281,17 +281,6 @@ def readable_name(pattern: EventType, name: str) -> str:
     return name.removeprefix(pattern.prefix).replace("_", " ")
 
 
-def event_sentence(event: Any) -> str:
-    """The human sentence of an event (an Event row, or anything with type, properties, actor and
-    contact), as plain text in the active language, the records it names taken from its
-    properties; "" when the type is undeclared or the event lacks a value the sentence needs, so
-    that the caller falls back on the label and the details. The timeline resolves and links the
-    records with vinculo.core.event_story."""
-    from vinculo.core.event_story import event_text
-
-    return event_text(event)
-
-
 def kinds_filter(kinds: Iterable[str], field_name: str = "type") -> Q:
     """A filter of events whose type is shown under one of `kinds` (a pattern by its prefix).
     Matches nothing when no declared type has those kinds."""

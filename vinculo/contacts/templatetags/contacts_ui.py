@@ -163,14 +163,6 @@ def event_label(event_type: str) -> str:
     return event_types.event_label(event_type)
 
 
-@register.filter
-def event_sentence(event: Event) -> str:
-    """What happened, in words, from the type's sentence and the event's properties; "" if the
-    event lacks something the sentence needs, or if it would only repeat the label above it."""
-    sentence = event_types.event_sentence(event)
-    return "" if sentence == event_types.event_label(event.type) else sentence
-
-
 @register.simple_tag(takes_context=True)
 def event_story(context: template.Context, event: Event) -> EventStory:
     """The story of an event: the one the view prepared for the whole page (`attach_stories`, one
