@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.system_actor import describe_via
+from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.templatetags.contacts_ui import field_label, source_label
 from vinculo.core.event_story import (
@@ -39,9 +40,20 @@ def company_links(viewer: Viewer, ids: set[int]) -> Mapping[int, RecordLink]:
     }
 
 
-def viewer_of(request: OrgRequest) -> Viewer:
-    """The reader of a timeline page or API call: the member and their organisation."""
-    return Viewer(request.membership, request.org.pk, request.org.slug)
+def viewer_of(request: OrgRequest, *, contact: Contact | None = None, company: Company | None = None) -> Viewer:
+    """The reader of a timeline page or API call: the member and their organisation, and the
+    contact or company whose page it is (named without a query)."""
+    slug = request.org.slug
+    known: dict[tuple[str, int], RecordLink] = {}
+    if contact is not None:
+        known[("contact", contact.pk)] = RecordLink(
+            str(contact), reverse("contacts:contact_detail", args=[slug, contact.pk])
+        )
+    if company is not None:
+        known[("company", company.pk)] = RecordLink(
+            company.name, reverse("contacts:company_detail", args=[slug, company.pk])
+        )
+    return Viewer(request.membership, request.org.pk, slug, known)
 
 
 register_resolver("contact", contact_links)

@@ -299,7 +299,8 @@ def _timeline_context(
     page = selectors.timeline(
         contact=contact, company=company, kinds=set(kinds) or None, before=before, limit=TIMELINE_PER_PAGE
     )
-    attach_stories([entry.item for entry in page.entries if entry.kind == "event"], viewer_of(request))
+    events = [entry.item for entry in page.entries if entry.kind == "event"]
+    attach_stories(events, viewer_of(request, contact=contact, company=company))
     subject: Contact | Company = contact if contact is not None else company  # type: ignore[assignment]
     url_name = "contacts:contact_timeline" if contact is not None else "contacts:company_timeline"
     detail_name = "contacts:contact_detail" if contact is not None else "contacts:company_detail"

@@ -20,7 +20,7 @@ import importlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +130,8 @@ class Viewer:
     membership: Any  # accounts.Membership: core does not import the apps above it
     organization_id: int
     org_slug: str
+    # records the page already shows (the contact or company whose timeline it is): no query for them
+    known: Mapping[tuple[str, int], RecordLink] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -507,9 +509,11 @@ def event_stories(events: Sequence[Any], viewer: Viewer | None = None) -> list[E
                 wanted[kind].add(record_id)
     records: dict[tuple[str, int], RecordLink] = {}
     if viewer is not None:
-        for kind, ids in wanted.items():
+        records.update(viewer.known)
+        for kind, wanted_ids in wanted.items():
+            ids = {record_id for record_id in wanted_ids if (kind, record_id) not in records}
             resolver = _resolvers.get(kind)
-            if resolver is not None:
+            if resolver is not None and ids:
                 for record_id, record in resolver(viewer, ids).items():
                     records[(kind, record_id)] = record
     stories = []

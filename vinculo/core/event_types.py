@@ -119,10 +119,7 @@ class EventType:
             if prop_type not in PROPERTY_TYPES:
                 problems.append(f"property {prop}: unknown type {prop_type!r}")
         allowed = (
-            set(self.properties)
-            | SENTENCE_CONTEXT
-            | set(self.links)
-            | ({PATTERN_NAME} if self.is_pattern else set())
+            set(self.properties) | SENTENCE_CONTEXT | set(self.links) | ({PATTERN_NAME} if self.is_pattern else set())
         )
         for placeholder, (kind, id_property) in self.links.items():
             if not id_property.endswith("_id") or (

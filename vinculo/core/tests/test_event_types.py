@@ -169,7 +169,9 @@ def test_a_sentence_shows_what_the_properties_carry():
         "Lucia on the website: added to cart"
     )
     with translation.override("es"), pending_translations(PENDING):
-        assert event_sentence(moved) == "Ana Ruiz movió Kit de Lead a Won — 12\xa0500,00 EUR"  # Django's Spanish grouping
+        assert (
+            event_sentence(moved) == "Ana Ruiz movió Kit de Lead a Won — 12\xa0500,00 EUR"
+        )  # Django's Spanish grouping
         assert event_sentence(_event("contact.deleted", {"contact_id": 3, "name": "Ana"})) == (
             "Vínculo eliminó el contacto Ana"
         )
