@@ -27,7 +27,7 @@ from django_scopes import scope
 
 from vinculo.accounts.models import Membership, Role, User
 from vinculo.accounts.system_actor import make_via
-from vinculo.accounts.testing import login_client, make_member
+from vinculo.accounts.testing import api_client_for, login_client, make_member
 from vinculo.contacts import services as contact_services
 from vinculo.contacts.models import Contact
 from vinculo.contacts.testing import make_company, make_contact
@@ -508,3 +508,26 @@ def test_a_page_of_events_resolves_its_records_in_one_query_per_kind(ana, org, a
 
     assert body.count('class="event-sentence"') >= 20
     assert f'<a href="/o/{org.slug}/orders/' in body
+
+
+# --- the API says the same, as plain text ------------------------------------------------------------
+
+
+def test_the_api_timeline_carries_the_sentence_as_plain_text(ana, org, acme):
+    deal, stages, lucia = acme["deal"], acme["stages"], acme["lucia"]
+    with scope(organization=org):
+        deal_move(actor=ana, deal=deal, stage=stages["Won"].pk)
+    client = api_client_for(ana)
+    url = f"/api/v1/contacts/{lucia.pk}/timeline?kinds=sales"
+
+    english = client.get(url).json()["items"]
+    spanish = client.get(url, headers={"Accept-Language": "es"}).json()["items"]
+
+    assert [item["event"]["sentence"] for item in english] == [
+        "Ana Ruiz moved Acme 50 seats from Qualification to Won — 12,500.00 EUR",
+        "Ana Ruiz created the deal Acme 50 seats in Qualification — 12,500.00 EUR",
+    ]
+    assert [item["event"]["sentence"] for item in spanish] == [
+        "Ana Ruiz movió Acme 50 seats de Qualification a Won — 12\xa0500,00 EUR",
+        "Ana Ruiz creó el negocio Acme 50 seats en Qualification — 12\xa0500,00 EUR",
+    ]

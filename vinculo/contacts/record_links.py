@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from django.urls import reverse
 
 from vinculo.accounts.http import OrgRequest
+from vinculo.accounts.models import Membership
 from vinculo.accounts.system_actor import describe_via
 from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.selectors import company_queryset, contact_queryset
@@ -40,20 +41,25 @@ def company_links(viewer: Viewer, ids: set[int]) -> Mapping[int, RecordLink]:
     }
 
 
-def viewer_of(request: OrgRequest, *, contact: Contact | None = None, company: Company | None = None) -> Viewer:
-    """The reader of a timeline page or API call: the member and their organisation, and the
-    contact or company whose page it is (named without a query)."""
-    slug = request.org.slug
+def timeline_viewer(
+    membership: Membership, *, contact: Contact | None = None, company: Company | None = None
+) -> Viewer:
+    """The reader of a timeline (page or API): the member and their organisation, and the contact
+    or company whose timeline it is (named without a query)."""
+    slug = membership.organization.slug
     known: dict[tuple[str, int], RecordLink] = {}
     if contact is not None:
-        known[("contact", contact.pk)] = RecordLink(
-            str(contact), reverse("contacts:contact_detail", args=[slug, contact.pk])
-        )
+        url = reverse("contacts:contact_detail", args=[slug, contact.pk])
+        known[("contact", contact.pk)] = RecordLink(str(contact), url)
     if company is not None:
-        known[("company", company.pk)] = RecordLink(
-            company.name, reverse("contacts:company_detail", args=[slug, company.pk])
-        )
-    return Viewer(request.membership, request.org.pk, slug, known)
+        url = reverse("contacts:company_detail", args=[slug, company.pk])
+        known[("company", company.pk)] = RecordLink(company.name, url)
+    return Viewer(membership, membership.organization_id, slug, known)
+
+
+def viewer_of(request: OrgRequest, *, contact: Contact | None = None, company: Company | None = None) -> Viewer:
+    """The reader of a page under /o/<slug>/."""
+    return timeline_viewer(request.membership, contact=contact, company=company)
 
 
 register_resolver("contact", contact_links)
