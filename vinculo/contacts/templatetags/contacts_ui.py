@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -137,13 +136,6 @@ def sorted_items(value: Any) -> list[tuple[str, Any]]:
 
 
 @register.filter
-def event_details(properties: Any) -> list[tuple[str, Any]]:
-    """An event's properties to list, without `via` (shown as who did it, after "by") and
-    `attachments` (listed as files)."""
-    return [(k, v) for k, v in sorted_items(properties) if k not in ("via", "attachments")]
-
-
-@register.filter
 def files_of(event: Event, org_slug: str) -> list[TimelineFile]:
     """The files an event lists (`attachments`), with their download links."""
     properties = event.properties if isinstance(event.properties, Mapping) else {}
@@ -186,13 +178,6 @@ def event_time(moment: Any) -> str:
 @register.filter
 def is_known_event(event_type: str) -> bool:
     return event_types.is_known(event_type)
-
-
-@register.filter
-def property_value(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return audit_value(value)
 
 
 @register.filter
