@@ -531,3 +531,35 @@ def test_the_api_timeline_carries_the_sentence_as_plain_text(ana, org, acme):
         "Ana Ruiz movió Acme 50 seats de Qualification a Won — 12\xa0500,00 EUR",
         "Ana Ruiz creó el negocio Acme 50 seats en Qualification — 12\xa0500,00 EUR",
     ]
+
+
+# --- what arrives from outside ---------------------------------------------------------------------------
+
+
+def test_odd_or_hostile_properties_are_escaped_never_linked_and_never_raw(ana, org, acme):
+    lucia = acme["lucia"]
+    with scope(organization=org):  # as an old row or an import may hold them: emit() is not asked
+        viewed = Event.objects.create(
+            organization=org,
+            type="page.viewed",
+            contact=lucia,
+            properties={"url": "javascript:alert(1)", "title": "<b>Hi</b>"},
+        )
+        odd = Event.objects.create(
+            organization=org,
+            type="order.placed",
+            contact=lucia,
+            properties={"order_id": "12", "number": ["A", "B"], "total": "lots", "currency": "EUR", "lines": True},
+        )
+
+    body = _page(login_client(ana), lucia)
+
+    entry = _entry(body, viewed)
+    assert _sentence(entry) == (
+        f'<a href="/o/{org.slug}/contacts/{lucia.pk}/">Lucia Pérez</a> viewed &lt;b&gt;Hi&lt;/b&gt;'
+    )
+    assert "javascript:" not in entry.split("event-sentence", 1)[1].split("</div>", 1)[0]
+    entry = _entry(body, odd)
+    assert "event-sentence" not in entry  # no number to name the order by: the label and the details
+    assert _text(entry).endswith("Lines yes Number A, B Total lots")
+    assert "order_id" not in entry

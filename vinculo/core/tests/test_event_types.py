@@ -76,6 +76,21 @@ def test_the_apps_catalogue_is_frozen_once_django_is_ready():
     assert is_known("points.earned") is False
 
 
+def test_a_sentence_may_name_a_linked_record_or_the_events_own_contact():
+    registry = EventTypeCatalogue()
+    linked = EventType(
+        **{
+            **POINTS.__dict__,
+            "sentence": "%(actor)s earned %(points)s points by %(rule)s for %(buyer)s",
+            "links": {"rule": ("rule", "rule_id"), "buyer": ("contact", "contact_id")},
+        }
+    )
+
+    registry.register("loyalty", [linked])
+
+    assert registry.find("points.earned").links == {"rule": ("rule", "rule_id"), "buyer": ("contact", "contact_id")}
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -87,6 +102,9 @@ def test_the_apps_catalogue_is_frozen_once_django_is_ready():
         ({"sentence": "Rule %(rule_id)s"}, "the sentence shows an id: %(rule_id)s"),
         ({"label": "%(points)s points"}, "the label takes no placeholders"),
         ({"match_label": "On the website: %(name)s"}, "match_label is for patterns only and uses %(name)s"),
+        ({"links": {"rule": ("rule", "rule")}}, "link rule: rule is no id property of the type"),
+        ({"links": {"rule": ("rule", "bonus_id")}}, "link rule: bonus_id is no id property of the type"),
+        ({"links": {"rule": ("Rule!", "rule_id")}}, "link rule: the record kind 'Rule!' is not a plain name"),
     ],
 )
 def test_a_declaration_readers_cannot_use_is_refused(change, problem):
