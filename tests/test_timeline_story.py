@@ -563,3 +563,17 @@ def test_odd_or_hostile_properties_are_escaped_never_linked_and_never_raw(ana, o
     assert "event-sentence" not in entry  # no number to name the order by: the label and the details
     assert _text(entry).endswith("Lines yes Number A, B Total lots")
     assert "order_id" not in entry
+
+
+def test_the_deal_page_tells_the_same_story(ana, org, acme):
+    deal, stages = acme["deal"], acme["stages"]
+    with scope(organization=org):
+        deal_move(actor=ana, deal=deal, stage=stages["Proposal"].pk)
+        moved = Event.objects.get(type="deal.stage_changed")
+
+    response = login_client(ana).get(reverse("sales:deal_detail", args=[org.slug, deal.pk]))
+
+    assert response.status_code == 200
+    assert _sentence(_entry(response.content.decode(), moved)) == (
+        f"Ana Ruiz moved {_deal_href(org, deal)} from Qualification to Proposal — 12,500.00 EUR"
+    )

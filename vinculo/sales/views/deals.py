@@ -8,6 +8,7 @@ column summaries, or why the move was refused) and redirects a plain form post b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,7 +42,7 @@ from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
-from vinculo.core.event_story import attach_stories
+from vinculo.core.event_story import RecordLink, attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view
@@ -415,7 +416,8 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
     line_items = deal_selectors.deal_line_items(deal=deal)
     totals = deal_services.line_item_totals(line_items)
     events = deal_selectors.deal_events(deal=deal)
-    attach_stories(events, viewer_of(request))
+    deal_link = RecordLink(deal.title, reverse("sales:deal_detail", args=[request.org.slug, deal.pk]))
+    attach_stories(events, replace(viewer_of(request), known={("deal", deal.pk): deal_link}))
     context = {
         "nav": "deals",
         "deal": deal,
