@@ -37,6 +37,7 @@ from vinculo.core.events import emit
 from vinculo.core.models import Event
 from vinculo.core.testing.queries import assert_same_queries
 from vinculo.core.testing.translations import pending_translations
+from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales.factories import ActivityFactory, OrderFactory, QuoteFactory
 from vinculo.sales.models import Stage
 from vinculo.sales.services.deals import deal_move
@@ -577,3 +578,21 @@ def test_the_deal_page_tells_the_same_story(ana, org, acme):
     assert _sentence(_entry(response.content.decode(), moved)) == (
         f"Ana Ruiz moved {_deal_href(org, deal)} from Qualification to Proposal — 12,500.00 EUR"
     )
+
+
+def test_a_consent_names_the_subscription_type_and_reads_its_channel(ana, org, acme):
+    lucia = acme["lucia"]
+    newsletter = make_subscription_type(org, "newsletter", name="Monthly newsletter")
+    record(lucia, newsletter, channel="form")
+    with scope(organization=org):
+        granted = Event.objects.get(type="consent.granted")
+    client = login_client(ana)
+
+    entry = _entry(_page(client, lucia), granted)
+
+    assert _plain(_sentence(entry)) == "Lucia Pérez gave consent to Monthly newsletter"
+    assert "Channel</dt>" in entry
+    assert ">Form</dd>" in entry
+    _speak(ana, "es")
+    entry = _entry(_page(client, lucia), granted)
+    assert _plain(_sentence(entry)) == "Lucia Pérez dio su consentimiento para Monthly newsletter"

@@ -22,6 +22,9 @@ RECORDED = {
     "submission_id": "integer",
 }
 
+# the sentences name the subscription type by its current name (messaging/record_links.py)
+SUBSCRIPTION_TYPE = {"subscription_type": ("subscription_type", "subscription_type_id")}
+
 EVENT_TYPES = (
     EventType(
         name="consent.granted",
@@ -30,6 +33,7 @@ EVENT_TYPES = (
         icon="shield-check",
         kind="record",
         properties=RECORDED,
+        links=SUBSCRIPTION_TYPE,
     ),
     EventType(
         name="consent.withdrawn",
@@ -38,6 +42,7 @@ EVENT_TYPES = (
         icon="shield-x",
         kind="record",
         properties=RECORDED,
+        links=SUBSCRIPTION_TYPE,
     ),
     EventType(
         name="consent.confirmed",
@@ -46,5 +51,6 @@ EVENT_TYPES = (
         icon="shield-fill-check",
         kind="record",
         properties=CONSENT,
+        links=SUBSCRIPTION_TYPE,
     ),
 )
