@@ -30,6 +30,7 @@ from vinculo.contacts.models import (
     SourceChannel,
     Tag,
 )
+from vinculo.contacts.record_links import timeline_viewer
 from vinculo.core.api import (
     GET_ERRORS,
     MAX_PAGE,
@@ -47,6 +48,8 @@ from vinculo.core.api import (
     sent_fields,
     url_with,
 )
+from vinculo.core.event_story import EventStory, attach_stories, event_sentence
+from vinculo.core.models import Event
 from vinculo.core.pagination import paginate
 
 router = Router(tags=["contacts"])
@@ -214,6 +217,18 @@ class EventOut(Schema):
     actor: UserRef | None
     contact: Ref | None
     occurred_at: datetime
+    sentence: str = Field(
+        description=(
+            "The event in words, as the timeline reads it, in the caller's language (Accept-Language), "
+            "as plain text: the records it names by their current names when the caller may see them. "
+            "Empty when the event lacks what its sentence needs, or its type is not declared."
+        )
+    )
+
+    @staticmethod
+    def resolve_sentence(obj: Event) -> str:
+        story = getattr(obj, "story", None)
+        return story.text if isinstance(story, EventStory) else event_sentence(obj)
 
 
 class TimelineEntryOut(Schema):
@@ -497,6 +512,8 @@ def _timeline_out(
     except ValueError:
         message = _("This cursor is not valid: use the `next` link of the previous page.")
         raise NinjaValidationError([{"loc": ("query", "before"), "msg": message, "type": "value_error"}]) from None
+    viewer = timeline_viewer(request_actor(request), contact=contact, company=company)
+    attach_stories([entry.item for entry in page.entries if entry.kind == "event"], viewer)
     notes = [entry.item for entry in page.entries if entry.kind == "note"]
     prefetch_related_objects([n for n in notes if n.company_id], "company")
     items = [

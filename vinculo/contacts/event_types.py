@@ -12,7 +12,8 @@ EVENT_TYPES = (
     EventType(
         name="contact.created",
         label=_("Contact created"),
-        sentence=_("%(name)s added to the contacts"),
+        sentence=_("%(actor)s added %(name)s to the contacts"),
+        links={"name": ("contact", "contact_id")},
         icon="person-plus",
         kind="record",
         properties={"name": "string", "source": "string"},
@@ -20,7 +21,7 @@ EVENT_TYPES = (
     EventType(
         name="contact.updated",
         label=_("Contact updated"),
-        sentence=_("Details of %(contact)s changed"),
+        sentence=_("%(actor)s changed %(changes)s of %(contact)s"),
         icon="pencil",
         kind="record",
         properties={"changes": "object"},
@@ -28,7 +29,7 @@ EVENT_TYPES = (
     EventType(
         name="contact.deleted",
         label=_("Contact deleted"),
-        sentence=_("Contact %(name)s deleted."),
+        sentence=_("%(actor)s deleted the contact %(name)s"),
         icon="person-x",
         kind="record",
         properties={"contact_id": "integer", "name": "string"},
@@ -36,7 +37,8 @@ EVENT_TYPES = (
     EventType(
         name="company.created",
         label=_("Company created"),
-        sentence=_("%(name)s added to the companies"),
+        sentence=_("%(actor)s added %(name)s to the companies"),
+        links={"name": ("company", "company_id")},
         icon="building-add",
         kind="record",
         properties={"name": "string"},
@@ -44,7 +46,8 @@ EVENT_TYPES = (
     EventType(
         name="company.updated",
         label=_("Company updated"),
-        sentence=_("Company details changed"),
+        sentence=_("%(actor)s changed %(changes)s of %(company)s"),
+        links={"company": ("company", "company_id")},
         icon="pencil",
         kind="record",
         properties={"changes": "object"},
@@ -52,7 +55,7 @@ EVENT_TYPES = (
     EventType(
         name="company.deleted",
         label=_("Company deleted"),
-        sentence=_("Company %(name)s deleted."),
+        sentence=_("%(actor)s deleted the company %(name)s"),
         icon="building-x",
         kind="record",
         properties={"company_id": "integer", "name": "string"},
@@ -60,7 +63,7 @@ EVENT_TYPES = (
     EventType(
         name="note.added",
         label=_("Note added"),
-        sentence=_("Note: %(excerpt)s"),
+        sentence=_("%(actor)s added a note: %(excerpt)s"),
         icon="sticky",
         kind="note",
         properties={"note_id": "integer", "excerpt": "string"},
@@ -69,7 +72,7 @@ EVENT_TYPES = (
     EventType(
         name="email.opened",
         label=_("E-mail opened"),
-        sentence=_("Opened “%(subject)s” of the campaign %(campaign)s"),
+        sentence=_("%(contact)s opened “%(subject)s” of the campaign %(campaign)s"),
         icon="envelope-open",
         kind="email",
         properties={"campaign": "string", "subject": "string"},
@@ -77,7 +80,7 @@ EVENT_TYPES = (
     EventType(
         name="email.clicked",
         label=_("Link clicked in an e-mail"),
-        sentence=_("Clicked %(url)s in the campaign %(campaign)s"),
+        sentence=_("%(contact)s clicked %(url)s in the campaign %(campaign)s"),
         icon="cursor",
         kind="email",
         properties={"campaign": "string", "url": "url"},
@@ -86,7 +89,7 @@ EVENT_TYPES = (
     EventType(
         name="ticket.opened",
         label=_("Ticket opened"),
-        sentence=_("Ticket “%(subject)s” opened, priority %(priority)s"),
+        sentence=_("%(contact)s opened the ticket “%(subject)s”, priority %(priority)s"),
         icon="life-preserver",
         kind="service",
         properties={"subject": "string", "priority": "string"},
@@ -94,7 +97,7 @@ EVENT_TYPES = (
     EventType(
         name="ticket.closed",
         label=_("Ticket closed"),
-        sentence=_("Ticket “%(subject)s” closed"),
+        sentence=_("The ticket “%(subject)s” of %(contact)s was closed"),
         icon="check2-circle",
         kind="service",
         properties={"subject": "string"},
@@ -102,7 +105,7 @@ EVENT_TYPES = (
     EventType(
         name="survey.answered",
         label=_("Survey answered"),
-        sentence=_("Answered the %(survey)s survey with %(score)s"),
+        sentence=_("%(contact)s answered the survey %(survey)s with %(score)s"),
         icon="star",
         kind="service",
         properties={"survey": "string", "score": "integer"},

@@ -35,8 +35,10 @@ from vinculo.contacts.filters import ListFilters, parse_filters
 from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm, country_choices
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
+from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.core.audit import audit_history
+from vinculo.core.event_story import attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import bad_request, is_htmx, org_view
@@ -297,6 +299,8 @@ def _timeline_context(
     page = selectors.timeline(
         contact=contact, company=company, kinds=set(kinds) or None, before=before, limit=TIMELINE_PER_PAGE
     )
+    events = [entry.item for entry in page.entries if entry.kind == "event"]
+    attach_stories(events, viewer_of(request, contact=contact, company=company))
     subject: Contact | Company = contact if contact is not None else company  # type: ignore[assignment]
     url_name = "contacts:contact_timeline" if contact is not None else "contacts:company_timeline"
     detail_name = "contacts:contact_detail" if contact is not None else "contacts:company_detail"

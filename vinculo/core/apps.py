@@ -14,6 +14,10 @@ class CoreConfig(AppConfig):
         forgets rate-limit counters whose window has ended."""
         load_event_types(apps.get_app_configs())
 
+        from vinculo.core.event_story import load_record_resolvers
+
+        load_record_resolvers(apps.get_app_configs())
+
         from vinculo.core.rate_limit import forget_ended_windows
         from vinculo.core.worker import register_sweep
 

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q
@@ -43,11 +43,14 @@ PROPERTY_TYPES = frozenset(
 COMMON_PROPERTIES: Mapping[str, str] = {"via": "string"}
 # Names every sentence may use besides the event's properties.
 SENTENCE_CONTEXT = frozenset({"actor", "contact"})
+# The records an event row points at itself, which `links` may name besides the id properties.
+EVENT_RECORD_IDS = frozenset({"contact_id", "company_id"})
 PATTERN_NAME = "name"  # what a pattern's sentence calls the matched type's own part: web.<name>
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 PATTERN_RE = re.compile(r"^[a-z][a-z0-9_]*\.\*$")
 ICON_RE = re.compile(r"^[a-z0-9-]+$")
+RECORD_KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PLACEHOLDER_RE = re.compile(r"%\((\w+)\)s")
 
 
@@ -66,6 +69,12 @@ class EventType:
 
     `sentence` is a lazy gettext template with named placeholders over the properties, `actor`
     and `contact` (and, for a pattern, `name`); a placeholder never names an id.
+
+    `links` names the records a sentence shows: placeholder → (record kind, id property). The
+    timeline resolves each id to the record's title and page (vinculo.core.event_story, one query
+    per kind for a page of events); the placeholder's own property, if any, names a record that
+    is gone or hidden from the reader. The id property may also be the event's own `contact_id`
+    or `company_id`.
     """
 
     name: str
@@ -78,6 +87,7 @@ class EventType:
     delivered: bool = True  # handed to the event log's consumers (automation, webhooks, …)
     high_volume: bool = False  # many per visitor (page views): consumers should filter early
     match_label: str | Promise | None = None  # a pattern's label of one matched type, with %(name)s
+    links: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def is_pattern(self) -> bool:
@@ -108,7 +118,16 @@ class EventType:
         for prop, prop_type in self.properties.items():
             if prop_type not in PROPERTY_TYPES:
                 problems.append(f"property {prop}: unknown type {prop_type!r}")
-        allowed = set(self.properties) | SENTENCE_CONTEXT | ({PATTERN_NAME} if self.is_pattern else set())
+        allowed = (
+            set(self.properties) | SENTENCE_CONTEXT | set(self.links) | ({PATTERN_NAME} if self.is_pattern else set())
+        )
+        for placeholder, (kind, id_property) in self.links.items():
+            if not id_property.endswith("_id") or (
+                id_property not in self.properties and id_property not in EVENT_RECORD_IDS
+            ):
+                problems.append(f"link {placeholder}: {id_property} is no id property of the type")
+            if not RECORD_KIND_RE.match(kind):
+                problems.append(f"link {placeholder}: the record kind {kind!r} is not a plain name")
         for name in sorted(self.placeholders()):
             if name.endswith("_id"):
                 problems.append(f"the sentence shows an id: %({name})s")
@@ -257,38 +276,6 @@ def event_kind(name: str) -> str | None:
 def readable_name(pattern: EventType, name: str) -> str:
     """The matched part of a pattern's type, for people: web.added_to_cart → "added to cart"."""
     return name.removeprefix(pattern.prefix).replace("_", " ")
-
-
-def _shown(value: Any) -> str | None:
-    """A property as a sentence shows it: text and numbers only, never a structure."""
-    if value is None or isinstance(value, bool | dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def event_sentence(event: Any) -> str:
-    """The human sentence of an event (an Event row, or anything with type, properties, actor and
-    contact), in the active language; "" when the type is undeclared or the event lacks a value
-    the sentence needs, so that the caller falls back on the label and the properties."""
-    found = catalogue.find(event.type)
-    if found is None or not str(found.sentence):
-        return ""
-    properties = event.properties if isinstance(event.properties, Mapping) else {}
-    values: dict[str, str] = {}
-    for name in found.placeholders():
-        if name == "actor":
-            value = _shown(event.actor) if getattr(event, "actor_id", None) else None
-        elif name == "contact":
-            value = _shown(event.contact) if getattr(event, "contact_id", None) else None
-        elif name == PATTERN_NAME and found.is_pattern:
-            value = readable_name(found, event.type)
-        else:
-            value = _shown(properties.get(name))
-        if value is None:
-            return ""
-        values[name] = value
-    return str(found.sentence) % values
 
 
 def kinds_filter(kinds: Iterable[str], field_name: str = "type") -> Q:

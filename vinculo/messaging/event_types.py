@@ -22,29 +22,35 @@ RECORDED = {
     "submission_id": "integer",
 }
 
+# the sentences name the subscription type by its current name (messaging/record_links.py)
+SUBSCRIPTION_TYPE = {"subscription_type": ("subscription_type", "subscription_type_id")}
+
 EVENT_TYPES = (
     EventType(
         name="consent.granted",
         label=_("Consent given"),
-        sentence=_("Consent given to %(subscription_type)s"),
+        sentence=_("%(contact)s gave consent to %(subscription_type)s"),
         icon="shield-check",
         kind="record",
         properties=RECORDED,
+        links=SUBSCRIPTION_TYPE,
     ),
     EventType(
         name="consent.withdrawn",
         label=_("Consent withdrawn"),
-        sentence=_("Consent to %(subscription_type)s withdrawn"),
+        sentence=_("%(contact)s withdrew consent to %(subscription_type)s"),
         icon="shield-x",
         kind="record",
         properties=RECORDED,
+        links=SUBSCRIPTION_TYPE,
     ),
     EventType(
         name="consent.confirmed",
         label=_("Consent confirmed by e-mail"),
-        sentence=_("Consent to %(subscription_type)s confirmed by e-mail"),
+        sentence=_("%(contact)s confirmed by e-mail the consent to %(subscription_type)s"),
         icon="shield-fill-check",
         kind="record",
         properties=CONSENT,
+        links=SUBSCRIPTION_TYPE,
     ),
 )

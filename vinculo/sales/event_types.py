@@ -22,7 +22,8 @@ EVENT_TYPES = (
     EventType(
         name="deal.created",
         label=_("Deal created"),
-        sentence=_("%(title)s created in %(stage)s, %(amount)s %(currency)s"),
+        sentence=_("%(actor)s created the deal %(title)s in %(stage)s — %(amount)s"),
+        links={"title": ("deal", "deal_id"), "stage": ("stage", "stage_id")},
         icon="briefcase",
         kind="sales",
         properties={
@@ -38,7 +39,12 @@ EVENT_TYPES = (
     EventType(
         name="deal.stage_changed",
         label=_("Deal moved"),
-        sentence=_("%(title)s moved from %(from_stage)s to %(to_stage)s"),
+        sentence=_("%(actor)s moved %(title)s from %(from_stage)s to %(to_stage)s — %(amount)s"),
+        links={
+            "title": ("deal", "deal_id"),
+            "from_stage": ("stage", "from_stage_id"),
+            "to_stage": ("stage", "to_stage_id"),
+        },
         icon="arrow-right-square",
         kind="sales",
         properties={
@@ -57,7 +63,8 @@ EVENT_TYPES = (
     EventType(
         name="deal.amount_changed",
         label=_("Deal amount changed"),
-        sentence=_("%(title)s: amount changed from %(from)s to %(to)s %(currency)s"),
+        sentence=_("%(actor)s changed the amount of %(title)s from %(from)s to %(to)s"),
+        links={"title": ("deal", "deal_id")},
         icon="cash-coin",
         kind="sales",
         properties={**DEAL, "from": "decimal", "to": "decimal", "currency": "string"},
@@ -65,7 +72,8 @@ EVENT_TYPES = (
     EventType(
         name="deal.owner_changed",
         label=_("Deal reassigned"),
-        sentence=_("%(title)s reassigned to %(to)s"),
+        sentence=_("%(actor)s reassigned %(title)s to %(to)s"),
+        links={"title": ("deal", "deal_id")},
         icon="person-check",
         kind="sales",
         properties={**DEAL, "from_owner_id": "integer", "from": "string", "to_owner_id": "integer", "to": "string"},
@@ -73,7 +81,7 @@ EVENT_TYPES = (
     EventType(
         name="deal.deleted",
         label=_("Deal deleted"),
-        sentence=_("Deal %(title)s deleted"),
+        sentence=_("%(actor)s deleted the deal %(title)s"),
         icon="briefcase",
         kind="sales",
         properties=DEAL,
@@ -81,7 +89,8 @@ EVENT_TYPES = (
     EventType(
         name="lead.converted",
         label=_("Lead qualified and converted"),
-        sentence=_("Qualified with the deal %(deal)s"),
+        sentence=_("%(actor)s qualified %(contact)s with the deal %(deal)s"),
+        links={"deal": ("deal", "deal_id")},
         icon="check2-circle",
         kind="sales",
         properties={
@@ -96,7 +105,7 @@ EVENT_TYPES = (
     EventType(
         name="lead.assigned",
         label=_("Lead assigned"),
-        sentence=_("Assigned to %(owner)s"),
+        sentence=_("%(actor)s assigned %(contact)s to %(owner)s"),
         icon="person-check",
         kind="sales",
         properties={
@@ -110,7 +119,8 @@ EVENT_TYPES = (
     EventType(
         name="quote.created",
         label=_("Quote created"),
-        sentence=_("Quote %(number)s for %(total)s %(currency)s"),
+        sentence=_("%(actor)s created the quote %(number)s for %(total)s"),
+        links={"number": ("quote", "quote_id")},
         icon="file-earmark-text",
         kind="sales",
         properties={**QUOTE, "lines": "integer"},
@@ -118,7 +128,8 @@ EVENT_TYPES = (
     EventType(
         name="quote.sent",
         label=_("Quote sent"),
-        sentence=_("Quote %(number)s sent, %(total)s %(currency)s"),
+        sentence=_("%(actor)s sent the quote %(number)s for %(total)s"),
+        links={"number": ("quote", "quote_id")},
         icon="send",
         kind="sales",
         # e-mailed: the address, the outgoing message and its files (source, id, name, type, size)
@@ -127,7 +138,8 @@ EVENT_TYPES = (
     EventType(
         name="quote.accepted",
         label=_("Quote accepted"),
-        sentence=_("Quote %(number)s accepted, %(total)s %(currency)s"),
+        sentence=_("%(actor)s marked the quote %(number)s for %(total)s as accepted"),
+        links={"number": ("quote", "quote_id")},
         icon="file-earmark-check",
         kind="sales",
         properties=QUOTE,
@@ -135,7 +147,8 @@ EVENT_TYPES = (
     EventType(
         name="quote.declined",
         label=_("Quote declined"),
-        sentence=_("Quote %(number)s declined"),
+        sentence=_("%(actor)s marked the quote %(number)s as declined"),
+        links={"number": ("quote", "quote_id")},
         icon="file-earmark-x",
         kind="sales",
         properties=QUOTE,
@@ -143,7 +156,8 @@ EVENT_TYPES = (
     EventType(
         name="order.placed",
         label=_("Order placed"),
-        sentence=_("Order %(number)s for %(total)s %(currency)s"),
+        sentence=_("%(contact)s placed the order %(number)s for %(total)s"),
+        links={"number": ("order", "order_id")},
         icon="bag-check",
         kind="sales",
         properties={
@@ -158,7 +172,8 @@ EVENT_TYPES = (
     EventType(
         name="order.status_changed",
         label=_("Order status changed"),
-        sentence=_("Order %(number)s changed from %(from)s to %(to)s"),
+        sentence=_("The order %(number)s went from %(from)s to %(to)s"),
+        links={"number": ("order", "order_id")},
         icon="bag",
         kind="sales",
         properties={"order_id": "integer", "number": "string", "from": "string", "to": "string", "total": "decimal"},
@@ -166,7 +181,8 @@ EVENT_TYPES = (
     EventType(
         name="order.refunded",
         label=_("Order refunded"),
-        sentence=_("%(amount)s %(currency)s refunded on order %(number)s"),
+        sentence=_("%(amount)s refunded on the order %(number)s"),
+        links={"number": ("order", "order_id")},
         icon="arrow-counterclockwise",
         kind="sales",
         properties={
@@ -185,7 +201,8 @@ EVENT_TYPES = (
     EventType(
         name="activity.created",
         label=_("Activity planned"),
-        sentence=_("Planned: %(subject)s"),
+        sentence=_("%(actor)s planned “%(subject)s”"),
+        links={"subject": ("activity", "activity_id")},
         icon="check2-square",
         kind="sales",
         properties=ACTIVITY,
@@ -193,7 +210,8 @@ EVENT_TYPES = (
     EventType(
         name="activity.completed",
         label=_("Activity done"),
-        sentence=_("Done: %(subject)s"),
+        sentence=_("%(actor)s completed “%(subject)s”"),
+        links={"subject": ("activity", "activity_id")},
         icon="check2-circle",
         kind="sales",
         properties={**ACTIVITY, "outcome": "string"},

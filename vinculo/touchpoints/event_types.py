@@ -21,7 +21,7 @@ EVENT_TYPES = (
     EventType(
         name="page.viewed",
         label=_("Page viewed"),
-        sentence=_("Viewed %(url)s"),
+        sentence=_("%(contact)s viewed %(url)s"),
         icon="globe",
         kind="web",
         properties={
@@ -41,7 +41,7 @@ EVENT_TYPES = (
     EventType(
         name="session.started",
         label=_("Visit started"),
-        sentence=_("Visit from %(source)s"),
+        sentence=_("%(contact)s started a visit from %(source)s"),
         icon="box-arrow-in-right",
         kind="web",
         properties={
@@ -56,7 +56,7 @@ EVENT_TYPES = (
     EventType(
         name="visitor.identified",
         label=_("Identified on the website"),
-        sentence=_("Identified on the website as %(identifier)s"),
+        sentence=_("%(contact)s identified on the website as %(identifier)s"),
         icon="person-badge",
         kind="web",
         properties={
@@ -70,7 +70,8 @@ EVENT_TYPES = (
     EventType(
         name="identity.conflict",
         label=_("Identity conflict on the website"),
-        sentence=_("%(identifier)s belongs to another contact"),
+        sentence=_("%(identifier)s also belongs to %(other_contact)s"),
+        links={"other_contact": ("contact", "other_contact_id")},
         icon="exclamation-triangle",
         kind="web",
         properties={
@@ -84,7 +85,7 @@ EVENT_TYPES = (
         name="web.*",
         label=_("Website event"),
         match_label=_("On the website: %(name)s"),
-        sentence=_("On the website: %(name)s"),
+        sentence=_("%(contact)s on the website: %(name)s"),
         icon="globe",
         kind="web",
         properties={"url": "url"},
@@ -92,7 +93,8 @@ EVENT_TYPES = (
     EventType(
         name="form.submitted",
         label=_("Form submitted"),
-        sentence=_("Sent the form %(form)s"),
+        sentence=_("%(contact)s sent the form %(form)s"),
+        links={"form": ("form", "form_id")},
         icon="ui-checks",
         kind="web",
         properties={
@@ -106,7 +108,8 @@ EVENT_TYPES = (
     EventType(
         name="email.sent",
         label=_("E-mail sent"),
-        sentence=_("Subject: %(subject)s"),
+        sentence=_("%(actor)s e-mailed %(to)s: “%(subject)s”"),
+        links={"subject": ("email_thread", "thread_id")},
         icon="envelope-arrow-up",
         kind="email",
         properties={**EMAIL, "to": "email", "from": "email"},
@@ -114,7 +117,8 @@ EVENT_TYPES = (
     EventType(
         name="email.received",
         label=_("E-mail received"),
-        sentence=_("From %(from)s: %(subject)s"),
+        sentence=_("%(from)s wrote: “%(subject)s”"),
+        links={"subject": ("email_thread", "thread_id")},
         icon="envelope-arrow-down",
         kind="email",
         properties={**EMAIL, "from": "email"},
@@ -122,7 +126,7 @@ EVENT_TYPES = (
     EventType(
         name="lead.captured",
         label=_("Lead captured from an ad"),
-        sentence=_("Lead from %(network)s through %(integration)s"),
+        sentence=_("%(contact)s came in as a lead from %(network)s through %(integration)s"),
         icon="megaphone",
         kind="sales",
         properties={

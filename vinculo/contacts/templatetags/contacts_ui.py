@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
 from vinculo.contacts.timeline_files import TimelineFile, timeline_files
 from vinculo.core import event_types
+from vinculo.core.event_story import EventStory, Viewer, event_stories, time_html
 from vinculo.core.models import Event
 from vinculo.core.pagination import Page
 
@@ -136,13 +136,6 @@ def sorted_items(value: Any) -> list[tuple[str, Any]]:
 
 
 @register.filter
-def event_details(properties: Any) -> list[tuple[str, Any]]:
-    """An event's properties to list, without `via` (shown as who did it, after "by") and
-    `attachments` (listed as files)."""
-    return [(k, v) for k, v in sorted_items(properties) if k not in ("via", "attachments")]
-
-
-@register.filter
 def files_of(event: Event, org_slug: str) -> list[TimelineFile]:
     """The files an event lists (`attachments`), with their download links."""
     properties = event.properties if isinstance(event.properties, Mapping) else {}
@@ -162,24 +155,29 @@ def event_label(event_type: str) -> str:
     return event_types.event_label(event_type)
 
 
-@register.filter
-def event_sentence(event: Event) -> str:
-    """What happened, in words, from the type's sentence and the event's properties; "" if the
-    event lacks something the sentence needs, or if it would only repeat the label above it."""
-    sentence = event_types.event_sentence(event)
-    return "" if sentence == event_types.event_label(event.type) else sentence
+@register.simple_tag(takes_context=True)
+def event_story(context: template.Context, event: Event) -> EventStory:
+    """The story of an event: the one the view prepared for the whole page (`attach_stories`, one
+    query per kind of record named), else this event's own, resolved for the reader."""
+    story = getattr(event, "story", None)
+    if isinstance(story, EventStory):
+        return story
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    org = getattr(request, "org", None)
+    viewer = Viewer(membership, org.pk, org.slug) if membership is not None and org is not None else None
+    return event_stories([event], viewer)[0]
+
+
+@register.simple_tag
+def event_time(moment: Any) -> str:
+    """When it happened, in the reader's time zone and language, the exact instant in `datetime`."""
+    return time_html(moment) if moment else ""
 
 
 @register.filter
 def is_known_event(event_type: str) -> bool:
     return event_types.is_known(event_type)
-
-
-@register.filter
-def property_value(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return audit_value(value)
 
 
 @register.filter

@@ -603,20 +603,24 @@ def test_contact_detail_timeline_shows_notes_and_events_newest_first(client_in, 
     )
     assert entries == [f"event-{chat.pk}", f"note-{note.pk}", f"event-{updated.pk}", f"event-{created.pk}"]
     assert '<div class="timeline-note mt-1">Met at the fair.\nWants a quote.</div>' in body
-    assert '<span class="fw-semibold">Contact updated</span>' in body
+    assert '<span class="small text-body-secondary event-label">Contact updated</span>' in body
+    assert (
+        f'<div class="event-sentence">{actor.user.full_name} changed job title and lifecycle stage of '
+        f'<a href="/o/{org.slug}/contacts/{contact.pk}/">Ana</a></div>' in body
+    )
     assert (
         '<li><span class="text-body-secondary">Job title:</span> <del>—</del> <span aria-hidden="true">→</span>'
         '<span class="visually-hidden">becomes</span> <ins>CEO</ins></li>' in body
     )
     assert "<del>Lead</del>" in body  # choices by their label, not their code
     assert "<ins>Customer</ins>" in body
-    assert '<span class="fw-semibold">Contact created</span>' in body
-    assert "Source: Entered by hand" in body
+    assert '<span class="small text-body-secondary event-label">Contact created</span>' in body
+    assert '>Source</dt><dd class="col-sm-8 col-lg-9 mb-0 text-break">Entered by hand</dd>' in body
     # an event type the timeline does not know: its type and properties
     assert '<div class="small"><code>chat.started</code> <span class="text-body-secondary">· crm</span></div>' in body
-    assert ">channel</dt>" in body
+    assert ">Channel</dt>" in body
     assert ">whatsapp</dd>" in body
-    assert ">items</dt>" in body
+    assert ">Items</dt>" in body
     assert f'hx-get="/o/{org.slug}/notes/{note.pk}/edit/"' in body
 
 

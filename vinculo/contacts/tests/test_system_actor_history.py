@@ -46,6 +46,7 @@ def test_history_and_timeline_say_what_did_it(actor, org, client_in):
     assert "Vínculo</span>" not in history
 
     timeline = client_in.get(reverse("contacts:contact_detail", args=[org.slug, contact.pk])).content.decode()
-    assert '<span class="small text-body-secondary">by the web form “Newsletter”</span>' in timeline
-    assert f'<span class="small text-body-secondary">by {actor.user.full_name}</span>' in timeline
+    link = f'<a href="/o/{org.slug}/contacts/{contact.pk}/">Ana</a>'
+    assert f'<div class="event-sentence">The web form “Newsletter” added {link} to the contacts</div>' in timeline
+    assert f'<div class="event-sentence">{actor.user.full_name} changed job title of {link}</div>' in timeline
     assert "web_form:Newsletter" not in timeline  # not listed again among the properties

@@ -43,7 +43,16 @@ def test_an_event_reads_as_its_sentence_with_the_properties_folded_away(client_i
                 type="deal.stage_changed",
                 contact=contact,
                 actor=actor.user,
-                properties={"deal_id": 7, "title": "Kit", "from_stage": "Lead", "from_stage_id": 1, "to_stage": "Won"},
+                properties={
+                    "deal_id": 7,
+                    "title": "Kit",
+                    "from_stage": "Lead",
+                    "from_stage_id": 1,
+                    "to_stage": "Won",
+                    "amount": "12500.00",
+                    "currency": "EUR",
+                    "pipeline": "Sales",
+                },
             )
             bare = emit(organization=org, type="deal.stage_changed", contact=contact, properties={"deal_id": 8})
             cart = emit(organization=org, type="web.added_to_cart", contact=contact, properties={"sku": "A-1"})
@@ -51,19 +60,23 @@ def test_an_event_reads_as_its_sentence_with_the_properties_folded_away(client_i
     body = client_in.get(reverse("contacts:contact_detail", args=[org.slug, contact.pk])).content.decode()
 
     entry = re.search(rf'<li class="timeline-entry" id="event-{moved.pk}".*?</li>', body, re.S).group(0)
-    assert '<span class="fw-semibold">Deal moved</span>' in entry
-    assert '<div class="small event-sentence">Kit moved from Lead to Won</div>' in entry
+    assert '<span class="small text-body-secondary event-label">Deal moved</span>' in entry
+    assert (
+        f'<div class="event-sentence">{actor.user.full_name} moved Kit from Lead to Won — 12,500.00 EUR</div>' in entry
+    )
     assert '<details class="small event-details"><summary class="text-body-secondary">Details</summary>' in entry
-    assert ">from_stage_id</dt>" in entry  # still there for who needs it, folded
-    # without what the sentence needs: the label and the properties, as before
+    assert ">Pipeline</dt>" in entry
+    assert "_id" not in entry  # ids are never shown, not even folded
+    # without what the sentence needs: the label and what is left, unfolded; no id
     entry = re.search(rf'<li class="timeline-entry" id="event-{bare.pk}".*?</li>', body, re.S).group(0)
+    assert '<span class="fw-semibold">Deal moved</span>' in entry
     assert "event-sentence" not in entry
     assert "<details" not in entry
-    assert ">deal_id</dt>" in entry
-    # a sentence that would only repeat the label is not shown twice
+    assert "deal_id" not in entry
+    # a site's own event names the visitor and keeps its own properties as details
     entry = re.search(rf'<li class="timeline-entry" id="event-{cart.pk}".*?</li>', body, re.S).group(0)
-    assert '<span class="fw-semibold">On the website: added to cart</span>' in entry
-    assert "event-sentence" not in entry
-    assert ">sku</dt>" in entry
+    assert '<span class="small text-body-secondary event-label">On the website: added to cart</span>' in entry
+    assert "on the website: added to cart</div>" in entry
+    assert ">Sku</dt>" in entry
     with scope(organization=org):
         assert Event.objects.filter(contact=contact, type="deal.stage_changed").count() == 2

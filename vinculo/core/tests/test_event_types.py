@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
 from vinculo.core import events
+from vinculo.core.event_story import event_sentence
 from vinculo.core.event_types import (
     EventType,
     EventTypeCatalogue,
@@ -21,13 +23,15 @@ from vinculo.core.event_types import (
     event_icon,
     event_kind,
     event_label,
-    event_sentence,
     event_type,
     is_known,
     kinds_filter,
     require_known_event_type,
 )
 from vinculo.core.models import Event
+from vinculo.core.testing.translations import pending_translations
+
+PENDING = Path(__file__).resolve().parents[3] / "docs" / "i18n-pending" / "timeline.po"
 
 POINTS = EventType(
     name="points.earned",
@@ -72,6 +76,21 @@ def test_the_apps_catalogue_is_frozen_once_django_is_ready():
     assert is_known("points.earned") is False
 
 
+def test_a_sentence_may_name_a_linked_record_or_the_events_own_contact():
+    registry = EventTypeCatalogue()
+    linked = EventType(
+        **{
+            **POINTS.__dict__,
+            "sentence": "%(actor)s earned %(points)s points by %(rule)s for %(buyer)s",
+            "links": {"rule": ("rule", "rule_id"), "buyer": ("contact", "contact_id")},
+        }
+    )
+
+    registry.register("loyalty", [linked])
+
+    assert registry.find("points.earned").links == {"rule": ("rule", "rule_id"), "buyer": ("contact", "contact_id")}
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -83,6 +102,9 @@ def test_the_apps_catalogue_is_frozen_once_django_is_ready():
         ({"sentence": "Rule %(rule_id)s"}, "the sentence shows an id: %(rule_id)s"),
         ({"label": "%(points)s points"}, "the label takes no placeholders"),
         ({"match_label": "On the website: %(name)s"}, "match_label is for patterns only and uses %(name)s"),
+        ({"links": {"rule": ("rule", "rule")}}, "link rule: rule is no id property of the type"),
+        ({"links": {"rule": ("rule", "bonus_id")}}, "link rule: bonus_id is no id property of the type"),
+        ({"links": {"rule": ("Rule!", "rule_id")}}, "link rule: the record kind 'Rule!' is not a plain name"),
     ],
 )
 def test_a_declaration_readers_cannot_use_is_refused(change, problem):
@@ -152,14 +174,25 @@ def _event(type_name, properties, *, actor=None, contact=None):
 
 
 def test_a_sentence_shows_what_the_properties_carry():
-    moved = _event("deal.stage_changed", {"deal_id": 7, "title": "Kit", "from_stage": "Lead", "to_stage": "Won"})
-    updated = _event("contact.updated", {"changes": {"city": ["", "Madrid"]}}, contact="Ana Ruiz")
+    moved = _event(
+        "deal.stage_changed",
+        {"deal_id": 7, "title": "Kit", "from_stage": "Lead", "to_stage": "Won", "amount": "12500", "currency": "EUR"},
+        actor="Ana Ruiz",
+    )
+    updated = _event("contact.updated", {"changes": {"city": ["", "Madrid"], "phone": ["1", "2"]}}, contact="Lucia")
 
-    assert event_sentence(moved) == "Kit moved from Lead to Won"
-    assert event_sentence(updated) == "Details of Ana Ruiz changed"
-    assert event_sentence(_event("web.added_to_cart", {"sku": "A-1"})) == "On the website: added to cart"
-    with translation.override("es"):
-        assert event_sentence(_event("contact.deleted", {"contact_id": 3, "name": "Ana"})) == "Contacto Ana eliminado."
+    assert event_sentence(moved) == "Ana Ruiz moved Kit from Lead to Won — 12,500.00 EUR"
+    assert event_sentence(updated) == "Vínculo changed city and phone of Lucia"
+    assert event_sentence(_event("web.added_to_cart", {"sku": "A-1"}, contact="Lucia")) == (
+        "Lucia on the website: added to cart"
+    )
+    with translation.override("es"), pending_translations(PENDING):
+        assert (
+            event_sentence(moved) == "Ana Ruiz movió Kit de Lead a Won — 12\xa0500,00 EUR"
+        )  # Django's Spanish grouping
+        assert event_sentence(_event("contact.deleted", {"contact_id": 3, "name": "Ana"})) == (
+            "Vínculo eliminó el contacto Ana"
+        )
 
 
 def test_no_sentence_without_a_value_it_needs_or_for_an_unknown_type():
@@ -168,6 +201,7 @@ def test_no_sentence_without_a_value_it_needs_or_for_an_unknown_type():
     assert event_sentence(_event("contact.updated", {"changes": {}})) == ""  # no contact any more
     assert event_sentence(_event("note.added", {"excerpt": {"raw": "json"}})) == ""
     assert event_sentence(_event("partner.synced", {"name": "x"})) == ""
+    assert event_sentence(_event("web.added_to_cart", {"sku": "A-1"})) == ""  # an anonymous visitor
 
 
 # --- emit() and unknown types ---------------------------------------------------------------------------

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.test import Client
 
 from vinculo.core.event_types import all_event_types
+from vinculo.core.testing.translations import pending_translations
+
+PENDING = Path(__file__).resolve().parents[3] / "docs" / "i18n-pending" / "timeline.po"
 
 URL = "/api/v1/event-types"
 
 CONTACT_DELETED_EN = {
     "name": "contact.deleted",
     "label": "Contact deleted",
-    "sentence": "Contact %(name)s deleted.",
+    "sentence": "%(actor)s deleted the contact %(name)s",
     "icon": "person-x",
     "kind": "record",
     "properties": {"contact_id": "integer", "name": "string"},
@@ -44,7 +49,7 @@ def test_a_type_in_english(api_client):
     assert items["page.viewed"] == {
         "name": "page.viewed",
         "label": "Page viewed",
-        "sentence": "Viewed %(url)s",
+        "sentence": "%(contact)s viewed %(url)s",
         "icon": "globe",
         "kind": "web",
         "properties": {
@@ -66,7 +71,7 @@ def test_a_type_in_english(api_client):
     assert items["web.*"] == {
         "name": "web.*",
         "label": "Website event",
-        "sentence": "On the website: %(name)s",
+        "sentence": "%(contact)s on the website: %(name)s",
         "icon": "globe",
         "kind": "web",
         "properties": {"url": "url"},
@@ -77,13 +82,14 @@ def test_a_type_in_english(api_client):
 
 
 def test_a_type_in_spanish(api_client):
-    response = api_client.get(URL, headers={"Accept-Language": "es-ES,es;q=0.9"})
+    with pending_translations(PENDING):
+        response = api_client.get(URL, headers={"Accept-Language": "es-ES,es;q=0.9"})
 
     assert response.status_code == 200
     assert _by_name(response)["contact.deleted"] == {
         **CONTACT_DELETED_EN,
         "label": "Contacto eliminado",
-        "sentence": "Contacto %(name)s eliminado.",
+        "sentence": "%(actor)s eliminó el contacto %(name)s",
     }
 
 

@@ -8,6 +8,7 @@ column summaries, or why the move was refused) and redirects a plain form post b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,7 +40,9 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.models import Contact, LifecycleStage
+from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
+from vinculo.core.event_story import RecordLink, attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view
@@ -412,6 +415,9 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
     pipeline = pipeline_selectors.pipeline_get(pk=deal.pipeline_id)
     line_items = deal_selectors.deal_line_items(deal=deal)
     totals = deal_services.line_item_totals(line_items)
+    events = deal_selectors.deal_events(deal=deal)
+    deal_link = RecordLink(deal.title, reverse("sales:deal_detail", args=[request.org.slug, deal.pk]))
+    attach_stories(events, replace(viewer_of(request), known={("deal", deal.pk): deal_link}))
     context = {
         "nav": "deals",
         "deal": deal,
@@ -421,7 +427,7 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "line_rows": display_lines(line_items),
         "line_totals": totals,
         "line_net": deal_services.net_total(totals),
-        "events": deal_selectors.deal_events(deal=deal),
+        "events": events,
         "activities": deal_selectors.deal_activities(deal=deal),
         "history": _labelled_history(deal_selectors.deal_history(deal=deal)),
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),

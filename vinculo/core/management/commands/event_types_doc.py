@@ -32,7 +32,10 @@ and sentences in the caller's language (`Accept-Language: es` for Spanish), is s
 `GET /api/v1/event-types`; the webhooks send events of these types.
 
 - **Sentence**: a template of the event in words; `%(name)s` placeholders name properties,
-  `actor` or `contact`. A property may be missing or null (an old event, an unassigned owner).
+  `actor` (the member, or what made an automatic change) or `contact`. A property may be missing
+  or null (an old event, an unassigned owner). Some placeholders name records (the deal of
+  `deal_id`, the form of `form_id`): the timeline shows their current names, linked to their pages
+  for members who may open them, and the property's own value for a record that is gone.
 - **Kind**: the section of the contact's timeline: note, email, web, sales, service or record.
 - **Delivered**: whether the event log's consumers (automation, webhooks) receive it. A
   **high-volume** type (page views) comes many times per visitor: filter it early.
