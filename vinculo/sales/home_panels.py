@@ -86,7 +86,7 @@ def deals_panel(request: HttpRequest, day: MyDay) -> dict[str, Any]:
         "stale": list(
             stale.select_related("stage")
             .annotate(touched=Greatest("updated_at", Coalesce("last_activity_at", "updated_at")))
-            .order_by("touched", "id")[:DEAL_ROWS]
+            .order_by("updated_at", "id")[:DEAL_ROWS]  # the index's order: the longest unchanged first
         ),
         "stale_count": stale.count(),
         "stale_days": DEFAULT_STALE_DAYS,
