@@ -11,6 +11,8 @@ console (vinculo/core/testing/browser.py: `PolicyViolations`).
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +57,7 @@ MUST_RENDER = {
     "accounts:password_reset_confirm",
     "accounts:invitation_accept",
     "org:settings",
+    "org:home",
     "contacts:contact_list",
     "contacts:contact_detail",
     "contacts:company_detail",
@@ -127,7 +130,7 @@ def _log_in(page: Page, email: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^Hello, "))).to_be_visible()  # the home page
 
 
 def test_every_page_opens_without_a_policy_violation(browser: Any, live_server: Any):
