@@ -11,9 +11,8 @@ console (vinculo/core/testing/browser.py: `PolicyViolations`).
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import urlsplit
 

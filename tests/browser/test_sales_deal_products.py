@@ -5,7 +5,6 @@ amount after saving."""
 from __future__ import annotations
 
 import re
-
 from decimal import Decimal
 
 import pytest

@@ -4,9 +4,8 @@ timeline shows "Order placed"; the integration page fits a phone-sized screen.""
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import urllib.request
 
 import pytest
