@@ -191,6 +191,7 @@ def test_what_changes_a_page_stays_within_the_policy(browser_page: Page, shop_si
     data = _records(owner)
     slug = owner.organization.slug
     _log_in(page, owner.user.email)
+    page.goto(f"/o/{slug}/contacts/")
 
     # htmx injects no <style> of its own, and the tags take their colours from the script
     assert page.evaluate("document.querySelectorAll('style').length") == 0

@@ -43,7 +43,7 @@ def home_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 @org_view
 @require_POST
 def checklist_dismiss_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    services.membership_dismiss_checklist(actor=request.membership)
+    services.membership_dismiss_checklist(membership=request.membership)
     if is_htmx(request):
         return HttpResponse("")  # the checklist's card is swapped for nothing
     messages.success(request, _("The getting-started checklist was put away."))

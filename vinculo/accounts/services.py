@@ -615,17 +615,18 @@ def api_token_revoke(*, actor: Membership, token: ApiToken) -> ApiToken:
 
 
 @transaction.atomic
-def membership_dismiss_checklist(*, actor: Membership) -> Membership:
-    """Put away the getting-started checklist of the member's home page, for good (idempotent)."""
-    membership = Membership.objects.select_for_update().get(pk=actor.pk)
-    if membership.checklist_dismissed_at is None:
-        membership.checklist_dismissed_at = timezone.now()
-        membership.save(update_fields=["checklist_dismissed_at", "updated_at"])
+def membership_dismiss_checklist(*, membership: Membership) -> Membership:
+    """Put away the getting-started checklist of a member's own home page, for good (idempotent).
+    Every member may, whatever their role: it changes nothing but their own page."""
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.checklist_dismissed_at is None:
+        locked.checklist_dismissed_at = timezone.now()
+        locked.save(update_fields=["checklist_dismissed_at", "updated_at"])
         audit_update(
-            instance=membership,
-            actor=actor.user,
-            changes={"checklist_dismissed_at": [None, membership.checklist_dismissed_at.isoformat()]},
-            organization=actor.organization,
+            instance=locked,
+            actor=membership.user,
+            changes={"checklist_dismissed_at": [None, locked.checklist_dismissed_at.isoformat()]},
+            organization=membership.organization,
         )
-    actor.checklist_dismissed_at = membership.checklist_dismissed_at
-    return membership
+    membership.checklist_dismissed_at = locked.checklist_dismissed_at
+    return locked

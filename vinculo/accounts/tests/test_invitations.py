@@ -61,11 +61,18 @@ def test_invitation_email_through_smtp_then_sign_up_and_accept(
     organizations_before = Organization.objects.count()
     signed_up = guest.post(
         reverse("accounts:signup"),
-        {"full_name": "Ana García", "password": NEW_PASSWORD, "language": "es", "next": path},
+        {
+            "full_name": "Ana García",
+            "password": NEW_PASSWORD,
+            "language": "es",
+            "time_zone": "America/Mexico_City",
+            "next": path,
+        },
     )
     assert signed_up.status_code == 302
     assert signed_up["Location"] == path
     user = User.objects.get(email="ana.garcia@example.com")
+    assert (user.language, user.time_zone) == ("es", "America/Mexico_City")  # the browser's
     assert Organization.objects.count() == organizations_before
     assert not Membership.objects.filter(user=user).exists()
 
