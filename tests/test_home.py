@@ -308,3 +308,19 @@ def test_home_queries_do_not_grow_with_rows(org, people, rep_day):
     for member in (rep, manager):
         client = login_client(member)
         assert_same_queries(lambda c=client: c.get(home_url(org)), grow)
+
+
+def test_without_javascript_the_done_button_posts_and_comes_back_home(org, people, rep_day):
+    client = login_client(people["rep"])
+    with scope(organization=org):
+        demo = Activity.objects.get(subject="Demo Acme")
+
+    response = client.post(
+        reverse("sales:activity_complete", args=[org.slug, demo.pk]), {"next": home_url(org)}, follow=True
+    )
+
+    assert response.redirect_chain == [(home_url(org), 302)]
+    html = response.content.decode()
+    assert "Marked as done." in html
+    assert activity_subjects(section(html, "home-today")) == []
+    assert "Nothing else due today." in html
