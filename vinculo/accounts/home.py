@@ -107,7 +107,7 @@ class RecentKind:
 
     object_type: str
     label: str | Promise
-    icon: str
+    icon: str  # the whole class, e.g. "bi-person" (the icon font's subset finds it so)
     visible: Callable[[Membership, list[int]], dict[int, tuple[str, str]]]
 
 

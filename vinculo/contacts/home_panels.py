@@ -115,8 +115,8 @@ def register() -> None:
         )
     )
     register_recent_kind(
-        RecentKind(object_type="contacts.contact", label=_("Contact"), icon="person", visible=visible_contacts)
+        RecentKind(object_type="contacts.contact", label=_("Contact"), icon="bi-person", visible=visible_contacts)
     )
     register_recent_kind(
-        RecentKind(object_type="contacts.company", label=_("Company"), icon="building", visible=visible_companies)
+        RecentKind(object_type="contacts.company", label=_("Company"), icon="bi-building", visible=visible_companies)
     )

@@ -150,4 +150,4 @@ def register() -> None:
             order=60,
         )
     )
-    register_recent_kind(RecentKind(object_type="sales.deal", label=_("Deal"), icon="briefcase", visible=visible_deals))
+    register_recent_kind(RecentKind(object_type="sales.deal", label=_("Deal"), icon="bi-briefcase", visible=visible_deals))
