@@ -77,7 +77,7 @@ def activities_panel(request: HttpRequest, day: MyDay) -> dict[str, Any]:
 
 def deals_panel(request: HttpRequest, day: MyDay) -> dict[str, Any]:
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    mine = deal_queryset(actor=actor).filter(owner_id=actor.user_id)
+    mine = Deal.objects.filter(owner_id=actor.user_id)  # one's own deals: visible to every role
     closing = _closing(mine, day)
     stale = _stale(mine, day)
     return {
@@ -150,4 +150,6 @@ def register() -> None:
             order=60,
         )
     )
-    register_recent_kind(RecentKind(object_type="sales.deal", label=_("Deal"), icon="bi-briefcase", visible=visible_deals))
+    register_recent_kind(
+        RecentKind(object_type="sales.deal", label=_("Deal"), icon="bi-briefcase", visible=visible_deals)
+    )
