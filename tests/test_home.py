@@ -26,7 +26,8 @@ from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create, contact_update
 from vinculo.core.testing.queries import assert_same_queries
 from vinculo.sales.factories import ActivityFactory
-from vinculo.sales.models import Activity, Deal
+from vinculo.sales.models import Activity, AssignmentRule, AssignmentTarget, Deal
+from vinculo.sales.services.assignment import lead_assign
 from vinculo.sales.testing import make_deal
 
 
@@ -324,3 +325,22 @@ def test_without_javascript_the_done_button_posts_and_comes_back_home(org, peopl
     assert "Marked as done." in html
     assert activity_subjects(section(html, "home-today")) == []
     assert "Nothing else due today." in html
+
+
+def test_an_old_lead_routed_to_me_by_an_assignment_rule_is_new_for_me(org, actor, people):
+    rep = people["rep"]
+    with scope(organization=org):
+        AssignmentRule.objects.create(
+            organization=org, name="Spain", applies_to=AssignmentTarget.LEADS, countries=["ES"], user=rep.user
+        )
+        waiting = contact_create(
+            actor=actor, data={"first_name": "Ana", "last_name": "Waiting", "country": "ES", "owner": None}
+        )
+        Contact.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - dt.timedelta(days=30))
+        assert links(section(login_client(rep).get(home_url(org)).content.decode(), "home-leads-title")) == []
+
+        lead_assign(actor=actor, contact=Contact.objects.get(pk=waiting.pk))
+
+    html = login_client(rep).get(home_url(org)).content.decode()
+    assert links(section(html, "home-leads-title")) == ["Ana Waiting"]
+    assert "New leads for me (1)" in html
