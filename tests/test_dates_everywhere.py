@@ -44,6 +44,7 @@ SET_BY_VINCULO = {
     "accounts.Invitation.accepted_at",
     "accounts.Invitation.expires_at",
     "accounts.Invitation.revoked_at",
+    "accounts.Membership.checklist_dismissed_at",
     "accounts.LoginAttempt.attempted_at",
     "accounts.User.date_joined",
     "accounts.User.last_login",

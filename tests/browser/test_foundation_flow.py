@@ -31,24 +31,26 @@ def log_in(page: Page, email: str, password: str) -> None:
 def test_sign_up_create_a_contact_add_a_note_search_and_switch_to_spanish(browser_page: Page):
     page = browser_page
 
-    # sign up: a user, an organisation, and the contacts page of that organisation
+    # sign up: a user, an organisation, and the home page of that organisation
     page.goto("/accounts/signup/")
     page.get_by_label("Your name").fill("Lucía Romero")
     page.get_by_label("E-mail").fill("lucia@example.com")
     page.get_by_label("Password").fill("a sturdy password 2026")
     page.get_by_label("Company name").fill("Romero Distribuciones")
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hello, Lucía Romero")).to_be_visible()
     membership = Membership.objects.select_related("organization").get(user__email="lucia@example.com")
     assert (membership.role, membership.organization.name) == ("owner", "Romero Distribuciones")
     slug = membership.organization.slug
-    assert page.url.endswith(f"/o/{slug}/contacts/")
+    assert page.url.endswith(f"/o/{slug}/")
 
     # log out, and back in
     page.locator("#user-menu").click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     log_in(page, "lucia@example.com", "a sturdy password 2026")
+    expect(page.get_by_role("heading", name="Hello, Lucía Romero")).to_be_visible()
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Contacts").click()
     expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
 
     # create a contact
@@ -137,6 +139,10 @@ def test_contacts_list_fits_a_phone_screen(browser: object, live_server: object)
     page = context.new_page()
     try:
         log_in(page, owner.user.email, PASSWORD)
+        expect(page.get_by_role("heading", name=re.compile(r"^Hello, "))).to_be_visible()
+        home_overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert home_overflow == 0  # the home page fits too
+        page.goto(f"/o/{owner.organization.slug}/contacts/")
         expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
         expect(page.get_by_role("link", name="Persona 0")).to_be_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

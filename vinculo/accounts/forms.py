@@ -97,6 +97,15 @@ class SignUpForm(StyledFormMixin, forms.Form):
     )
     organization_name = forms.CharField(label=_("Company name"), max_length=150)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="en")
+    # filled with the browser's time zone by accounts/signup.js; left empty (no script), it is UTC
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=lambda: [("", _("Detect automatically (UTC if unknown)")), *time_zone_choices()],
+        error_messages={"invalid_choice": _("Unknown time zone. Choose one from the list.")},
+        help_text=_("Your agenda and reminders use it; taken from your browser."),
+        widget=forms.Select(attrs={"data-browser-time-zone": "", "autocomplete": "off"}),
+    )
 
     def __init__(self, *args: Any, invitation: Invitation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +115,9 @@ class SignUpForm(StyledFormMixin, forms.Form):
             self.fields["email"].disabled = True
             self.fields["email"].initial = invitation.email
             self.fields["email"].help_text = _("The address the invitation was sent to.")
+
+    def clean_time_zone(self) -> str:
+        return str(self.cleaned_data.get("time_zone") or "") or "UTC"
 
     def clean_email(self) -> str:
         email = str(self.cleaned_data["email"]).strip().lower()

@@ -97,6 +97,8 @@ class Membership(BaseModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.SALES)
+    # when the member put away the getting-started checklist of their home page (it never comes back)
+    checklist_dismissed_at = models.DateTimeField(_("checklist dismissed"), null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["organization__name", "user__full_name", "id"]

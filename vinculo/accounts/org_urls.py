@@ -1,11 +1,13 @@
-"""Organisation settings pages, under /o/<slug>/settings/."""
+"""The organisation's home page (/o/<slug>/) and its settings pages, under /o/<slug>/settings/."""
 
 from django.urls import path
 
-from vinculo.accounts import org_views
+from vinculo.accounts import home_views, org_views
 
 app_name = "org"
 urlpatterns = [
+    path("", home_views.home_view, name="home"),
+    path("home/checklist/dismiss/", home_views.checklist_dismiss_view, name="checklist_dismiss"),
     path("settings/", org_views.general_view, name="settings"),
     path("settings/members/", org_views.members_view, name="members"),
     path("settings/members/<int:pk>/role/", org_views.member_role_view, name="member_role"),

@@ -126,29 +126,42 @@ def _create_user(values: dict[str, str], password: str) -> User:
 
 
 @transaction.atomic
-def user_register(*, email: str, password: str, full_name: str, language: str = "en") -> User:
+def user_register(*, email: str, password: str, full_name: str, language: str = "en", time_zone: str = "UTC") -> User:
     """A new user without an organisation (someone who signs up to accept an invitation)."""
     values, errors = _clean_user(email=email, password=password, full_name=full_name, language=language)
+    time_zone = (time_zone or "").strip() or "UTC"
+    if not _is_time_zone(time_zone):
+        errors["time_zone"] = [_("Unknown time zone.")]
     _raise(errors)
-    return _create_user(values, password)
+    return _create_user({**values, "time_zone": time_zone}, password)
 
 
 @transaction.atomic
 def user_sign_up(
-    *, email: str, password: str, full_name: str, organization_name: str, language: str = "en"
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    organization_name: str,
+    language: str = "en",
+    time_zone: str = "UTC",
 ) -> Membership:
-    """Create a user and their first organisation, as the sign-up page does."""
+    """Create a user and their first organisation, as the sign-up page does. The user's language and
+    time zone (the browser's) are the new organisation's defaults too."""
     values, errors = _clean_user(email=email, password=password, full_name=full_name, language=language)
+    time_zone = (time_zone or "").strip() or "UTC"
     _org_values, org_errors = _clean_organization(
         name=organization_name,
         base_currency="EUR",
         language=language,
-        time_zone="UTC",
+        time_zone=time_zone,
         field_of_name="organization_name",
     )
-    _raise({**errors, **{k: v for k, v in org_errors.items() if k == "organization_name"}})
-    user = _create_user(values, password)
-    return organization_create(owner=user, name=organization_name, language=language, name_field="organization_name")
+    _raise({**errors, **{k: v for k, v in org_errors.items() if k in ("organization_name", "time_zone")}})
+    user = _create_user({**values, "time_zone": time_zone}, password)
+    return organization_create(
+        owner=user, name=organization_name, language=language, time_zone=time_zone, name_field="organization_name"
+    )
 
 
 @transaction.atomic
@@ -599,3 +612,21 @@ def api_token_revoke(*, actor: Membership, token: ApiToken) -> ApiToken:
             instance=token, actor=actor.user, changes={"revoked": [False, True]}, organization=actor.organization
         )
     return token
+
+
+@transaction.atomic
+def membership_dismiss_checklist(*, membership: Membership) -> Membership:
+    """Put away the getting-started checklist of a member's own home page, for good (idempotent).
+    Every member may, whatever their role: it changes nothing but their own page."""
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.checklist_dismissed_at is None:
+        locked.checklist_dismissed_at = timezone.now()
+        locked.save(update_fields=["checklist_dismissed_at", "updated_at"])
+        audit_update(
+            instance=locked,
+            actor=membership.user,
+            changes={"checklist_dismissed_at": [None, locked.checklist_dismissed_at.isoformat()]},
+            organization=membership.organization,
+        )
+    membership.checklist_dismissed_at = locked.checklist_dismissed_at
+    return locked

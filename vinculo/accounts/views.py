@@ -75,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:organization_create")
     active = request.session.get(ACTIVE_ORG_SESSION_KEY)
     chosen = next((m for m in memberships if m.organization.slug == active), memberships[0])
-    return redirect("contacts:contact_list", chosen.organization.slug)
+    return redirect("org:home", chosen.organization.slug)
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -168,6 +168,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                     password=data["password"],
                     full_name=data["full_name"],
                     language=data["language"],
+                    time_zone=data["time_zone"],
                 )
             else:
                 membership = services.user_sign_up(**data)
@@ -183,7 +184,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Welcome to Vínculo! Your organisation %(org)s is ready.") % {"org": membership.organization.name},
             )
-            return redirect(next_url or reverse("contacts:contact_list", args=[membership.organization.slug]))
+            return redirect(next_url or reverse("org:home", args=[membership.organization.slug]))
     return render(request, "accounts/signup.html", context, status=422)
 
 
@@ -200,7 +201,7 @@ def organization_create_view(request: AuthedRequest) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Organisation %(org)s created.") % {"org": membership.organization.name})
-                return redirect("contacts:contact_list", membership.organization.slug)
+                return redirect("org:home", membership.organization.slug)
         return render(request, "accounts/organization_form.html", {"form": form}, status=422)
     return render(request, "accounts/organization_form.html", {"form": form})
 
@@ -283,7 +284,7 @@ def invitation_accept_view(request: HttpRequest, secret: str) -> HttpResponse:
         except ValidationError:
             return render(request, "accounts/invitation_invalid.html", status=404)
         messages.success(request, _("You joined %(org)s.") % {"org": membership.organization.name})
-        return redirect("contacts:contact_list", membership.organization.slug)
+        return redirect("org:home", membership.organization.slug)
     return render(request, "accounts/invitation_accept.html", context)
 
 

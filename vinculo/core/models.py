@@ -126,6 +126,10 @@ class AuditEntry(OrgScopedModel):
         ordering: ClassVar = ["-created_at", "-id"]
         indexes: ClassVar = [
             models.Index(fields=["organization", "object_type", "object_id", "-created_at"], name="audit_object"),
+            # "recent records I touched" on the home page: one member's latest writes
+            models.Index(fields=["organization", "actor", "-created_at"], name="audit_actor_recent"),
+            # the latest changes of one kind of record (home page: leads whose owner changed lately)
+            models.Index(fields=["organization", "object_type", "-created_at"], name="audit_type_recent"),
         ]
 
     def __str__(self) -> str:

@@ -11,12 +11,14 @@ class TouchpointsConfig(AppConfig):
         touchpoint events are in event_types.py)."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.messaging.services.consent import register_usage_check
+        from vinculo.touchpoints import home_panels
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.services import mail_send
         from vinculo.touchpoints.services.forms import forms_naming_subscription_type
         from vinculo.touchpoints.views import mail as mail_views
         from vinculo.touchpoints.views import webhooks
 
+        home_panels.register()  # the home page's getting-started steps: mailbox, tracker, web form
         visitors.register()  # "Web sessions"
         mail.register()  # "E-mail"
         mail_send.register()  # members' mail leaves through their mailbox's SMTP server

@@ -61,11 +61,18 @@ def test_invitation_email_through_smtp_then_sign_up_and_accept(
     organizations_before = Organization.objects.count()
     signed_up = guest.post(
         reverse("accounts:signup"),
-        {"full_name": "Ana García", "password": NEW_PASSWORD, "language": "es", "next": path},
+        {
+            "full_name": "Ana García",
+            "password": NEW_PASSWORD,
+            "language": "es",
+            "time_zone": "America/Mexico_City",
+            "next": path,
+        },
     )
     assert signed_up.status_code == 302
     assert signed_up["Location"] == path
     user = User.objects.get(email="ana.garcia@example.com")
+    assert (user.language, user.time_zone) == ("es", "America/Mexico_City")  # the browser's
     assert Organization.objects.count() == organizations_before
     assert not Membership.objects.filter(user=user).exists()
 
@@ -75,7 +82,7 @@ def test_invitation_email_through_smtp_then_sign_up_and_accept(
     assert "Accept" in confirm.content.decode() or "Aceptar" in confirm.content.decode()
     accepted = guest.post(path)
     assert accepted.status_code == 302
-    assert accepted["Location"] == reverse("contacts:contact_list", args=[org.slug])
+    assert accepted["Location"] == reverse("org:home", args=[org.slug])
     membership = Membership.objects.get(user=user, organization=org)
     assert membership.role == Role.MARKETING
     invitation.refresh_from_db()
@@ -110,9 +117,9 @@ def test_existing_user_logs_in_accepts_and_switches_organisations(
 
     # the home page follows the organisation last opened
     luis.get(reverse("org:settings", args=[elsewhere.organization.slug]))
-    assert luis.get("/")["Location"] == reverse("contacts:contact_list", args=[elsewhere.organization.slug])
+    assert luis.get("/")["Location"] == reverse("org:home", args=[elsewhere.organization.slug])
     luis.get(reverse("org:settings", args=[org.slug]))
-    assert luis.get("/")["Location"] == reverse("contacts:contact_list", args=[org.slug])
+    assert luis.get("/")["Location"] == reverse("org:home", args=[org.slug])
 
 
 def test_invitation_for_someone_else_cannot_be_accepted(actor, org, member, django_capture_on_commit_callbacks):

@@ -29,7 +29,7 @@ def test_sign_up_creates_user_organisation_and_owner_membership(db):
 
     membership = Membership.objects.select_related("user", "organization").get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("contacts:contact_list", args=[membership.organization.slug])
+    assert response["Location"] == reverse("org:home", args=[membership.organization.slug])
     assert membership.role == Role.OWNER
     assert membership.user.email == "lucia@example.com"
     assert membership.user.full_name == "Lucía Fernández"
@@ -38,12 +38,37 @@ def test_sign_up_creates_user_organisation_and_owner_membership(db):
     assert membership.organization.slug == "fernandez-importaciones"
     assert membership.organization.language == "es"
     assert membership.organization.base_currency == "EUR"
+    # no time zone sent (a browser without the page's script): UTC
+    assert (membership.user.time_zone, membership.organization.time_zone) == ("UTC", "UTC")
     assert membership.user.password.startswith("argon2")
     assert AuditEntry.dangerously_unscoped.filter(
         organization=membership.organization, object_type="accounts.organization", action="create"
     ).exists()
     # logged in
     assert client.get(reverse("org:settings", args=[membership.organization.slug])).status_code == 200
+
+
+def test_sign_up_stores_the_browsers_time_zone_and_language_on_the_user_and_the_organisation(db):
+    response = Client().post(reverse("accounts:signup"), {**GOOD, "time_zone": "Europe/Madrid", "language": "es"})
+
+    assert response.status_code == 302
+    membership = Membership.objects.select_related("user", "organization").get()
+    assert (membership.user.time_zone, membership.user.language) == ("Europe/Madrid", "es")
+    assert (membership.organization.time_zone, membership.organization.language) == ("Europe/Madrid", "es")
+
+
+def test_sign_up_page_offers_the_time_zone_picker_and_the_browsers_language(db):
+    english = Client().get(reverse("accounts:signup"), headers={"accept-language": "en-GB,en;q=0.8"})
+    spanish = Client().get(reverse("accounts:signup"), headers={"accept-language": "es-ES,es;q=0.9,en;q=0.5"})
+
+    html = english.content.decode()
+    assert '<select name="time_zone"' in html
+    assert "data-browser-time-zone" in html
+    assert '<option value="" selected>Detect automatically (UTC if unknown)</option>' in html
+    assert '<option value="Europe/Madrid">Europe/Madrid</option>' in html
+    assert '/static/accounts/signup.js"' in html
+    assert english.context["form"]["language"].value() == "en"
+    assert spanish.context["form"]["language"].value() == "es"
 
 
 def test_sign_up_honours_next(db):
@@ -69,6 +94,8 @@ def test_sign_up_ignores_next_to_another_site(db):
         ({"organization_name": "   "}, "organization_name", "required"),
         ({"full_name": ""}, "full_name", "required"),
         ({"language": "xx"}, "language", "valid choice"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Unknown time zone. Choose one from the list."),
+        ({"time_zone": "europe/madrid"}, "time_zone", "Unknown time zone. Choose one from the list."),
     ],
 )
 def test_sign_up_bad_input_is_422_with_field_error_and_nothing_created(db, change, field, message):

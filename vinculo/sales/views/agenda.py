@@ -256,6 +256,7 @@ def _row(
         "can_write": can_write(request.membership),
         "complete_form": complete_form,
         "show_assignee": request.GET.get("show_assignee") == "1",
+        "quick_done": request.GET.get("quick") == "1",  # the home page's one-click "done"
         "kind_icons": KIND_ICONS,
     }
     return render(request, "sales/agenda/_activity_row.html", context, status=status)
