@@ -283,7 +283,7 @@ class ContactIn(InSchema):
     country: CountryCode = ""
     language: Language = ""
     time_zone: TimeZone = ""
-    address: AddressIn = AddressIn()
+    address: AddressIn | None = Field(None, description="The postal address; absent or null for none.")
 
 
 class ContactPatch(InSchema):
@@ -323,7 +323,7 @@ class CompanyIn(InSchema):
     tags: Tags = []
     custom: Custom = {}
     country: CountryCode = ""
-    address: AddressIn = AddressIn()
+    address: AddressIn | None = Field(None, description="The postal address; absent or null for none.")
 
 
 class CompanyPatch(InSchema):
