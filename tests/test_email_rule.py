@@ -58,7 +58,9 @@ def _contact_form(client: Client, org_slug: str, address: str) -> bool:
 
 
 def _contact_api(client: Client, address: str) -> bool:
-    response = client.post("/api/v1/contacts", {"first_name": "Lucía", "emails": [address]}, content_type="application/json")
+    response = client.post(
+        "/api/v1/contacts", {"first_name": "Lucía", "emails": [address]}, content_type="application/json"
+    )
     assert response.status_code in (201, 422), response.content
     if response.status_code == 422:
         assert [e["field"] for e in response.json()["errors"]] == ["emails"], response.content
