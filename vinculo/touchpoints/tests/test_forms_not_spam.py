@@ -84,7 +84,10 @@ def test_not_spam_on_the_page_processes_the_submission_once(client_in, actor, or
     assert events.count("form.submitted") == 1
     assert events.count("contact.created") == 1
     audit = AuditEntry.dangerously_unscoped.get(object_type="touchpoints.formsubmission")
-    assert (audit.actor_id, audit.changes) == (actor.user_id, {"status": ["spam", "accepted"], "spam": ["too_fast", ""]})
+    assert (audit.actor_id, audit.changes) == (
+        actor.user_id,
+        {"status": ["spam", "accepted"], "spam": ["too_fast", ""]},
+    )
     page = client_in.get(response["Location"]).content.decode()
     assert "Marked as not spam: the submission was processed." in page
     assert 'id="spam-reason"' not in page
