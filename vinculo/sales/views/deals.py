@@ -427,6 +427,7 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),
         "can_change": can_change_record(actor, deal),
         "can_delete": can_delete_record(actor, deal),
+        "can_write": can_write(actor),
         "stale": _is_stale(deal),
     }
     return render(request, "sales/deals/detail.html", context)

@@ -94,7 +94,7 @@ def test_check_installation_shows_the_last_event_received(client_in, actor, org)
     assert "Installed: events arrive." in html
     assert f'<time datetime="{shown}">' in html
     assert (
-        "<strong>event “signed_up”</strong> on "
+        "<strong>event “signed_up”</strong> · "
         '<span class="text-break font-monospace">https://shop.example/pricing</span>' in html
     )
     listing = client_in.get(reverse("touchpoints:tracking_site_list", args=[org.slug])).content.decode()
