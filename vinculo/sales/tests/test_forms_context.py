@@ -137,6 +137,19 @@ def test_a_quote_from_a_deal_without_company_takes_the_contacts(client_in, actor
     assert html.count("data-line-row") == 1  # a deal without products: one empty line to type into
 
 
+def test_a_quote_from_a_contact_takes_its_company(client_in, actor, org):
+    acme = make_company(actor, name="Acme Ibérica")
+    lucia = make_contact(actor, first_name="Lucía", company=acme.pk)
+
+    html = client_in.get(url(org, "quote_create") + f"?contact={lucia.pk}").content.decode()
+
+    assert (selected(html, "contact"), selected(html, "company"), selected(html, "deal")) == (
+        str(lucia.pk),
+        str(acme.pk),
+        "",
+    )
+
+
 def test_a_quote_from_a_deal_of_another_organisation_gives_nothing(client_in, actor, org, other_actor, pipeline):
     from vinculo.sales.testing import make_pipeline
 
