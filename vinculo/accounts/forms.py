@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from vinculo.accounts.selectors import member_list
 from vinculo.accounts.services import user_set_password
-from vinculo.core.forms import StyledFormMixin
+from vinculo.core.forms import EmailAddressField, StyledFormMixin
 from vinculo.core.outgoing_mail import queue_mail
 
 
@@ -86,7 +86,7 @@ class SignUpForm(StyledFormMixin, forms.Form):
     """Sign up. With an invitation, the e-mail is the invited one and no organisation is created."""
 
     full_name = forms.CharField(label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
-    email = forms.EmailField(
+    email = EmailAddressField(
         label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password = forms.CharField(
@@ -235,7 +235,7 @@ class MemberRoleForm(StyledFormMixin, forms.Form):
 
 
 class InvitationForm(StyledFormMixin, forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = EmailAddressField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.SALES)
 
     def __init__(self, *args: Any, actor: Membership, **kwargs: Any) -> None:

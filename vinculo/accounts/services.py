@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +30,7 @@ from vinculo.accounts.selectors import TOKEN_PREFIX, hash_secret
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.currencies import is_currency
 from vinculo.core.outgoing_mail import queue_mail
-from vinculo.core.validation import Errors
+from vinculo.core.validation import Errors, normalize_email_address
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +96,7 @@ def _clean_user(*, email: str, password: str, full_name: str, language: str) -> 
     email = (email or "").strip().lower()
     full_name = (full_name or "").strip()
     errors: Errors = {}
-    try:
-        validate_email(email)
-    except ValidationError:
+    if normalize_email_address(email) is None:
         errors["email"] = [_("Enter a valid e-mail address.")]
     else:
         if User.objects.filter(email__iexact=email).exists():
@@ -305,9 +302,7 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> IssuedInvi
     require_org_admin(actor)
     email = (email or "").strip().lower()
     errors: Errors = {}
-    try:
-        validate_email(email)
-    except ValidationError:
+    if normalize_email_address(email) is None:
         errors["email"] = [_("Enter a valid e-mail address.")]
     if role not in Role.values:
         errors["role"] = [_("Unknown role.")]

@@ -298,7 +298,7 @@ class ContactIn(InSchema):
     country: CountryCode = ""
     language: Language = ""
     time_zone: TimeZone = ""
-    address: AddressIn = AddressIn()
+    address: AddressIn | None = Field(None, description="The postal address; absent or null for none.")
 
 
 class ContactPatch(InSchema):
@@ -338,7 +338,7 @@ class CompanyIn(InSchema):
     tags: Tags = []
     custom: Custom = {}
     country: CountryCode = ""
-    address: AddressIn = AddressIn()
+    address: AddressIn | None = Field(None, description="The postal address; absent or null for none.")
 
 
 class CompanyPatch(InSchema):

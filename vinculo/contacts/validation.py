@@ -8,7 +8,8 @@ from typing import Any
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from email_validator import EmailNotValidError, validate_email
+
+from vinculo.core.validation import clean_email_address
 
 MAX_CUSTOM_KEYS = 100
 MAX_CUSTOM_VALUE_LENGTH = 2000
@@ -17,15 +18,8 @@ _CUSTOM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def clean_email(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(_("Enter an e-mail address."))
-    if len(value) > 254:
-        raise ValidationError(_("An e-mail address has at most 254 characters."))
-    try:
-        result = validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationError(_("“%(value)s” is not a valid e-mail address.") % {"value": value.strip()[:80]}) from exc
-    return result.normalized.lower()
+    """An e-mail address by the rule every part of Vínculo shares (vinculo.core.validation)."""
+    return clean_email_address(value)
 
 
 def clean_phone(value: Any, *, region: str = "") -> str:

@@ -8,8 +8,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
+from django.utils.translation import gettext_lazy as _
 
-from vinculo.core.validation import MAX_DATE, MIN_DATE
+from vinculo.core.validation import MAX_DATE, MIN_DATE, normalize_email_address
 
 
 class BootstrapRenderer(TemplatesSetting):
@@ -92,3 +93,17 @@ class ServiceErrorsMixin:
                 if "is-invalid" not in widget.attrs.get("class", ""):
                     widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
                 widget.attrs["aria-invalid"] = "true"
+
+
+def validate_email_address(value: str) -> None:
+    """Django validator form of the one e-mail rule (vinculo.core.validation.normalize_email_address)."""
+    if normalize_email_address(value) is None:
+        raise ValidationError(_("Enter a valid e-mail address."), code="invalid")
+
+
+class EmailAddressField(forms.EmailField):
+    """An e-mail field that accepts exactly what the services and the API accept (Django's own
+    EmailField follows another rule: it refuses some addresses the API takes, and takes others
+    it refuses)."""
+
+    default_validators = [validate_email_address]

@@ -29,6 +29,13 @@ class ProductForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
         label=_("Description"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     tax_rate = forms.CharField(label=_("Tax rate (%)"), max_length=12, required=False, initial="0")
+    default_price = forms.CharField(
+        label=_("Default price"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0.00"}),
+        help_text=_("In the organisation's base currency; used when no price list gives a price."),
+    )
     is_active = forms.BooleanField(label=_("Active (offered on new quotes and orders)"), required=False, initial=True)
 
     @staticmethod
@@ -39,6 +46,7 @@ class ProductForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
             "product_line": product.product_line,
             "description": product.description,
             "tax_rate": product.tax_rate,
+            "default_price": "" if product.default_price is None else f"{product.default_price:.2f}",
             "is_active": product.is_active,
         }
 

@@ -144,7 +144,8 @@ class Zone(OrgScopedModel):
 
 
 class Product(OrgScopedModel):
-    """Something the company sells. Prices per currency live in price lists."""
+    """Something the company sells. Prices per currency live in price lists; `default_price`, in
+    the organisation's base currency, prices a line in that currency when no price list does."""
 
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True, default="")
@@ -152,6 +153,9 @@ class Product(OrgScopedModel):
     description = models.TextField(_("description"), blank=True, default="", max_length=5000)
     tax_rate = models.DecimalField(
         _("tax rate (%)"), **PERCENT, default=Decimal("0"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    default_price = models.DecimalField(
+        _("default price"), **MONEY, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from vinculo.accounts.models import Organization
 from vinculo.core.currencies import minor_unit
 from vinculo.core.validation import (
     Errors,
@@ -332,6 +333,30 @@ def price_list_for(currency: str | None, value: Any, errors: Errors) -> PriceLis
     return PriceList.objects.filter(currency=currency, is_default=True).order_by("id").first()
 
 
+def product_prices(
+    products: Mapping[int, Product], *, currency: str | None, price_list: PriceList | None
+) -> dict[int, Decimal]:
+    """The unit price of each product that has one in `currency`: its price in `price_list`, else
+    its own default price when `currency` is the organisation's base currency (the default price
+    is in that currency). The one rule for the lines of deals, quotes and orders and for the price
+    a quote line shows as soon as its product is picked."""
+    if not products:
+        return {}
+    prices: dict[int, Decimal] = {}
+    if price_list is not None:
+        prices = dict(
+            PriceListItem.objects.filter(price_list=price_list, product_id__in=list(products)).values_list(
+                "product_id", "unit_price"
+            )
+        )
+    unpriced = [p for pk, p in products.items() if pk not in prices and p.default_price is not None]
+    if unpriced and currency:
+        base = Organization.objects.values_list("base_currency", flat=True).get(pk=unpriced[0].organization_id)
+        if currency == base:
+            prices.update({p.pk: p.default_price for p in unpriced if p.default_price is not None})
+    return prices
+
+
 def _order_line_extras(line: Mapping[str, Any], prefix: str, errors: Errors) -> dict[str, Any]:
     """An order line's own ids and amounts (ORDER_LINE_FIELDS beyond LINE_FIELDS)."""
     extras: dict[str, Any] = {
@@ -363,7 +388,8 @@ def price_lines(
 ) -> list[PricedLine]:
     """Validate the input lines (dicts) and price them; errors go under `lines.<i>.<field>`.
 
-    A product line without a unit price takes the price of `price_list` (the currency's default);
+    A product line without a unit price takes the price of `price_list` (the currency's default),
+    else the product's default price in the organisation's base currency (`product_prices`);
     its description and tax rate default to the product's. An order's lines (`order`) may also give
     their SKU, external id and the exact discount and tax amounts (ORDER_LINE_FIELDS). `products`:
     the products already read by the caller (a batch reads them once for all its orders).
@@ -386,13 +412,7 @@ def price_lines(
                 if pk is not None:
                     product_ids.add(pk)
         products = Product.objects.in_bulk(list(product_ids)) if product_ids else {}
-    prices: dict[int, Decimal] = {}
-    if price_list is not None and products:
-        prices = dict(
-            PriceListItem.objects.filter(price_list=price_list, product_id__in=list(products)).values_list(
-                "product_id", "unit_price"
-            )
-        )
+    prices = product_prices(products, currency=currency, price_list=price_list)
     priced: list[PricedLine] = []
     for index, line in enumerate(lines):
         prefix = f"lines.{index}"

@@ -254,6 +254,13 @@ class FormSubmission(OrgScopedModel):
         CONFIRMED = "confirmed", _("Confirmed")
         SPAM = "spam", _("Spam")
 
+    class SpamReason(models.TextChoices):
+        """Why a submission was stored as spam (kept in `data["_spam"]` with what was sent)."""
+
+        HONEYPOT = "honeypot", _("A hidden field that people never see was filled in, as robots do.")
+        NO_TOKEN = "no_token", _("It was not sent from the form's page: its time stamp is missing or forged.")
+        TOO_FAST = "too_fast", _("It was sent sooner after the page loaded than a person can fill in the form.")
+
     form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="form_submissions"
@@ -272,6 +279,20 @@ class FormSubmission(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"submission {self.pk} of {self.form_id}"
+
+    @property
+    def spam_reason(self) -> str:
+        """The SpamReason code of a spam submission; empty for one that is not spam."""
+        if self.status != self.Status.SPAM:
+            return ""
+        return str((self.data or {}).get("_spam", ""))
+
+    def get_spam_reason_display(self) -> str:
+        if not self.spam_reason:
+            return ""
+        if self.spam_reason in self.SpamReason.values:
+            return str(self.SpamReason(self.spam_reason).label)
+        return str(_("Stored as spam when it arrived."))
 
 
 # --- webhooks: e-commerce orders and social lead ads ---------------------------------------------

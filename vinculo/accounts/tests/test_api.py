@@ -244,6 +244,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "event-types",
             "subscription types",
             "consents",
+            "web forms",
         }
     }
     assert operations == {
@@ -283,6 +284,13 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("DELETE", "/subscription-types/{subscription_type_id}"): "subscription_type_delete",
         ("GET", "/contacts/{contact_id}/consents"): "contact_consent_list",
         ("POST", "/contacts/{contact_id}/consents"): "contact_consent_record",
+        ("GET", "/web-forms"): "web_form_list",
+        ("POST", "/web-forms"): "web_form_create",
+        ("GET", "/web-forms/{web_form_id}"): "web_form_get",
+        ("PATCH", "/web-forms/{web_form_id}"): "web_form_update",
+        ("DELETE", "/web-forms/{web_form_id}"): "web_form_delete",
+        ("GET", "/web-forms/{web_form_id}/submissions"): "web_form_submission_list",
+        ("POST", "/form-submissions/{form_submission_id}/not-spam"): "form_submission_not_spam",
     }
     for item in schema["paths"].values():
         for op in item.values():

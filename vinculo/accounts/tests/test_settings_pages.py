@@ -249,7 +249,7 @@ def test_invite_lists_the_pending_invitation_and_sends_mail(actor, org, client_i
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"email": "not an e-mail"}, "email", "valid email"),
+        ({"email": "not an e-mail"}, "email", "valid e-mail"),
         ({"email": "member@example.com"}, "email", "already a member"),
         ({"email": "pending@example.com"}, "email", "pending invitation"),
         ({"role": "emperor"}, "role", "valid choice"),

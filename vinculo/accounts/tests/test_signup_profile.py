@@ -86,7 +86,7 @@ def test_sign_up_ignores_next_to_another_site(db):
     [
         ({"email": "taken@example.com"}, "email", "already exists"),
         ({"email": "TAKEN@example.com"}, "email", "already exists"),
-        ({"email": "not-an-email"}, "email", "valid email"),
+        ({"email": "not-an-email"}, "email", "valid e-mail"),
         ({"password": "short"}, "password", "too short"),
         ({"password": "password123"}, "password", "too common"),
         ({"password": "12345678901234"}, "password", "entirely numeric"),

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from vinculo.accounts.models import Organization, User
+from vinculo.core.validation import normalize_email_address
 from vinculo.messaging.models import SuppressedAddress, SuppressionReason
 
 
@@ -52,9 +52,7 @@ def suppression_add(
     idempotent, so a bounce reported twice is one row."""
     address = normalize_address(address)
     errors: dict[str, list[str]] = {}
-    try:
-        validate_email(address)
-    except ValidationError:
+    if normalize_email_address(address) is None:
         errors["address"] = [_("Enter a valid e-mail address.")]
     if reason not in SuppressionReason.values:
         errors["reason"] = [_("Unknown reason.")]

@@ -86,6 +86,9 @@ class ProductOut(Schema):
     product_line: str
     description: str
     tax_rate: Decimal
+    default_price: Decimal | None = Field(
+        description="In the organisation's base currency: prices lines in it that no price list prices; null for none."
+    )
     is_active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -284,6 +287,10 @@ class ProductIn(InSchema):
     product_line: Annotated[str, Field(max_length=100)] | None = None
     description: Annotated[str, Field(max_length=5000)] | None = None
     tax_rate: Number | None = Field(None, description="Percent, 0–100.")
+    default_price: Amount | None = Field(
+        None,
+        description="In the organisation's base currency, used when no price list prices the product; null for none.",
+    )
     is_active: bool | None = None
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.selectors import visible_to
+from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_history
 from vinculo.core.models import AuditEntry, Event
 from vinculo.core.pagination import MAX_PAGE, Page, paginate
@@ -438,3 +439,22 @@ def board(*, actor: Membership, pipeline: Pipeline, filters: DealFilters) -> Boa
     return Board(
         pipeline=pipeline, columns=columns, base_currency=actor.organization.base_currency, stale_before=cutoff
     )
+
+
+def deal_context_from(*, actor: Membership, contact_id: int | None, company_id: int | None) -> dict[str, str]:
+    """What a new deal started from a contact (or a company) already knows: the contact's company
+    and the record's owner, as the deal form's initial values. A record the member may not see
+    gives nothing; a company given explicitly wins over the contact's."""
+    known: dict[str, str] = {}
+    if contact_id is not None:
+        contact = contact_queryset(actor=actor).filter(pk=contact_id).values("company_id", "owner_id").first()
+        if contact is not None:
+            if contact["company_id"] and company_id is None:
+                known["company"] = str(contact["company_id"])
+            if contact["owner_id"]:
+                known["owner"] = str(contact["owner_id"])
+    if company_id is not None and "owner" not in known:
+        company = company_queryset(actor=actor).filter(pk=company_id).values("owner_id").first()
+        if company is not None and company["owner_id"]:
+            known["owner"] = str(company["owner_id"])
+    return known

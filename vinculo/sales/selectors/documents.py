@@ -11,7 +11,18 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.selectors import visible_to
-from vinculo.sales.models import Order, OrderAdjustment, OrderLine, Quote, QuoteLine, Refund, RefundLine
+from vinculo.contacts.selectors import contact_queryset
+from vinculo.sales.models import (
+    DealLineItem,
+    Order,
+    OrderAdjustment,
+    OrderLine,
+    Quote,
+    QuoteLine,
+    Refund,
+    RefundLine,
+)
+from vinculo.sales.selectors.deals import deal_line_items, deal_queryset
 
 LIST_RELATED = ("contact", "company", "owner")
 
@@ -112,3 +123,30 @@ def refund_get(*, pk: int) -> Refund:
     return Refund.objects.prefetch_related(
         Prefetch("lines", queryset=RefundLine.objects.order_by("position", "id"))
     ).get(pk=pk)
+
+
+def quote_context_from(
+    *, actor: Membership, deal_id: int | None, contact_id: int | None
+) -> tuple[dict[str, str], list[DealLineItem]]:
+    """What a new quote started from a deal (or a contact) already knows, as the quote form's
+    initial values, and the lines to start with: a deal gives itself, its contact, its company
+    (else its contact's), its currency and its products; a contact gives its company. A record
+    the member may not see gives nothing."""
+    known: dict[str, str] = {}
+    lines: list[DealLineItem] = []
+    if deal_id is not None:
+        deal = deal_queryset(actor=actor).select_related("contact").filter(pk=deal_id).first()
+        if deal is not None:
+            known["deal"] = str(deal.pk)
+            known["currency"] = deal.currency
+            if deal.contact_id:
+                known["contact"] = str(deal.contact_id)
+            company_id = deal.company_id or (deal.contact.company_id if deal.contact is not None else None)
+            if company_id:
+                known["company"] = str(company_id)
+            lines = deal_line_items(deal=deal)
+    elif contact_id is not None:
+        contact = contact_queryset(actor=actor).filter(pk=contact_id).values("company_id").first()
+        if contact is not None and contact["company_id"]:
+            known["company"] = str(contact["company_id"])
+    return known, lines

@@ -34,7 +34,7 @@ from vinculo.sales.pricing import within_range
 
 CENT = Decimal("0.01")
 PRODUCT_TEXT = {"name": 200, "sku": 64, "product_line": 100, "description": 5000}
-PRODUCT_FIELDS = (*PRODUCT_TEXT, "tax_rate", "is_active")
+PRODUCT_FIELDS = (*PRODUCT_TEXT, "tax_rate", "default_price", "is_active")
 PRICE_LIST_FIELDS = ("name", "currency", "is_default")
 ITEM_FIELDS = ("product", "unit_price")
 
@@ -53,6 +53,14 @@ def _apply_product(product: Product, data: Mapping[str, Any], errors: Errors) ->
         rate = clean_percent("0" if data["tax_rate"] in (None, "") else data["tax_rate"], "tax_rate", errors)
         if rate is not None:
             product.tax_rate = rate.quantize(CENT)
+    if "default_price" in data:
+        # in the organisation's base currency; empty (or null) for none: then only price lists price it
+        if data["default_price"] in (None, ""):
+            product.default_price = None
+        elif within_range(data["default_price"], "default_price", errors):
+            price = clean_money(data["default_price"], "default_price", errors)
+            if price is not None:
+                product.default_price = price
     if data.get("is_active") is not None:
         active = clean_bool(data["is_active"], "is_active", errors)
         if active is not None:

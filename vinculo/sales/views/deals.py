@@ -433,6 +433,7 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)),
         "can_change": can_change_record(actor, deal),
         "can_delete": can_delete_record(actor, deal),
+        "can_write": can_write(actor),
         "stale": _is_stale(deal),
     }
     return render(request, "sales/deals/detail.html", context)
@@ -584,6 +585,13 @@ def deal_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
             "forecast_category": "pipeline",
             "amount": "0.00",
         }
+        # started from a contact or a company: its company and owner come along
+        known = deal_selectors.deal_context_from(
+            actor=actor, contact_id=_as_id(initial["contact"]), company_id=_as_id(initial["company"])
+        )
+        if known.get("owner") and known["owner"] not in {str(u.pk) for u in _owners(request)}:
+            del known["owner"]  # no longer a member who may own deals: the deal stays yours
+        initial.update(known)
         return _form_page(request, _deal_form(request, initial=initial), None)
     form = _deal_form(request, request.POST)
     form.is_valid()

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, TextChoices
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from vinculo.accounts.permissions import can_write, require_write
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.pagination import Page, paginate, requested_page
 from vinculo.core.query_params import search_words
+from vinculo.core.validation import Errors, clean_currency
 from vinculo.core.views import org_view
 from vinculo.core.views import render_page as _render
 from vinculo.sales import pdf
@@ -35,7 +36,7 @@ from vinculo.sales.forms_documents import (
     lines_from_post,
 )
 from vinculo.sales.models import DealStatus, LineItem, OrderStatus, QuoteStatus
-from vinculo.sales.pricing import CENT, PricedLine, unit_price_out
+from vinculo.sales.pricing import CENT, PricedLine, price_list_for, product_prices, unit_price_out
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.deals import deal_queryset
@@ -217,14 +218,16 @@ def price_list_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 def _price_list_detail(
     request: OrgRequest, price_list: Any, item_form: PriceListItemForm | None = None
 ) -> HttpResponse:
+    item_form = item_form or PriceListItemForm(products=product_selectors.product_choices())
+    attach_pickers(item_form, request.org.slug, {"product": "product"})  # any product, searched as you type
     context = {
         "nav": "price_lists",
         "price_list": price_list,
         "items": list(product_selectors.price_list_items(price_list=price_list)),
-        "item_form": item_form or PriceListItemForm(products=product_selectors.product_choices()),
+        "item_form": item_form,
         "can_write": can_write(request.membership),
     }
-    return render(request, T + "price_list_detail.html", context, status=422 if item_form else 200)
+    return render(request, T + "price_list_detail.html", context, status=422 if item_form.is_bound else 200)
 
 
 @org_view
@@ -279,7 +282,9 @@ def price_list_delete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpR
 def price_list_add_item_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     price_list = product_selectors.price_list_get(pk=pk)
     require_write(request.membership)
-    form = PriceListItemForm(request.POST, products=product_selectors.product_choices())
+    picked = _digits(request.POST.get("product"))  # the picker may choose any product, not only the first ones
+    products = product_selectors.product_choices(include={picked} if picked is not None else None)
+    form = PriceListItemForm(request.POST, products=products)
     form.is_valid()
     try:
         product_services.price_list_item_create(
@@ -399,9 +404,8 @@ def stored_line_values(lines: Iterable[LineItem]) -> list[dict[str, str]]:
         {
             "product": str(line.product_id or ""),
             "description": line.description,
-            "quantity": str(line.quantity.normalize())
-            if line.quantity == line.quantity.to_integral()
-            else str(line.quantity),
+            # 50, not 5E+1 (what str() of a normalised 50.000 gives)
+            "quantity": format(line.quantity.normalize(), "f"),
             "unit_price": str(line.unit_price),
             "discount_percent": str(line.discount_percent),
             "tax_rate": str(line.tax_rate),
@@ -479,8 +483,16 @@ def quote_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
             "currency": request.org.base_currency,
             **{k: request.GET[k] for k in ("contact", "company", "deal") if request.GET.get(k, "").isdigit()},
         }
+        # started from a deal (or a contact): what it already knows comes along, its products too
+        known, deal_lines = document_selectors.quote_context_from(
+            actor=request.membership,
+            deal_id=_digits(initial.get("deal")),
+            contact_id=_digits(initial.get("contact")),
+        )
+        initial.update({k: v for k, v in known.items() if k in ("deal", "currency") or not initial.get(k)})
         form = _document_form(request, kind="quote", initial=initial)
-        return render(request, T + "document_form.html", _editor_context(request, form, [], kind="quote"))
+        lines = stored_line_values(deal_lines)
+        return render(request, T + "document_form.html", _editor_context(request, form, lines, kind="quote"))
     form = _document_form(request, request.POST, kind="quote")
     lines = lines_from_post(request.POST)
     form.is_valid()
@@ -760,8 +772,50 @@ def order_status_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     return redirect("sales:order_detail", request.org.slug, order.pk)
 
 
+def _digits(value: Any) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 18 else None
+
+
+@org_view
+@require_GET
+def product_price_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """What a line of this product is priced at when saved, for the line editor to show as soon as
+    the product is picked: `?currency=` (the base currency if left out) and `?price_list=` (the
+    currency's default list if left out). `{"unit_price": "250.00" or null, "tax_rate", "description",
+    "currency", "message"}`; a bad currency or price list is a 400 with the errors by field."""
+    product = product_selectors.product_get(pk=pk)
+    errors: Errors = {}
+    currency = clean_currency(request.GET.get("currency") or request.org.base_currency, "currency", errors)
+    price_list = price_list_for(currency, request.GET.get("price_list") or None, errors) if currency else None
+    if errors:
+        body = {
+            "detail": _("The price cannot be looked up."),
+            "errors": [
+                {"field": field, "message": message} for field, messages in errors.items() for message in messages
+            ],
+        }
+        return JsonResponse(body, status=400)
+    price = product_prices({product.pk: product}, currency=currency, price_list=price_list).get(product.pk)
+    message = (
+        ""
+        if price is not None
+        else _("%(product)s has no price in %(currency)s.") % {"product": product.name, "currency": currency}
+    )
+    return JsonResponse(
+        {
+            "unit_price": None if price is None else f"{price:.2f}",
+            "tax_rate": f"{product.tax_rate:.2f}",
+            "description": product.name,
+            "currency": currency,
+            "message": message,
+        }
+    )
+
+
 urlpatterns = [
     path("products/", product_list_view, name="product_list"),
+    path("products/<int:pk>/price/", product_price_view, name="product_price"),
     path("products/new/", product_create_view, name="product_create"),
     path("products/<int:pk>/", product_detail_view, name="product_detail"),
     path("products/<int:pk>/edit/", product_edit_view, name="product_edit"),

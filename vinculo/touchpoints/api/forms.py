@@ -113,6 +113,10 @@ class SubmissionOut(Schema):
     id: int
     contact_id: int | None
     status: str
+    spam_reason: str = Field(
+        description="Why a spam submission was stored as spam: honeypot (a hidden field was filled in), no_token "
+        "(not sent from the form's page) or too_fast (sent sooner than a person can type); empty otherwise."
+    )
     data: dict[str, Any]
     ip: str | None
     user_agent: str
@@ -170,3 +174,14 @@ def web_form_submission_list(request: HttpRequest, web_form_id: int, query: Quer
         form=form, status=query.status or "", page=query.page, per_page=query.per_page
     )
     return page_out(request, page)
+
+
+@router.post("/form-submissions/{form_submission_id}/not-spam", response={200: SubmissionOut, **WRITE_ERRORS})
+def form_submission_not_spam(request: HttpRequest, form_submission_id: int) -> FormSubmission:
+    """Process a submission stored as spam as a normal one: the contact created or updated, its
+    consents recorded, the events written. Exactly once: a submission that is not spam (any more)
+    is answered as it is, unchanged."""
+    submission = selectors.form_submission_get(pk=form_submission_id)
+    result = services.submission_not_spam(actor=request_actor(request), submission=submission)
+    assert result.submission is not None
+    return result.submission

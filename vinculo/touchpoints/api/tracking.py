@@ -62,11 +62,25 @@ def _error(status: int, detail: str, errors: list[dict[str, str]] | None = None)
     return JsonResponse({"detail": detail, "errors": errors or []}, status=status)
 
 
-@router.api_operation(
-    ["POST", "OPTIONS"],
+@router.api_operation(["OPTIONS"], "/track/batch", auth=None, include_in_schema=False)
+def track_batch_preflight(request: HttpRequest) -> HttpResponse:
+    """The CORS preflight of a batch. It carries no key, so any active site's origin may send: the
+    batch itself is checked against its own site's origins. A browser mechanism, not an operation
+    of the API document."""
+    origin = request.headers.get("Origin", "")
+    response = HttpResponse(status=204)
+    if not origin or not any_site_allows(origin):
+        return response
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return _cors(response, origin)
+
+
+@router.post(
     "/track/batch",
     auth=None,
-    response={202: TrackBatchOut, 204: None, (400, 401, 403, 413, 422, 429): ErrorOut},
+    response={202: TrackBatchOut, (400, 401, 403, 413, 422, 429): ErrorOut},
     summary="Send tracker events (public: the site's key is in the body)",
 )
 def track_batch(request: HttpRequest) -> HttpResponse:
@@ -82,14 +96,6 @@ def track_batch(request: HttpRequest) -> HttpResponse:
     field `consent`) under a one-way pseudonym of their anonymous id, never joined to a person;
     implied records everything."""
     origin = request.headers.get("Origin", "")
-    if request.method == "OPTIONS":  # the preflight carries no key: any active site's origin
-        if not origin or not any_site_allows(origin):
-            return HttpResponse(status=204)
-        response = HttpResponse(status=204)
-        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type"
-        response["Access-Control-Max-Age"] = CORS_MAX_AGE
-        return _cors(response, origin)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

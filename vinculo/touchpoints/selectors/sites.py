@@ -6,10 +6,14 @@ The tracker endpoint looks its site up on every batch: the answer is cached for 
 
 from __future__ import annotations
 
-from django.core.cache import cache
-from django.db.models import QuerySet
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from vinculo.touchpoints.models import TrackingSite
+from django.core.cache import cache
+from django.db.models import Max, QuerySet
+
+from vinculo.touchpoints.models import IngestBatch, TrackingSite
 
 SITE_CACHE_SECONDS = 10
 _MISSING = "missing"
@@ -63,3 +67,36 @@ def any_site_allows(origin: str) -> bool:
             origins.update(o for o in listed or [] if isinstance(o, str))
         cache.set(ORIGINS_CACHE_KEY, origins, SITE_CACHE_SECONDS)
     return origin in origins
+
+
+@dataclass(frozen=True)
+class LastEvent:
+    """The newest event a site sent that Vínculo accepted: what "check installation" shows."""
+
+    received_at: dt.datetime
+    type: str  # page, track or identify
+    name: str  # the event name of a track
+    url: str
+
+
+def last_events(sites: Iterable[TrackingSite]) -> dict[int, LastEvent]:
+    """The last accepted event of each site that sent one, by site id: two queries however many
+    sites (the newest batch of each, then those batches). Refused batches (an opt-in site before
+    consent, a wrong origin) are never stored, so they do not count."""
+    site_ids = [site.pk for site in sites]
+    if not site_ids:
+        return {}
+    newest = IngestBatch.objects.filter(site_id__in=site_ids).values("site_id").annotate(last_id=Max("id")).order_by()
+    batches = IngestBatch.objects.filter(pk__in=[row["last_id"] for row in newest]).only(
+        "site_id", "events", "received_at"
+    )
+    found: dict[int, LastEvent] = {}
+    for batch in batches:
+        event = (batch.events or [{}])[-1]
+        found[batch.site_id] = LastEvent(
+            received_at=batch.received_at,
+            type=str(event.get("type", "")),
+            name=str(event.get("name", "")),
+            url=str(event.get("url", "")),
+        )
+    return found

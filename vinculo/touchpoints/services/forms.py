@@ -657,7 +657,7 @@ def _clean_page_url(value: Any) -> str:
 def _spam(form: WebForm, data: Mapping[str, Any], meta: SubmissionMeta, reason: str) -> SubmissionResult:
     names = [s["name"] for s in form.fields or []] + [f"consent.{c['key']}" for c in form.consents or []]
     stored = {name: _raw(data.get(name)) for name in names if name in data}
-    stored["_spam"] = reason
+    stored["_spam"] = str(reason)
     submission = FormSubmission.objects.create(
         organization_id=form.organization_id,
         form=form,
@@ -677,12 +677,12 @@ def form_submit(*, form: WebForm, data: Mapping[str, Any], meta: SubmissionMeta)
     stored with status spam and nothing else happens; the caller answers it like a success.
     Invalid input changes nothing and comes back as field errors."""
     if data.get(HONEYPOT):
-        return _spam(form, data, meta, "honeypot")
+        return _spam(form, data, meta, FormSubmission.SpamReason.HONEYPOT)
     age = fill_age(form, data.get("_ts"))
     if age is None:
-        return _spam(form, data, meta, "no_token")
+        return _spam(form, data, meta, FormSubmission.SpamReason.NO_TOKEN)
     if age < min_fill_seconds():
-        return _spam(form, data, meta, "too_fast")
+        return _spam(form, data, meta, FormSubmission.SpamReason.TOO_FAST)
     if age > fill_max_age():
         return SubmissionResult(
             status="invalid", errors={"__all__": [_("This form has expired. Reload the page and send it again.")]}
@@ -707,7 +707,11 @@ def _accept(
     values: Mapping[str, Any],
     consents: Mapping[str, bool],
     meta: SubmissionMeta,
+    *,
+    spam: FormSubmission | None = None,
 ) -> SubmissionResult:
+    """Process a valid submission: into a new row, or into `spam`, a row stored as spam that a
+    member said is not (it keeps its time, address and page)."""
     # a visitor is nobody in the organisation: the write is the system's, "by the web form “…”"
     actor = system_actor(form.organization, via=make_via("web_form", form.name))
     contact, created = _upsert_contact(form, actor, values)
@@ -715,17 +719,26 @@ def _accept(
     stored = {s["name"]: _raw(data.get(s["name"])) for s in form.fields or [] if s["name"] in data}
     stored.update({f"consent.{key}": checked for key, checked in consents.items()})
     page_url = _clean_page_url(meta.page_url)
-    submission = FormSubmission.objects.create(
-        organization_id=form.organization_id,
-        form=form,
-        contact=contact,
-        data=stored,
-        status=FormSubmission.Status.PENDING if double_opt_in else FormSubmission.Status.ACCEPTED,
-        ip=meta.ip,
-        user_agent=meta.user_agent[:400],
-        page_url=page_url,
-        confirm_token=secrets.token_urlsafe(32) if double_opt_in else "",
-    )
+    outcome = {
+        "contact": contact,
+        "data": stored,
+        "status": FormSubmission.Status.PENDING if double_opt_in else FormSubmission.Status.ACCEPTED,
+        "confirm_token": secrets.token_urlsafe(32) if double_opt_in else "",
+    }
+    if spam is None:
+        submission = FormSubmission.objects.create(
+            organization_id=form.organization_id,
+            form=form,
+            ip=meta.ip,
+            user_agent=meta.user_agent[:400],
+            page_url=page_url,
+            **outcome,
+        )
+    else:
+        submission = spam
+        for name, value in outcome.items():
+            setattr(submission, name, value)
+        submission.save(update_fields=[*outcome, "updated_at"])
     emit(
         organization=actor.organization,
         type="form.submitted",
@@ -769,6 +782,34 @@ def _accept(
     if form.notify_owner and contact.owner_id:
         _queue_owner_notification(form, submission, contact)
     return SubmissionResult(status=submission.status, submission=submission, contact=contact)
+
+
+@transaction.atomic
+def submission_not_spam(*, actor: Membership, submission: FormSubmission) -> SubmissionResult:
+    """A member says a submission stored as spam is not: it is processed as if it had just been
+    accepted (the contact created or updated, consents recorded with the proof kept when it
+    arrived, the events written, the double opt-in and the owner's e-mails sent), exactly once.
+    A submission that is not (or no longer) spam is left as it is: status "unchanged".
+    Values that do not pass the form's checks are refused with field errors and change nothing."""
+    require_form_manager(actor)
+    submission = FormSubmission.objects.select_for_update().select_related("form").get(pk=submission.pk)
+    if submission.status != FormSubmission.Status.SPAM:
+        return SubmissionResult(status="unchanged", submission=submission, contact=submission.contact)
+    form = submission.form
+    data = {k: v for k, v in (submission.data or {}).items() if k != "_spam"}
+    values, consents, errors = _clean_submission(form, data)
+    if errors:
+        raise ValidationError(errors)
+    meta = SubmissionMeta(ip=submission.ip, user_agent=submission.user_agent, page_url=submission.page_url)
+    before = {"status": submission.status, "spam": submission.spam_reason}
+    result = _accept(form, data, values, consents, meta, spam=submission)
+    audit_update(
+        instance=submission,
+        actor=actor.user,
+        changes=diff(before, {"status": submission.status, "spam": ""}),
+        organization=actor.organization,
+    )
+    return result
 
 
 # --- e-mails ------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -30,6 +29,7 @@ from vinculo.contacts.services import contact_activity_bump, contact_create
 from vinculo.core.audit import audit_update, diff, snapshot
 from vinculo.core.events import emit
 from vinculo.core.models import Event
+from vinculo.core.validation import normalize_email_address
 from vinculo.touchpoints.models import Identity, IdentityConflict, TrackingSite, Visitor, WebSession
 
 NAME_TRAITS = ("first_name", "last_name")
@@ -46,12 +46,7 @@ class IdentifyResult:
 def _email_or_none(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    candidate = value.strip().lower()
-    try:
-        validate_email(candidate)
-    except ValidationError:
-        return None
-    return candidate if len(candidate) <= 254 else None
+    return normalize_email_address(value)
 
 
 def parse_identifier(identifier: str) -> tuple[str, str]:

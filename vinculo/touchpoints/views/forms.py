@@ -344,15 +344,49 @@ def web_form_submissions_view(request: OrgRequest, org_slug: str, pk: int) -> Ht
     return render_page(request, "touchpoints/forms/submissions.html", context, partial="rows")
 
 
+def _submission_page(
+    request: OrgRequest, submission: FormSubmission, *, errors: list[str] | None = None, status: int = 200
+) -> HttpResponse:
+    labels = {s["name"]: s["label"] for s in submission.form.fields or []}
+    rows = [(labels.get(k, k), k, v) for k, v in submission.data.items() if k != "_spam"]
+    consents = submission_consent_list(submission_ref=submission.pk)
+    context = {
+        "nav": "web_forms",
+        "submission": submission,
+        "rows": rows,
+        "consents": consents,
+        "can_manage": services.can_manage_forms(request.membership),
+        "errors": errors or [],
+    }
+    return render(request, "touchpoints/forms/submission_detail.html", context, status=status)
+
+
 @org_view
 @require_GET
 def form_submission_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    return _submission_page(request, selectors.form_submission_get(pk=pk))
+
+
+@org_view
+@require_POST
+def form_submission_not_spam_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """ "Not spam": the submission is processed as a normal one; a second click changes nothing."""
     submission = selectors.form_submission_get(pk=pk)
-    labels = {s["name"]: s["label"] for s in submission.form.fields or []}
-    rows = [(labels.get(k, k), k, v) for k, v in submission.data.items()]
-    consents = submission_consent_list(submission_ref=submission.pk)
-    context = {"nav": "web_forms", "submission": submission, "rows": rows, "consents": consents}
-    return render(request, "touchpoints/forms/submission_detail.html", context)
+    try:
+        result = services.submission_not_spam(actor=request.membership, submission=submission)
+    except ValidationError as exc:
+        labels = {s["name"]: s["label"] for s in submission.form.fields or []}
+        errors = [
+            f"{labels.get(field, field)}: {message}" if field != "__all__" else message
+            for field, field_messages in exc.message_dict.items()
+            for message in field_messages
+        ]
+        return _submission_page(request, selectors.form_submission_get(pk=pk), errors=errors, status=422)
+    if result.status == "unchanged":
+        messages.info(request, _("This submission is not marked as spam: nothing to do."))
+    else:
+        messages.success(request, _("Marked as not spam: the submission was processed."))
+    return redirect("touchpoints:form_submission_detail", request.org.slug, submission.pk)
 
 
 # --- public: the form as visitors see it ------------------------------------------------------------------
@@ -708,6 +742,7 @@ urlpatterns = [
     path("web-forms/<int:pk>/delete/", web_form_delete_view, name="web_form_delete"),
     path("web-forms/<int:pk>/submissions/", web_form_submissions_view, name="web_form_submissions"),
     path("form-submissions/<int:pk>/", form_submission_detail_view, name="form_submission_detail"),
+    path("form-submissions/<int:pk>/not-spam/", form_submission_not_spam_view, name="form_submission_not_spam"),
 ]
 
 public_urlpatterns = [

@@ -28,10 +28,10 @@ from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_manage_org, can_write, require_org_admin
 from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate, requested_page
-from vinculo.core.views import org_view, render_page
+from vinculo.core.views import is_htmx, org_view, render_page
 from vinculo.touchpoints.models import ConsentMode, IdentityConflict, TrackingSite, Visitor
 from vinculo.touchpoints.selectors import visitors as visitor_selectors
-from vinculo.touchpoints.selectors.sites import tracking_site_queryset
+from vinculo.touchpoints.selectors.sites import last_events, tracking_site_queryset
 from vinculo.touchpoints.services import sites as services
 from vinculo.touchpoints.services.stitching import identity_conflict_resolve
 
@@ -140,18 +140,39 @@ def _site_list_url(request: OrgRequest) -> str:
 @require_GET
 def tracking_site_list(request: OrgRequest, org_slug: str) -> HttpResponse:
     sites = list(tracking_site_queryset())
+    last = last_events(sites)
     context = {
         "nav": "tracking",
-        "sites": [{"site": s, "snippet": install_snippet(request, s)} for s in sites],
+        "sites": [
+            {"site": s, "snippet": install_snippet(request, s), "snippet_id": f"snippet-{s.pk}", "last": last.get(s.pk)}
+            for s in sites
+        ],
         "can_manage": can_manage_org(request.membership),
     }
     return render_page(request, "touchpoints/tracking/site_list.html", context)
 
 
+@org_view
+@require_GET
+def tracking_site_check(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """ "Check installation": the last event the site sent (for HTMX, the site's status line only)."""
+    site = get_object_or_404(TrackingSite, pk=pk)
+    if not is_htmx(request):
+        return redirect(f"{_site_list_url(request)}#site-{site.pk}")
+    context = {"site": site, "last": last_events([site]).get(site.pk)}
+    return render(request, "touchpoints/tracking/_install_check.html", context)
+
+
 def _site_form_page(
     request: OrgRequest, form: TrackingSiteForm, site: TrackingSite | None, status: int = 200
 ) -> HttpResponse:
-    context = {"nav": "tracking", "form": form, "site": site, "snippet": install_snippet(request, site) if site else ""}
+    context = {
+        "nav": "tracking",
+        "form": form,
+        "site": site,
+        "snippet": install_snippet(request, site) if site else "",
+        "last": last_events([site]).get(site.pk) if site else None,
+    }
     return render(request, "touchpoints/tracking/site_form.html", context, status=status)
 
 
@@ -299,6 +320,7 @@ urlpatterns: list[URLPattern] = [
     path("settings/tracking/<int:pk>/", tracking_site_edit, name="tracking_site_edit"),
     path("settings/tracking/<int:pk>/delete/", tracking_site_delete, name="tracking_site_delete"),
     path("settings/tracking/<int:pk>/rotate-key/", tracking_site_rotate_key, name="tracking_site_rotate_key"),
+    path("settings/tracking/<int:pk>/check/", tracking_site_check, name="tracking_site_check"),
     path("visitors/", visitor_list, name="visitor_list"),
     path("visitors/<int:pk>/", visitor_detail, name="visitor_detail"),
     path("visitors/conflicts/", identity_conflict_list, name="identity_conflict_list"),
