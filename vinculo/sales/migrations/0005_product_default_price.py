@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0003_orders_as_shops_send_them'),
+        ('sales', '0004_deal_owner_stale_index'),
     ]
 
     operations = [
