@@ -244,6 +244,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "event-types",
             "subscription types",
             "consents",
+            "outgoing messages",
         }
     }
     assert operations == {
@@ -283,6 +284,9 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("DELETE", "/subscription-types/{subscription_type_id}"): "subscription_type_delete",
         ("GET", "/contacts/{contact_id}/consents"): "contact_consent_list",
         ("POST", "/contacts/{contact_id}/consents"): "contact_consent_record",
+        ("GET", "/outgoing-messages"): "outgoing_message_list",
+        ("GET", "/outgoing-messages/{outgoing_message_id}"): "outgoing_message_get",
+        ("POST", "/outgoing-messages/{outgoing_message_id}/retry"): "outgoing_message_retry",
     }
     for item in schema["paths"].values():
         for op in item.values():

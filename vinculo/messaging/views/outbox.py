@@ -1,0 +1,159 @@
+"""The Outbox: every e-mail of the organisation as its members may see it (owners and admins: all;
+others: what they sent and what was sent to them), kept, queued, sent or failed, with the reason
+and a Retry for what failed; and each message as its recipient would see it.
+
+A message's HTML is never put inside our page: the message page frames a separate address
+(`outbox_message_html_view`) in an `<iframe sandbox>`, and that address serves the HTML alone
+under a policy of its own that runs no script, loads nothing from outside and may be framed only
+by Vínculo itself."""
+
+from __future__ import annotations
+
+import io
+from email.utils import format_datetime
+from typing import Any
+
+from csp.decorators import csp_exempt
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from vinculo.accounts.http import OrgRequest
+from vinculo.accounts.permissions import can_manage_org, can_write
+from vinculo.core.pagination import paginate, requested_page
+from vinculo.core.views import org_view, render_page
+from vinculo.messaging.attachments import Download, attachment_response
+from vinculo.messaging.models import MessageState, OutgoingMessage
+from vinculo.messaging.selectors import outbox as selectors
+from vinculo.messaging.services.sending import RetryConflict, message_retry
+from vinculo.messaging.tasks import build_email
+from vinculo.messaging.transports import ORG_SMTP, relay_configured, system_route
+
+PER_PAGE = 50
+# the message's own HTML: no script, nothing from outside (images inline as data: only), its own
+# inline styles (e-mail HTML is styled inline), framed only by Vínculo's message page
+MESSAGE_HTML_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+)
+
+
+@org_view
+@require_GET
+def outbox_view(request: OrgRequest, org_slug: str) -> HttpResponse:
+    actor = request.membership
+    state = request.GET.get("state", "all")
+    if state not in selectors.OUTBOX_FILTERS:
+        state = "all"
+    page = paginate(selectors.outbox_list(actor=actor, state=state), page=requested_page(request), per_page=PER_PAGE)
+    route = system_route(organization=request.org)
+    context = {
+        "nav": "outbox",
+        "page": page,
+        "state": state,
+        "filters": [(value, _label(value)) for value in selectors.OUTBOX_FILTERS],
+        "counts": selectors.outbox_counts(actor=actor),
+        "kept_in_outbox": route.is_outbox,
+        "own_server": route.transport == ORG_SMTP,
+        "relay_configured": relay_configured(),
+        "can_manage": can_manage_org(actor),
+        "can_retry": can_write(actor),
+        "sees_all": can_manage_org(actor),
+    }
+    return render_page(request, "messaging/outbox.html", context, partial="messages")
+
+
+def _label(state: str) -> str:
+    if state == "all":
+        return _("All")
+    return str(MessageState(state).label).capitalize()
+
+
+@org_view
+@require_GET
+def outbox_message_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    message = selectors.outbox_message_get(actor=request.membership, pk=pk)
+    return _message_page(request, message)
+
+
+def _message_page(request: OrgRequest, message: OutgoingMessage, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "nav": "outbox",
+        "message": message,
+        "headers": _headers(message),
+        "attachments": selectors.outbox_attachments(message),
+        "can_retry": can_write(request.membership),
+        "retry_error": error,
+    }
+    return render_page(request, "messaging/outbox_message.html", context, status=status)
+
+
+def _headers(message: OutgoingMessage) -> list[tuple[str, str]]:
+    """The headers as the recipient's mail program gets them (the MIME message built from the
+    stored row, as the worker builds it), dated when the message was written."""
+    try:
+        email = build_email(message, attachments=[])
+    except ValueError:
+        return []
+    mime = email.message()
+    if "Date" in mime:
+        del mime["Date"]
+    mime["Date"] = format_datetime(message.sent_at or message.created_at)
+    wanted = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
+    shown = [(name, str(mime[name])) for name in wanted if mime[name] is not None]
+    shown += [(name, str(value)) for name, value in mime.items() if name not in wanted and name != "Content-Type"]
+    return shown
+
+
+@org_view
+@require_GET
+@xframe_options_sameorigin
+@csp_exempt()
+def outbox_message_html_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The message's HTML alone, for the sandboxed frame of its page (never as a page of ours)."""
+    message = selectors.outbox_message_get(actor=request.membership, pk=pk)
+    if not message.html_body:
+        raise Http404
+    response = HttpResponse(message.html_body, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = MESSAGE_HTML_POLICY
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@org_view
+@require_GET
+def outbox_attachment_view(request: OrgRequest, org_slug: str, pk: int) -> FileResponse:
+    attachment = selectors.outbox_attachment_get(actor=request.membership, pk=pk)
+    try:
+        stream: Any = attachment.file.open("rb") if attachment.file else io.BytesIO(bytes(attachment.content))
+    except OSError as exc:  # missing from storage
+        raise Http404 from exc
+    return attachment_response(Download(filename=attachment.filename, content_type=attachment.mimetype, stream=stream))
+
+
+@org_view
+@require_POST
+def outbox_message_retry_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Send a failed (or kept) message again, then back to where the button was (`next`, an
+    address of this site), else to the message. A message that cannot be retried (sent, on its
+    way, suppressed; kept while no server is configured) gets its page with the reason, 409."""
+    message = selectors.outbox_message_get(actor=request.membership, pk=pk)
+    try:
+        message_retry(actor=request.membership, message=message)
+    except RetryConflict as exc:
+        return _message_page(request, message, error=str(exc), status=409)
+    messages.success(request, _("The e-mail to %(to)s was queued to be sent again.") % {"to": message.to_address})
+    target = request.POST.get("next", "")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("messaging:outbox_message", args=[request.org.slug, message.pk])
+    return redirect(target)
