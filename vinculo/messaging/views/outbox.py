@@ -10,6 +10,7 @@ by Vínculo itself."""
 from __future__ import annotations
 
 import io
+from email.header import decode_header, make_header
 from email.utils import format_datetime
 from typing import Any
 
@@ -105,9 +106,17 @@ def _headers(message: OutgoingMessage) -> list[tuple[str, str]]:
         del mime["Date"]
     mime["Date"] = format_datetime(message.sent_at or message.created_at)
     wanted = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
-    shown = [(name, str(mime[name])) for name in wanted if mime[name] is not None]
-    shown += [(name, str(value)) for name, value in mime.items() if name not in wanted and name != "Content-Type"]
+    shown = [(name, _decoded(mime[name])) for name in wanted if mime[name] is not None]
+    shown += [(name, _decoded(value)) for name, value in mime.items() if name not in wanted and name != "Content-Type"]
     return shown
+
+
+def _decoded(value: Any) -> str:
+    """A header as a mail program shows it (RFC 2047 encoded words decoded)."""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (ValueError, LookupError):
+        return str(value)
 
 
 @org_view
