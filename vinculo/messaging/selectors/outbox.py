@@ -52,7 +52,7 @@ def outbox_message_get(*, actor: Membership, pk: Any) -> OutgoingMessage:
 
 
 def outbox_attachments(message: OutgoingMessage) -> list[OutgoingAttachment]:
-    return list(OutgoingAttachment.objects.filter(message_id=message.pk, organization_id=message.organization_id))
+    return list(OutgoingAttachment.objects.filter(message_id=message.pk, organization_id=message.organization_id or 0))
 
 
 def outbox_attachment_get(*, actor: Membership, pk: Any) -> OutgoingAttachment:
