@@ -36,6 +36,7 @@ from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactFor
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
+from vinculo.contacts.timeline_deliveries import annotate_deliveries
 from vinculo.core.audit import audit_history
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
@@ -297,6 +298,7 @@ def _timeline_context(
     page = selectors.timeline(
         contact=contact, company=company, kinds=set(kinds) or None, before=before, limit=TIMELINE_PER_PAGE
     )
+    annotate_deliveries(request.membership, request.org.slug, page.entries)
     subject: Contact | Company = contact if contact is not None else company  # type: ignore[assignment]
     url_name = "contacts:contact_timeline" if contact is not None else "contacts:company_timeline"
     detail_name = "contacts:contact_detail" if contact is not None else "contacts:company_detail"

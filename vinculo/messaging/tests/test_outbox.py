@@ -499,3 +499,39 @@ def test_a_read_only_member_cannot_retry(org, member, no_smtp):
     assert response.status_code == 403
     row.refresh_from_db()
     assert row.state == MessageState.FAILED
+
+
+def test_the_contacts_timeline_says_an_email_failed_and_offers_retry(actor, org, lucia, no_smtp, sink):
+    client = login_client(actor)
+    save_smtp(client, org, port=sink.port)
+    sink.refuse_rcpt["lucia@cliente.example"] = "550 5.1.1 mailbox unavailable"
+    write_to(client, org, lucia, "Su pedido", "Hola")
+    [row] = rows(org)
+
+    page = client.get(f"/o/{org.slug}/contacts/{lucia.pk}/")
+
+    body = page.content.decode()
+    assert 'class="small event-delivery" data-state="failed"' in body
+    assert "Failed: The SMTP server refused the message. Open Retry" in text(page)
+    assert f'action="/o/{org.slug}/outbox/{row.pk}/retry/"' in body
+    del sink.refuse_rcpt["lucia@cliente.example"]
+    with committed():
+        retried = client.post(f"/o/{org.slug}/outbox/{row.pk}/retry/", {"next": f"/o/{org.slug}/contacts/{lucia.pk}/"})
+    assert retried["Location"] == f"/o/{org.slug}/contacts/{lucia.pk}/"
+    assert "event-delivery" not in client.get(retried["Location"]).content.decode()  # sent: nothing to say
+    assert [m.message["Subject"] for m in sink.received] == ["Su pedido"]
+
+
+def test_the_contacts_timeline_says_an_email_was_kept_in_the_outbox(actor, org, lucia, no_smtp, member):
+    client = login_client(actor)
+    write_to(client, org, lucia, "Su pedido", "Hola")
+    [row] = rows(org)
+
+    page = client.get(f"/o/{org.slug}/contacts/{lucia.pk}/")
+
+    assert "Kept in the outbox Open" in text(page)
+    assert f'href="/o/{org.slug}/outbox/{row.pk}/">Open</a>' in page.content.decode()
+    # a colleague who may see the contact but not the message reads the state, without a link
+    colleague = login_client(member(Role.MARKETING)).get(f"/o/{org.slug}/contacts/{lucia.pk}/")
+    assert "Kept in the outbox" in text(colleague)
+    assert f"/outbox/{row.pk}/" not in colleague.content.decode()

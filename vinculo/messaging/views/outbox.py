@@ -10,6 +10,7 @@ by Vínculo itself."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from email.header import decode_header, make_header
 from email.utils import format_datetime
 from typing import Any
@@ -24,11 +25,14 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from vinculo.accounts.http import OrgRequest
+from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import can_manage_org, can_write
+from vinculo.contacts.timeline_deliveries import TimelineDelivery, register_delivery_annotator
 from vinculo.core.pagination import paginate, requested_page
 from vinculo.core.views import org_view, render_page
 from vinculo.messaging.attachments import Download, attachment_response
 from vinculo.messaging.models import MessageState, OutgoingMessage
+from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
 from vinculo.messaging.selectors import outbox as selectors
 from vinculo.messaging.services.sending import RetryConflict, message_retry
 from vinculo.messaging.tasks import build_email
@@ -164,3 +168,43 @@ def outbox_message_retry_view(request: OrgRequest, org_slug: str, pk: int) -> Ht
     ):
         target = reverse("messaging:outbox_message", args=[request.org.slug, message.pk])
     return redirect(target)
+
+
+# --- the contact's timeline: how far each e-mail got ---------------------------------------------------
+
+# the timeline's events of an e-mail a member wrote: their Message-ID is the outgoing message's
+TIMELINE_EMAIL_EVENTS = ("email.sent",)
+
+
+def timeline_deliveries(actor: Membership, org_slug: str, events: Sequence[Any]) -> dict[int, TimelineDelivery]:
+    """The e-mails of a timeline page that have not simply gone out (one query): failed, with the
+    reason and a Retry for whoever may send it again; kept in the outbox; still on their way."""
+    wanted = {e.message_id: e.pk for e in events if e.type in TIMELINE_EMAIL_EVENTS and e.message_id}
+    if not wanted:
+        return {}
+    rows = outgoing_by_message_id(organization=actor.organization, message_ids=wanted)
+    visible = set(
+        selectors.outbox_queryset(actor=actor)
+        .filter(pk__in=[row.pk for row in rows.values()])
+        .values_list("pk", flat=True)
+    )
+    found: dict[int, TimelineDelivery] = {}
+    for message_id, row in rows.items():
+        if row.state == MessageState.SENT or message_id not in wanted:
+            continue
+        mine = row.pk in visible
+        url = reverse("messaging:outbox_message", args=[org_slug, row.pk]) if mine else ""
+        retry = mine and row.state == MessageState.FAILED and can_write(actor)
+        found[wanted[message_id]] = TimelineDelivery(
+            state=row.state,
+            label=_("Failed:") if row.state == MessageState.FAILED else str(MessageState(row.state).label).capitalize(),
+            reason=row.last_error if row.state in (MessageState.FAILED, MessageState.QUEUED) else "",
+            retry_url=reverse("messaging:outbox_message_retry", args=[org_slug, row.pk]) if retry else "",
+            url=url,
+        )
+    return found
+
+
+def register() -> None:
+    """The timeline shows how far each e-mail got (MessagingConfig.ready())."""
+    register_delivery_annotator(timeline_deliveries)
