@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from django_scopes import scope
 from playwright.sync_api import Page, expect
 
-from vinculo.accounts.testing import PASSWORD, make_member
+from vinculo.accounts.testing import PASSWORD, MailSink, free_port, make_member
 from vinculo.contacts.services import contact_create
 from vinculo.messaging.models import MessageState, OutgoingMessage
 from vinculo.messaging.services.outgoing import message_queue
@@ -67,3 +68,37 @@ def test_write_an_email_from_a_contact_and_find_it_in_the_outbox(browser_page: P
     frame = page.frame_locator("#message-html")
     expect(frame.get_by_role("heading", name="Novedades de diciembre")).to_be_visible()
     assert page.locator("#message-html").get_attribute("sandbox") == ""
+
+
+def test_set_up_the_organisations_smtp_server_and_send_a_test_email(browser_page: Page, settings: Any):
+    settings.VINCULO_RELAY_CONFIGURED = False
+    owner = make_member(full_name="Ana Torres")
+    org = owner.organization
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    page = browser_page
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("E-mail").fill(owner.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+
+        page.goto(f"/o/{org.slug}/settings/")
+        page.get_by_role("link", name="E-mail sending").click()
+        expect(page.locator("#sending-mode")).to_contain_text("No SMTP server is configured")
+        page.get_by_label("SMTP server").fill("127.0.0.1")
+        page.get_by_label("Port").fill(str(controller.port))
+        page.get_by_label("Security").select_option("none")
+        page.get_by_label("From address").fill("hola@empresa.example")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#sending-mode")).to_contain_text(
+            f"Mail leaves through the organisation's own server, 127.0.0.1:{controller.port}."
+        )
+        page.get_by_role("button", name="Send a test e-mail").click()
+        expect(page.locator("#test-result")).to_have_text(
+            f"Sent to {owner.user.email}: the SMTP server accepted the login and the message."
+        )
+        assert [m.rcpt_tos for m in sink.received] == [[owner.user.email]]
+    finally:
+        controller.stop()

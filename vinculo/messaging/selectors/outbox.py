@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from vinculo.accounts.models import Membership
@@ -39,8 +39,8 @@ def outbox_counts(*, actor: Membership) -> dict[str, int]:
     """How many of the member's visible messages are kept and how many failed (the page's tabs)."""
     rows = outbox_queryset(actor=actor).filter(state__in=[MessageState.OUTBOX, MessageState.FAILED])
     counts = {MessageState.OUTBOX.value: 0, MessageState.FAILED.value: 0}
-    for state in rows.values_list("state", flat=True):
-        counts[state] += 1
+    for row in rows.order_by().values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
     return counts
 
 

@@ -19,6 +19,7 @@ from vinculo.accounts.models import Role
 from vinculo.accounts.testing import api_client_for, free_port, login_client, make_member
 from vinculo.contacts.services import contact_create
 from vinculo.core import crypto
+from vinculo.core.testing import count_queries
 from vinculo.messaging.failed_mail import register_failure_listener, unregister_failure_listener
 from vinculo.messaging.models import MessageState, OrganizationSmtp, OutgoingMessage
 from vinculo.messaging.services.outgoing import Attachment, message_queue
@@ -535,3 +536,22 @@ def test_the_contacts_timeline_says_an_email_was_kept_in_the_outbox(actor, org, 
     colleague = login_client(member(Role.MARKETING)).get(f"/o/{org.slug}/contacts/{lucia.pk}/")
     assert "Kept in the outbox" in text(colleague)
     assert f"/outbox/{row.pk}/" not in colleague.content.decode()
+
+
+def test_the_outbox_page_runs_the_same_queries_for_two_messages_or_twenty(actor, org, no_smtp):
+    client = login_client(actor)
+
+    def queue(n: int) -> None:
+        with scope(organization=org):
+            for i in range(n):
+                message_queue(organization=org, to=f"c{i}@cliente.example", subject=f"M{i}", text="x", actor=actor.user)
+
+    queue(2)
+    client.get(f"/o/{org.slug}/outbox/")  # the first request of a session does more (its own bookkeeping)
+    with count_queries() as few:
+        assert client.get(f"/o/{org.slug}/outbox/").status_code == 200
+    queue(18)
+    with count_queries() as many:
+        assert client.get(f"/o/{org.slug}/outbox/").status_code == 200
+
+    assert len(many) == len(few)
