@@ -248,6 +248,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- E-mail --------------------------------------------------------------------------------
+# The install's relay counts as configured when EMAIL_HOST (or another EMAIL_BACKEND) is set; without
+# it, mail of organisations with no SMTP server of their own is kept in their outbox instead of
+# failing against a port nobody listens on (vinculo/messaging/transports.py, docs/deployment.md).
+VINCULO_RELAY_CONFIGURED = bool(os.environ.get("EMAIL_HOST") or os.environ.get("EMAIL_BACKEND"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))

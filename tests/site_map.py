@@ -117,6 +117,8 @@ KIND_BY_PREFIX = [
     ("email_message", "email_message"),
     ("email_attachment", "email_attachment"),
     ("outgoing_attachment", "outgoing_attachment"),
+    ("outbox_message", "outgoing_message"),
+    ("outbox_attachment", "outgoing_attachment"),
 ]
 
 
@@ -359,6 +361,11 @@ def _messaging_records(contact: Contact, label: str) -> dict[str, int]:
         contact=contact,
         subject=f"{label} quote",
         text=label,
+        html=f"<p>{label}</p>",
         attachments=[Attachment(f"{label}.pdf", b"%PDF", "application/pdf")],
     )
-    return {"subscription_type": subscription_type.pk, "outgoing_attachment": sent.attachments.get().pk}
+    return {
+        "subscription_type": subscription_type.pk,
+        "outgoing_attachment": sent.attachments.get().pk,
+        "outgoing_message": sent.pk,
+    }

@@ -217,6 +217,7 @@ def smtp_server(settings: Any) -> Iterator[MailSink]:
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.VINCULO_RELAY_CONFIGURED = True
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = controller.port
     settings.EMAIL_HOST_USER = ""

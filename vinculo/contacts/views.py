@@ -37,6 +37,7 @@ from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, Sour
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
+from vinculo.contacts.timeline_deliveries import annotate_deliveries
 from vinculo.core.audit import audit_history
 from vinculo.core.event_story import attach_stories
 from vinculo.core.pagination import Page, requested_page
@@ -301,6 +302,7 @@ def _timeline_context(
     )
     events = [entry.item for entry in page.entries if entry.kind == "event"]
     attach_stories(events, viewer_of(request, contact=contact, company=company))
+    annotate_deliveries(request.membership, request.org.slug, page.entries)
     subject: Contact | Company = contact if contact is not None else company  # type: ignore[assignment]
     url_name = "contacts:contact_timeline" if contact is not None else "contacts:company_timeline"
     detail_name = "contacts:contact_detail" if contact is not None else "contacts:company_detail"

@@ -1,4 +1,4 @@
-"""The settings form of a subscription type; the services validate again (keys, lawful basis)."""
+"""Settings forms of the messaging layer (subscription types, the SMTP server); the services check again."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.forms import StyledFormMixin
-from vinculo.messaging.models import LawfulBasis, OptMode
+from vinculo.messaging.models import LawfulBasis, OptMode, SmtpSecurity
 
 
 class SubscriptionTypeForm(StyledFormMixin, forms.Form):
@@ -27,3 +27,32 @@ class SubscriptionTypeForm(StyledFormMixin, forms.Form):
         help_text=_("Under consent contacts are subscribed only once they agree."),
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class OrgSmtpForm(StyledFormMixin, forms.Form):
+    """The organisation's SMTP server (Settings → E-mail sending); the service checks the host
+    against the address rules and keeps the stored password when the field is left blank."""
+
+    host = forms.CharField(label=_("SMTP server"), max_length=253, help_text=_("For example smtp.example.com."))
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=587)
+    security = forms.ChoiceField(label=_("Security"), choices=SmtpSecurity.choices, initial=SmtpSecurity.STARTTLS)
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=254,
+        required=False,
+        help_text=_("Leave blank if the server asks for no login."),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=500,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted. Leave blank to keep the saved one."),
+    )
+    from_email = forms.EmailField(
+        label=_("From address"),
+        max_length=254,
+        help_text=_("The address the organisation's mail is sent from; the server must allow it."),
+    )
+    from_name = forms.CharField(label=_("From name"), max_length=100, required=False)

@@ -180,6 +180,9 @@ class MessageState(models.TextChoices):
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
     SUPPRESSED = "suppressed", _("suppressed")
+    # no SMTP server is configured for it: kept in the organisation's outbox, readable there
+    # (vinculo/messaging/transports.py, OUTBOX), never sent unless someone retries it later
+    OUTBOX = "outbox", _("kept in the outbox")
 
 
 class InstallMailManager(models.Manager["OutgoingMessage"]):
@@ -273,6 +276,39 @@ class OutgoingMessage(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_address} ({self.state})"
+
+
+class SmtpSecurity(models.TextChoices):
+    """How the connection to an SMTP server is encrypted."""
+
+    STARTTLS = "starttls", _("STARTTLS (usually port 587)")
+    SSL = "ssl", _("SSL/TLS (usually port 465)")
+    NONE = "none", _("None (only for a server on this machine)")
+
+
+class OrganizationSmtp(OrgScopedModel):
+    """The organisation's own SMTP server for its mail (reminders, notifications, form
+    confirmations, and what members write when no mailbox of theirs sends): the `org_smtp`
+    route (vinculo/messaging/transports.py). At most one per organisation; without one, the
+    install's relay (EMAIL_* settings) if configured, else the outbox. The password is encrypted
+    at rest like mailbox passwords (vinculo/core/crypto.py)."""
+
+    host = models.CharField(_("SMTP server"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=587)
+    security = models.CharField(
+        _("security"), max_length=10, choices=SmtpSecurity.choices, default=SmtpSecurity.STARTTLS
+    )
+    username = models.CharField(_("user name"), max_length=254, blank=True, default="")
+    password_encrypted = models.TextField(blank=True, default="")
+    from_email = models.CharField(_("from address"), max_length=254)
+    from_name = models.CharField(_("from name"), max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+        constraints: ClassVar = [models.UniqueConstraint(fields=["organization"], name="organization_smtp_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 class OutgoingAttachment(OrgScopedModel):

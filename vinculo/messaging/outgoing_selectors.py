@@ -22,7 +22,7 @@ def outgoing_by_message_id(*, organization: Organization, message_ids: Iterable[
         return {}
     with scope(organization=organization):
         rows = OutgoingMessage.objects.filter(organization=organization, message_id__in=wanted).only(
-            "message_id", "state", "last_error", "attempts", "next_attempt_at", "suppressed_reason"
+            "message_id", "state", "last_error", "attempts", "next_attempt_at", "suppressed_reason", "created_by"
         )
         return {row.message_id: row for row in rows}
 

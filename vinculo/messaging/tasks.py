@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from vinculo.messaging.failed_mail import message_failed
 from vinculo.messaging.models import MessageState, OutgoingAttachment, OutgoingMessage
 from vinculo.messaging.transports import RELAY, Connection, RelayConnection, TransportError, transport_named
 
@@ -176,13 +177,13 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
     """Back to the queue for a later attempt, or failed for good; True when it will be retried."""
     now = timezone.now()
     retry = error.temporary and message.attempts < MAX_ATTEMPTS
-    fields: dict[str, Any] = {"last_error": error.reason[:500], "updated_at": now}
     if retry:
         wait = BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
-        fields.update(state=MessageState.QUEUED, next_attempt_at=now + wait)
+        OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(
+            last_error=error.reason[:500], updated_at=now, state=MessageState.QUEUED, next_attempt_at=now + wait
+        )
     else:
-        fields.update(state=MessageState.FAILED)
-    OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(**fields)
+        message_failed(message=message, reason=error.reason)
     logger.warning(
         "e-mail %s to %s: %s (attempt %s, %s)",
         message.pk,

@@ -12,6 +12,13 @@ the server that holds the From address's SPF and DKIM records.
   asks the registered transports for the one that sends on a member's behalf (their own mailbox,
   else the organisation's default shared one) and answers the relay when none does. The route's
   `address` is the From address it is entitled to use.
+- Mail that asks for no particular route (system mail, and what members write when no mailbox of
+  theirs sends) takes the organisation's **system route** (`system_route`), decided when it is
+  queued: the organisation's own SMTP server (`org_smtp`, Settings → E-mail sending) when it has
+  one; else the install's relay when one is configured (`VINCULO_RELAY_CONFIGURED`: EMAIL_HOST or
+  EMAIL_BACKEND is set); else the **outbox**: the message is kept, readable on the organisation's
+  Outbox page, instead of failing against a port nobody listens on. An outbox message is never
+  sent by the worker; retrying it once a server is configured queues it on that server's route.
 - The worker (vinculo/messaging/tasks.py) opens one `Connection` per route per batch, lazily, and
   hands it the messages of that route; what a failure means is told by `TransportError`.
 """
@@ -23,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 if TYPE_CHECKING:
@@ -31,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RELAY = "relay"
+OUTBOX = "outbox"
+ORG_SMTP = "org_smtp"
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,13 @@ class Route:
     def is_relay(self) -> bool:
         return self.transport == RELAY
 
+    @property
+    def is_outbox(self) -> bool:
+        return self.transport == OUTBOX
+
 
 RELAY_ROUTE = Route()
+OUTBOX_ROUTE = Route(transport=OUTBOX)
 
 
 class TransportError(Exception):
@@ -93,7 +108,7 @@ _transports: dict[str, Transport] = {}
 
 def register_transport(transport: Transport) -> None:
     """Add (or replace, by name) a transport; the relay's name is taken."""
-    if transport.name == RELAY or not transport.name or ":" in transport.name:
+    if transport.name in (RELAY, OUTBOX) or not transport.name or ":" in transport.name:
         raise ValueError(f"invalid transport name {transport.name!r}")
     _transports[transport.name] = transport
 
@@ -107,17 +122,34 @@ def transport_named(name: str) -> Transport | None:
     return _transports.get(name)
 
 
+def relay_configured() -> bool:
+    """Whether the install's relay is set up (EMAIL_HOST or EMAIL_BACKEND in the environment)."""
+    return bool(getattr(settings, "VINCULO_RELAY_CONFIGURED", True))
+
+
+def system_route(*, organization: Organization | None) -> Route:
+    """The route of mail that asks for none in particular: the organisation's own SMTP server,
+    else the install's relay when configured, else the outbox (see the module docstring)."""
+    if organization is not None:
+        # imported here: the registry above is loaded by every app's ready(), before the models
+        from vinculo.messaging.models import OrganizationSmtp
+
+        smtp = OrganizationSmtp.dangerously_unscoped.filter(organization_id=organization.pk).only("from_email").first()
+        if smtp is not None:
+            return Route(transport=ORG_SMTP, ref=str(smtp.pk), address=smtp.from_email)
+    return RELAY_ROUTE if relay_configured() else OUTBOX_ROUTE
+
+
 def member_route(*, organization: Organization, user: User | None) -> Route:
     """The route of mail a member writes (to a contact, a quote): the first registered transport
-    that offers one for this member, else the relay."""
-    if user is None:
-        return RELAY_ROUTE
-    for transport in _transports.values():
-        if transport.member_route is not None:
-            route = transport.member_route(organization, user)
-            if route is not None:
-                return route
-    return RELAY_ROUTE
+    that offers one for this member, else the organisation's system route."""
+    if user is not None:
+        for transport in _transports.values():
+            if transport.member_route is not None:
+                route = transport.member_route(organization, user)
+                if route is not None:
+                    return route
+    return system_route(organization=organization)
 
 
 class RelayConnection:

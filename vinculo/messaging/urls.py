@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.messaging.views import attachments, consent
+from vinculo.messaging.views import attachments, consent, outbox, sending_settings
 
 app_name = "messaging"
 urlpatterns = [
@@ -13,10 +13,18 @@ urlpatterns = [
         consent.subscription_type_delete_view,
         name="subscription_type_delete",
     ),
+    path("settings/email-sending/", sending_settings.email_sending_view, name="email_sending"),
+    path("settings/email-sending/test/", sending_settings.email_sending_test_view, name="email_sending_test"),
+    path("settings/email-sending/delete/", sending_settings.email_sending_delete_view, name="email_sending_delete"),
     path("contacts/<int:pk>/consents/", consent.contact_consent_record_view, name="contact_consent_record"),
     path(
         "sent-files/<int:pk>/",
         attachments.outgoing_attachment_download_view,
         name="outgoing_attachment_download",
     ),
+    path("outbox/", outbox.outbox_view, name="outbox"),
+    path("outbox/<int:pk>/", outbox.outbox_message_view, name="outbox_message"),
+    path("outbox/<int:pk>/html/", outbox.outbox_message_html_view, name="outbox_message_html"),
+    path("outbox/<int:pk>/retry/", outbox.outbox_message_retry_view, name="outbox_message_retry"),
+    path("outbox/files/<int:pk>/", outbox.outbox_attachment_view, name="outbox_attachment"),
 ]

@@ -245,6 +245,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "subscription types",
             "consents",
             "web forms",
+            "outgoing messages",
         }
     }
     assert operations == {
@@ -291,6 +292,9 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("DELETE", "/web-forms/{web_form_id}"): "web_form_delete",
         ("GET", "/web-forms/{web_form_id}/submissions"): "web_form_submission_list",
         ("POST", "/form-submissions/{form_submission_id}/not-spam"): "form_submission_not_spam",
+        ("GET", "/outgoing-messages"): "outgoing_message_list",
+        ("GET", "/outgoing-messages/{outgoing_message_id}"): "outgoing_message_get",
+        ("POST", "/outgoing-messages/{outgoing_message_id}/retry"): "outgoing_message_retry",
     }
     for item in schema["paths"].values():
         for op in item.values():

@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from vinculo.messaging.api import consent
+from vinculo.messaging.api import consent, outbox
 
 router = Router()
-for area in (consent,):
+for area in (consent, outbox):
     router.add_router("", area.router)

@@ -29,7 +29,7 @@ from vinculo.messaging import attachments as attachment_files
 from vinculo.messaging.models import MessageKind, MessageState, OutgoingAttachment, OutgoingMessage
 from vinculo.messaging.services.suppression import normalize_address, suppression_reasons
 from vinculo.messaging.tasks import send_outgoing
-from vinculo.messaging.transports import RELAY_ROUTE, Route, transport_named
+from vinculo.messaging.transports import Route, system_route, transport_named
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def message_queue(
     unsubscribe_url: str = "",
     html_transform: Callable[[str], str] | None = None,
     actor: User | None = None,
-    route: Route = RELAY_ROUTE,
+    route: Route | None = None,
 ) -> OutgoingMessage:
     """Write one e-mail to one recipient and have the worker send it after commit.
 
@@ -174,8 +174,10 @@ def message_queue(
       rewrites the HTML before it is stored (link tracking).
     - `idempotency_key`: writing the same key twice (per organisation) returns the first row.
     - `organization` None is install-level mail (kind `system` only; see OutgoingMessage).
-    - `route`: the server it leaves through (vinculo/messaging/transports.py): the install's relay
-      by default; `member_route(…)` for what a member writes.
+    - `route`: the server it leaves through (vinculo/messaging/transports.py): by default the
+      organisation's system route (its own SMTP server, else the install's relay, else the
+      outbox); `member_route(…)` for what a member writes. A message on the outbox route is
+      stored as `outbox` (kept, readable on the Outbox page) and not handed to the worker.
     - `attachments` are kept as files under the organisation (vinculo/messaging/attachments.py).
 
     Raises ValidationError({"to": …}) for an address that is not one, and
@@ -183,7 +185,9 @@ def message_queue(
     """
     if organization is None and kind != MessageKind.SYSTEM:
         raise ValueError("only system mail may be sent without an organisation")
-    if not route.is_relay and (transport_named(route.transport) is None or organization is None):
+    if route is None:
+        route = system_route(organization=organization)
+    if not (route.is_relay or route.is_outbox) and (transport_named(route.transport) is None or organization is None):
         raise ValueError(f"no transport {route.transport!r} for this message")
     address, name = _recipient(to)
     if idempotency_key:
@@ -222,7 +226,7 @@ def message_queue(
         headers=extra,
         message_id=message_id,
         language=language,
-        state=MessageState.SUPPRESSED if reason else MessageState.QUEUED,
+        state=MessageState.SUPPRESSED if reason else MessageState.OUTBOX if route.is_outbox else MessageState.QUEUED,
         suppressed_reason=reason,
         idempotency_key=idempotency_key,
         created_by=actor,
@@ -244,6 +248,8 @@ def message_queue(
         _store_attachments(row, files)
     if row.state == MessageState.QUEUED:
         transaction.on_commit(lambda: _enqueue_send(row.pk))
+    elif row.state == MessageState.OUTBOX:
+        logger.info("e-mail %s to %s kept in the outbox: no SMTP server is configured", row.pk, row.to_address)
     return row
 
 

@@ -29,6 +29,7 @@ from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.pagination import paginate
 from vinculo.core.views import org_view, render_page
 from vinculo.messaging.attachments import attachment_response
+from vinculo.messaging.models import MessageState
 from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
 from vinculo.messaging.transports import member_route
 from vinculo.touchpoints.mail_tasks import fetch_mailbox
@@ -418,7 +419,8 @@ def _compose_page(
         "form": form,
         "thread": thread,
         "from_address": route.address or (mailbox.email_address if mailbox is not None else None),
-        "through_mailbox": not route.is_relay,
+        "through_mailbox": route.transport == mail_send.TRANSPORT,
+        "kept_in_outbox": route.is_outbox,
     }
     return render(request, "touchpoints/mail/compose.html", context, status=status)
 
@@ -448,7 +450,14 @@ def contact_email_compose_view(request: OrgRequest, org_slug: str, pk: int) -> H
         except Http404:
             thread = None
         return _compose_page(request, contact, form, thread, status=422)
-    messages.success(request, _("E-mail sent to %(to)s.") % {"to": contact.email})
+    outgoing = outgoing_by_message_id(organization=request.org, message_ids=[sent.message_id]).get(sent.message_id)
+    if outgoing is not None and outgoing.state == MessageState.OUTBOX:
+        messages.info(
+            request,
+            _("No SMTP server is configured: the e-mail to %(to)s was kept in the outbox.") % {"to": contact.email},
+        )
+    else:
+        messages.success(request, _("E-mail sent to %(to)s.") % {"to": contact.email})
     return redirect("touchpoints:email_thread_detail", request.org.slug, sent.thread_id)
 
 
