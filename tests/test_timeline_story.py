@@ -1,10 +1,7 @@
 """The timeline reads like a story: every event type as a sentence in English and Spanish, naming
 who did it and linking the records it names (only those the reader may open, never another
 organisation's), money and times for the reader, the rest folded away as readable details; the
-records of a page are resolved with one query per kind, whatever the number of events.
-
-The Spanish of the new messages waits in docs/i18n-pending/timeline.po until it is merged into
-vinculo/locale; the tests load it into the Spanish catalogue (a no-op once merged)."""
+records of a page are resolved with one query per kind, whatever the number of events."""
 
 from __future__ import annotations
 
@@ -12,7 +9,6 @@ import datetime as dt
 import html
 import itertools
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +32,6 @@ from vinculo.core.event_types import all_event_types
 from vinculo.core.events import emit
 from vinculo.core.models import Event
 from vinculo.core.testing.queries import assert_same_queries
-from vinculo.core.testing.translations import pending_translations
 from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales.factories import ActivityFactory, OrderFactory, QuoteFactory
 from vinculo.sales.models import Stage
@@ -46,15 +41,8 @@ from vinculo.touchpoints.factories import WebFormFactory
 from vinculo.touchpoints.models import EmailThread
 
 ROOT = Path(__file__).resolve().parent.parent
-PENDING = ROOT / "docs" / "i18n-pending" / "timeline.po"
 LOCALE = ROOT / "vinculo" / "locale" / "es" / "LC_MESSAGES" / "django.po"
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-@pytest.fixture(autouse=True)
-def _spanish_pending() -> Iterator[None]:
-    with pending_translations(PENDING):
-        yield
 
 
 def _entry(body: str, event: Event) -> str:
@@ -127,7 +115,7 @@ def _msgids(path: Path) -> set[str]:
 def test_every_event_type_reads_as_a_sentence_in_english_and_spanish(actor, org):
     """Each declared type, with a sample of its typed properties: a sentence in both languages,
     translated in the pending file or the catalogue, and nothing a person should not read."""
-    translated = _msgids(PENDING) | _msgids(LOCALE)
+    translated = _msgids(LOCALE)
     with translation.override("en"):  # the source language: the msgids
         sentences = {t.name: str(t.sentence) for t in all_event_types()}
     assert all(sentences.values())

@@ -1,16 +1,10 @@
 """A contact's timeline reads like a story in a real browser: sentences with links to the records
-they name, details folded away, then the same page in Spanish after the member switches language.
-
-The Spanish of the new messages waits in docs/i18n-pending/timeline.po until it is merged into
-vinculo/locale: the test loads it into the catalogue the live server reads (a no-op once merged).
-"""
+they name, details folded away, then the same page in Spanish after the member switches language."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -21,21 +15,12 @@ from vinculo.accounts.models import User
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
-from vinculo.core.testing.translations import pending_translations
 from vinculo.sales.factories import OrderFactory
 from vinculo.sales.models import Stage
 from vinculo.sales.services.deals import deal_move
 from vinculo.sales.testing import make_deal, make_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PENDING = Path(__file__).resolve().parents[2] / "docs" / "i18n-pending" / "timeline.po"
-
-
-@pytest.fixture(autouse=True)
-def _spanish_pending() -> Iterator[None]:
-    with pending_translations(PENDING):
-        yield
 
 
 def test_a_contact_timeline_reads_as_sentences_in_english_and_then_spanish(browser_page: Page):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -29,9 +28,6 @@ from vinculo.core.event_types import (
     require_known_event_type,
 )
 from vinculo.core.models import Event
-from vinculo.core.testing.translations import pending_translations
-
-PENDING = Path(__file__).resolve().parents[3] / "docs" / "i18n-pending" / "timeline.po"
 
 POINTS = EventType(
     name="points.earned",
@@ -186,7 +182,7 @@ def test_a_sentence_shows_what_the_properties_carry():
     assert event_sentence(_event("web.added_to_cart", {"sku": "A-1"}, contact="Lucia")) == (
         "Lucia on the website: added to cart"
     )
-    with translation.override("es"), pending_translations(PENDING):
+    with translation.override("es"):
         assert (
             event_sentence(moved) == "Ana Ruiz movió Kit de Lead a Won — 12\xa0500,00 EUR"
         )  # Django's Spanish grouping
