@@ -15,7 +15,7 @@ EVENT_TYPES = (
         sentence=_("%(name)s added to the contacts"),
         icon="person-plus",
         kind="record",
-        properties={"name": "string", "source": "string"},
+        properties={"name": "string", "source": "string", "owner_id": "integer"},
     ),
     EventType(
         name="contact.updated",
@@ -23,7 +23,7 @@ EVENT_TYPES = (
         sentence=_("Details of %(contact)s changed"),
         icon="pencil",
         kind="record",
-        properties={"changes": "object"},
+        properties={"changes": "object", "owner_id": "integer"},
     ),
     EventType(
         name="contact.deleted",
@@ -39,7 +39,7 @@ EVENT_TYPES = (
         sentence=_("%(name)s added to the companies"),
         icon="building-add",
         kind="record",
-        properties={"name": "string"},
+        properties={"name": "string", "owner_id": "integer"},
     ),
     EventType(
         name="company.updated",
@@ -47,7 +47,7 @@ EVENT_TYPES = (
         sentence=_("Company details changed"),
         icon="pencil",
         kind="record",
-        properties={"changes": "object"},
+        properties={"changes": "object", "owner_id": "integer"},
     ),
     EventType(
         name="company.deleted",

@@ -12,15 +12,17 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         """How accounts queues its mail, the contact page's Consents panel, the links of sent files on
-        the timeline, the workers' sweeps."""
+        the timeline, what notifies members, the workers' sweeps."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.core.outgoing_mail import register_mail_queue
+        from vinculo.messaging import notification_reactions
         from vinculo.messaging.services.outgoing import message_queue
         from vinculo.messaging.views import attachments, consent
 
         register_mail_queue(message_queue)  # how accounts, below messaging, queues its mail
         consent.register_panels()
         attachments.register()  # timeline entries link the files sent with a message
+        notification_reactions.register()  # assignments, @mentions and failed mail notify members
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

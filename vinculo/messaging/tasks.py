@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import smtplib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
@@ -46,6 +46,17 @@ SWEEP_BATCH = 500
 CLAIM_CHUNK = 100
 SENT_FLUSH = 50
 SWEEP_BUDGET_SECONDS = 50.0  # the sweep runs every minute: leave the rest to the next run
+
+
+# told, in the transaction that marks it, about each message that failed for good (the member it
+# concerns gets a notification: vinculo/messaging/services/notifications.py registers itself here)
+FailureListener = Callable[[OutgoingMessage, str], None]
+_failure_listeners: dict[str, FailureListener] = {}
+
+
+def register_failure_listener(name: str, listener: FailureListener) -> None:
+    """Have `listener(message, reason)` called when a message fails for good (again: replaced)."""
+    _failure_listeners[name] = listener
 
 
 @dataclass
@@ -182,7 +193,10 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
         fields.update(state=MessageState.QUEUED, next_attempt_at=now + wait)
     else:
         fields.update(state=MessageState.FAILED)
-    OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(**fields)
+    with transaction.atomic():
+        changed = OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(**fields)
+        if changed and not retry:
+            _failed_for_good(message, fields["last_error"])
     logger.warning(
         "e-mail %s to %s: %s (attempt %s, %s)",
         message.pk,
@@ -192,6 +206,16 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
         "will retry" if retry else "failed",
     )
     return retry
+
+
+def _failed_for_good(message: OutgoingMessage, reason: str) -> None:
+    """Tell the listeners; one that fails is logged and never undoes the failure's record."""
+    for name, listener in _failure_listeners.items():
+        try:
+            with transaction.atomic():
+                listener(message, reason)
+        except Exception:
+            logger.exception("failure listener %s on e-mail %s failed", name, message.pk)
 
 
 def _open(message: OutgoingMessage, relay: Any) -> Connection:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.messaging.views import attachments, consent
+from vinculo.messaging.views import attachments, consent, notifications
 
 app_name = "messaging"
 urlpatterns = [
@@ -19,4 +19,10 @@ urlpatterns = [
         attachments.outgoing_attachment_download_view,
         name="outgoing_attachment_download",
     ),
+    path("notifications/", notifications.notification_list_view, name="notification_list"),
+    path("notifications/bell/", notifications.notification_bell_view, name="notification_bell"),
+    path("notifications/read-all/", notifications.notification_read_all_view, name="notification_read_all"),
+    path("notifications/settings/", notifications.notification_settings_view, name="notification_settings"),
+    path("notifications/<int:pk>/", notifications.notification_open_view, name="notification_open"),
+    path("notifications/<int:pk>/read/", notifications.notification_read_view, name="notification_read"),
 ]

@@ -231,7 +231,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         (method.upper(), path.removeprefix(API)): op["operationId"]
         for path, item in schema["paths"].items()
         for method, op in item.items()
-        # the accounts, contacts, consent and core operations; the sales ones are listed in the sales tests
+        # the accounts, contacts, consent, notification and core operations; the sales ones are listed in the sales tests
         if set(op.get("tags", []))
         & {
             "accounts",
@@ -244,6 +244,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "event-types",
             "subscription types",
             "consents",
+            "notifications",
         }
     }
     assert operations == {
@@ -283,6 +284,11 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("DELETE", "/subscription-types/{subscription_type_id}"): "subscription_type_delete",
         ("GET", "/contacts/{contact_id}/consents"): "contact_consent_list",
         ("POST", "/contacts/{contact_id}/consents"): "contact_consent_record",
+        ("GET", "/notifications"): "notification_list",
+        ("POST", "/notifications/read-all"): "notification_read_all",
+        ("POST", "/notifications/{notification_id}/read"): "notification_read",
+        ("GET", "/notifications/preferences"): "notification_preferences_get",
+        ("PATCH", "/notifications/preferences"): "notification_preferences_update",
     }
     for item in schema["paths"].values():
         for op in item.values():

@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from vinculo.messaging.api import consent
+from vinculo.messaging.api import consent, notifications
 
 router = Router()
-for area in (consent,):
+for area in (consent, notifications):
     router.add_router("", area.router)
