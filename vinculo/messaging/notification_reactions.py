@@ -51,13 +51,13 @@ def _assigned(event: Event) -> None:
         return
     org = event.organization
     if event.type.startswith("contact."):
-        contact = Contact.objects.filter(pk=event.contact_id).first()
+        contact = Contact.objects.filter(pk=event.contact_id).first() if event.contact_id else None
         if contact is None:
             return
         record = "lead" if contact.lifecycle_stage == LifecycleStage.LEAD else "contact"
         name, url = str(contact), reverse("contacts:contact_detail", args=[org.slug, contact.pk])
     else:
-        company = Company.objects.filter(pk=event.company_id).first()
+        company = Company.objects.filter(pk=event.company_id).first() if event.company_id else None
         if company is None:
             return
         record, name = "company", company.name
@@ -77,6 +77,8 @@ def _assigned(event: Event) -> None:
 def _mentions(event: Event) -> None:
     """Each member the note mentions (not its author), when they may see its contact or company."""
     note_id = (event.properties or {}).get("note_id")
+    if not isinstance(note_id, int):
+        return
     note = Note.objects.filter(pk=note_id).select_related("contact", "company", "author").first()
     if note is None:
         return

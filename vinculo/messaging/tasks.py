@@ -194,7 +194,9 @@ def _record_failure(message: OutgoingMessage, error: SendError) -> bool:
     else:
         fields.update(state=MessageState.FAILED)
     with transaction.atomic():
-        changed = OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(**fields)
+        changed = OutgoingMessage.dangerously_unscoped.filter(pk=message.pk, state=MessageState.SENDING).update(
+            **fields
+        )
         if changed and not retry:
             _failed_for_good(message, fields["last_error"])
     logger.warning(

@@ -113,7 +113,9 @@ def notification_read_all(request: HttpRequest) -> dict[str, int]:
 @router.post("/notifications/{notification_id}/read", response={200: NotificationOut, **WRITE_ERRORS})
 def notification_read(request: HttpRequest, notification_id: int) -> Notification:
     actor = request_actor(request)
-    notification = selectors.notification_queryset(actor=actor).select_related("actor").filter(pk=notification_id).first()
+    notification = (
+        selectors.notification_queryset(actor=actor).select_related("actor").filter(pk=notification_id).first()
+    )
     if notification is None:
         raise Http404
     return services.notification_mark_read(actor=actor, notification=notification)

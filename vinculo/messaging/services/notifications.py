@@ -42,7 +42,9 @@ NOTIFICATION_MAIL_PREFIX = "notification:"
 def notification_channel(*, organization_id: int, user_id: int, kind: NotificationKind) -> str:
     """Where the member wants this kind: their choice, else the kind's default."""
     chosen = (
-        NotificationPreference.dangerously_unscoped.filter(organization_id=organization_id, user_id=user_id, kind=kind.key)
+        NotificationPreference.dangerously_unscoped.filter(
+            organization_id=organization_id, user_id=user_id, kind=kind.key
+        )
         .values_list("channel", flat=True)
         .first()
     )
@@ -69,7 +71,13 @@ def _recipient(organization: Organization, recipient: User | int | None) -> User
 
 
 def _store(
-    organization: Organization, user: User, spec: NotificationKind, key: str, url: str, params: dict[str, Any], actor: Any
+    organization: Organization,
+    user: User,
+    spec: NotificationKind,
+    key: str,
+    url: str,
+    params: dict[str, Any],
+    actor: Any,
 ) -> Notification:
     existing = Notification.dangerously_unscoped.filter(organization=organization, recipient=user, key=key).first()
     if existing is not None:
@@ -240,4 +248,3 @@ def notification_preferences_update(*, actor: Membership, data: Mapping[str, Any
             organization_id=actor.organization_id, user_id=actor.user_id, kind=kind, defaults={"channel": channel}
         )
     return notification_preferences(actor=actor)
-

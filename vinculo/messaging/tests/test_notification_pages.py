@@ -68,7 +68,10 @@ def test_the_bell_menu_lists_the_latest_with_links_that_open_them(actor, org):
     )
     assert f'href="/o/{org.slug}/notifications/{second.pk}/"' in html
     assert f'href="/o/{org.slug}/notifications/{first.pk}/"' in html
-    assert 'id="notification-count" class="badge rounded-pill text-bg-danger notification-count" hx-swap-oob="true">2' in html
+    assert (
+        'id="notification-count" class="badge rounded-pill text-bg-danger notification-count" hx-swap-oob="true">2'
+        in html
+    )
 
 
 def test_opening_a_notification_marks_it_read_and_goes_to_its_record(actor, org):
@@ -126,7 +129,8 @@ def test_mark_one_read_with_htmx_and_all_read(actor, org):
     response = client.post(f"/o/{org.slug}/notifications/{one.pk}/read/", headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="notification-{one.pk}"' in html and "Mark read" not in html
+    assert f'id="notification-{one.pk}"' in html
+    assert "Mark read" not in html
     assert 'hx-swap-oob="true">2<' in html  # the badge follows
     assert unread(actor) == 2
 

@@ -111,7 +111,9 @@ def test_an_automatic_assignment_says_what_did_it(actor, org, ana, django_captur
         contact_update(actor=robot, contact=contact, data={"owner": ana.user_id})
 
     [notification] = mine(ana)
-    assert notification.sentence == "The assignment rule “Spain” assigned the lead Lucía to you"  # new contacts are leads
+    assert (
+        notification.sentence == "The assignment rule “Spain” assigned the lead Lucía to you"
+    )  # new contacts are leads
     assert notification.actor_id is None
 
 
@@ -287,8 +289,7 @@ def test_one_notification_per_cause_the_unread_count_and_marking_read(org, ana, 
 def test_nobody_outside_the_organisation_or_inactive_is_notified(org, other_actor, ana):
     assert _notify(other_actor, "x") is not None  # a member of their own organisation, yes
     assert (
-        notify(organization=org, recipient=other_actor.user, kind="mentioned", key="x", params={"record": "x"})
-        is None
+        notify(organization=org, recipient=other_actor.user, kind="mentioned", key="x", params={"record": "x"}) is None
     )
     ana.user.is_active = False
     ana.user.save(update_fields=["is_active"])
@@ -323,7 +324,12 @@ def test_a_mail_refused_for_good_notifies_its_writer_with_the_reason(
         contact = contact_create(actor=ana, data={"first_name": "Lucía", "emails": ["lucia@cliente.example"]})
     with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
         message = message_queue(
-            organization=org, to="lucia@cliente.example", subject="Su presupuesto", text="Hola", contact=contact, actor=ana.user
+            organization=org,
+            to="lucia@cliente.example",
+            subject="Su presupuesto",
+            text="Hola",
+            contact=contact,
+            actor=ana.user,
         )
 
     message.refresh_from_db()

@@ -6,7 +6,7 @@ another organisation's, answers 404 like a missing one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -66,7 +66,10 @@ def notification_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         order = "newest"
     unread_only = request.GET.get("unread") == "1"
     page = selectors.notification_list(
-        actor=request.membership, order=order, unread_only=unread_only, page=requested_page(request)  # type: ignore[arg-type]
+        actor=request.membership,
+        order=cast(selectors.Order, order),
+        unread_only=unread_only,
+        page=requested_page(request),
     )
     query = f"order={order}" + ("&unread=1" if unread_only else "")
     context: dict[str, Any] = {
@@ -99,7 +102,7 @@ def notification_read_view(request: OrgRequest, org_slug: str, pk: int) -> HttpR
     if is_htmx(request):
         context = {"n": notification, "unread_count": selectors.notification_unread_count(actor=request.membership)}
         return render_page(request, "messaging/notifications/_item.html", context)
-    return redirect(request.POST.get("next") if _safe_next(request) else _list_url(request))
+    return redirect(_list_url(request))
 
 
 @org_view
@@ -115,11 +118,6 @@ def notification_read_all_view(request: OrgRequest, org_slug: str) -> HttpRespon
     return redirect(_list_url(request))
 
 
-def _safe_next(request: OrgRequest) -> bool:
-    target = request.POST.get("next", "")
-    return bool(target) and target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None)
-
-
 # --- channels per kind -----------------------------------------------------------------------------
 
 
@@ -130,8 +128,8 @@ class NotificationSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind in notification_kind_list():
             self.fields[kind.key] = forms.ChoiceField(
-                label=kind.label,
-                help_text=kind.description,
+                label=str(kind.label),
+                help_text=str(kind.description),
                 choices=NotificationChannel.choices,
                 initial=initial_channels.get(kind.key, kind.default_channel),
                 widget=forms.Select(attrs={"class": "form-select"}),
@@ -162,4 +160,6 @@ def notification_settings_view(request: OrgRequest, org_slug: str) -> HttpRespon
                 return redirect(target)
         status = 422
     context = {"nav": "notifications", "form": form}
-    return render_page(request, "messaging/notifications/settings.html", context, partial="settings-form", status=status)
+    return render_page(
+        request, "messaging/notifications/settings.html", context, partial="settings-form", status=status
+    )

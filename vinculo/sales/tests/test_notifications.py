@@ -98,7 +98,9 @@ def test_a_due_reminder_is_a_notification_and_the_email_by_default(actor, org, d
 
 
 @pytest.mark.parametrize(("channel", "notified", "mailed"), [("in_app", 1, 0), ("email", 0, 1), ("none", 0, 0)])
-def test_a_reminder_goes_where_the_member_chose(actor, org, django_capture_on_commit_callbacks, channel, notified, mailed):
+def test_a_reminder_goes_where_the_member_chose(
+    actor, org, django_capture_on_commit_callbacks, channel, notified, mailed
+):
     with scope(organization=org):
         notification_preferences_update(actor=actor, data={"reminder": channel})
     activity = _due_activity(actor)
