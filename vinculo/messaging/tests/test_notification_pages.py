@@ -11,7 +11,8 @@ import pytest
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
-from vinculo.accounts.testing import login_client, make_member
+from vinculo.accounts.testing import api_client_for, login_client, make_member
+from vinculo.core.testing.queries import assert_same_queries
 from vinculo.messaging.models import Notification, NotificationPreference
 from vinculo.messaging.services.notifications import notify
 
@@ -202,3 +203,31 @@ def test_unknown_channels_or_kinds_are_form_errors_and_nothing_is_saved(actor, o
     assert response.status_code == 422
     assert message in response.content.decode()
     assert saved(actor) == {}
+
+
+def test_the_list_the_bell_and_the_api_run_as_many_queries_for_many_notifications(actor, org):
+    colleague = make_member(org, Role.SALES, full_name="Ana García")
+    client = login_client(actor)
+    api = api_client_for(actor)
+    made = iter(range(1000))
+
+    def grow() -> None:
+        for _ in range(5):
+            n = next(made)
+            notify(
+                organization=org,
+                recipient=actor.user,
+                kind="assigned",
+                key=f"g{n}",
+                params={"variant": "deal", "record": f"Deal {n}"},
+                actor=colleague.user,
+            )
+
+    grow()
+    for fetch in (
+        lambda: client.get(f"/o/{org.slug}/notifications/"),
+        lambda: client.get(f"/o/{org.slug}/notifications/bell/", headers=HTMX),
+        lambda: api.get("/api/v1/notifications"),
+    ):
+        response = assert_same_queries(fetch, grow)
+        assert response.status_code == 200

@@ -12,8 +12,11 @@ from django.core import mail
 from django.utils import timezone
 from django_scopes import scope
 
+from vinculo.accounts.system_actor import make_via, system_actor
+from vinculo.contacts.services import contact_create
 from vinculo.messaging.models import Notification, OutgoingMessage
 from vinculo.messaging.services.notifications import notification_preferences_update
+from vinculo.sales.models import AssignmentRule, AssignmentTarget
 from vinculo.sales.services.activities import activity_create, activity_update
 from vinculo.sales.services.deals import deal_bulk_assign_owner, deal_update
 from vinculo.sales.tasks import send_activity_reminders
@@ -112,3 +115,19 @@ def test_a_reminder_goes_where_the_member_chose(
     assert len(mail.outbox) == mailed
     activity.refresh_from_db()
     assert activity.reminded_at is not None  # reminded once, whatever the channel
+
+
+def test_a_lead_routed_by_the_rules_notifies_the_rep_saying_which_rule(
+    actor, org, member, django_capture_on_commit_callbacks
+):
+    rep = member(role="sales", full_name="Marta Ruiz")
+    AssignmentRule.dangerously_unscoped.create(
+        organization=org, name="Spain", applies_to=AssignmentTarget.LEADS, countries=["ES"], user=rep.user
+    )
+    robot = system_actor(org, via=make_via("website", "Shop"))
+    with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
+        lead = contact_create(actor=robot, data={"first_name": "Ana", "country": "ES", "lifecycle_stage": "lead"})
+
+    [notification] = mine(rep)
+    assert notification.sentence == "The assignment rule “Spain” assigned the lead Ana to you"
+    assert notification.url == f"/o/{org.slug}/contacts/{lead.pk}/"
