@@ -386,7 +386,7 @@ class Notification(OrgScopedModel):
     @property
     def icon(self) -> str:
         spec = notification_kind(self.kind)
-        return spec.icon if spec is not None else "bell"
+        return spec.icon if spec is not None else "bi-bell"
 
     @property
     def detail(self) -> str:

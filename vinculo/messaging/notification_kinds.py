@@ -48,7 +48,7 @@ class NotificationKind:
     description: Promise
     sentences: Mapping[str, Promise]
     default_channel: str = NotificationChannel.IN_APP
-    icon: str = "bell"
+    icon: str = "bi-bell"
     order: int = 100
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
@@ -111,7 +111,7 @@ register_notification_kind(
             "deal": _("%(actor)s assigned the deal %(record)s to you"),
             "activity": _("%(actor)s assigned the activity %(record)s to you"),
         },
-        icon="person-check",
+        icon="bi-person-check",
         order=10,
     )
 )
@@ -121,7 +121,7 @@ register_notification_kind(
         label=_("Mentioned in a note"),
         description=_("A colleague writes @ and my name in a note."),
         sentences={"": _("%(actor)s mentioned you in a note on %(record)s")},
-        icon="at",
+        icon="bi-at",
         order=20,
     )
 )
@@ -131,7 +131,7 @@ register_notification_kind(
         label=_("E-mail that could not be sent"),
         description=_("An e-mail I wrote, or one about me, failed for good."),
         sentences={"": _("The e-mail “%(subject)s” to %(to)s could not be sent")},
-        icon="envelope-exclamation",
+        icon="bi-envelope-exclamation",
         order=50,
     )
 )

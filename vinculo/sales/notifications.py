@@ -38,7 +38,7 @@ def register() -> None:
             sentences={"": _("Reminder: %(record)s at %(time)s")},
             # the reminder was an e-mail before it was a notification: both, until the member chooses
             default_channel=NotificationChannel.BOTH,
-            icon="alarm",
+            icon="bi-alarm",
             order=30,
             prepare=_reminder_values,
         )

@@ -29,7 +29,7 @@ def register() -> None:
             },
             # the form's e-mail to the owner came first: both, until the member chooses
             default_channel=NotificationChannel.BOTH,
-            icon="ui-checks",
+            icon="bi-ui-checks",
             order=40,
         )
     )
