@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "vinculo.core.context_processors.vinculo",
                 "vinculo.accounts.context_processors.memberships",
+                "vinculo.messaging.context_processors.notifications",
             ],
         },
     },

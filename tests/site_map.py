@@ -22,6 +22,8 @@ from vinculo.accounts.testing import make_member
 from vinculo.contacts.models import Company, Contact
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
 from vinculo.messaging.attachments import attachment_store
+from vinculo.messaging.notification_kinds import MENTIONED
+from vinculo.messaging.services.notifications import notify
 from vinculo.messaging.services.outgoing import Attachment, message_queue
 from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales import models as sales
@@ -119,6 +121,7 @@ KIND_BY_PREFIX = [
     ("outgoing_attachment", "outgoing_attachment"),
     ("outbox_message", "outgoing_message"),
     ("outbox_attachment", "outgoing_attachment"),
+    ("notification", "notification"),
 ]
 
 
@@ -185,6 +188,7 @@ def one_of_every_kind(membership: Membership, label: str) -> dict[str, Any]:
         records = _sales_records(membership, contact, company, label)
         records.update(_touchpoints_records(membership, contact, label))
         records.update(_messaging_records(contact, label))
+        records["notification"] = _notification(membership, contact, label)
     return {
         **records,
         "org_slug": org.slug,
@@ -369,3 +373,17 @@ def _messaging_records(contact: Contact, label: str) -> dict[str, int]:
         "outgoing_attachment": sent.attachments.get().pk,
         "outgoing_message": sent.pk,
     }
+
+
+def _notification(membership: Membership, contact: Contact, label: str) -> int:
+    """A notification of the member (a mention by a teammate on the contact), unread."""
+    found = notify(
+        organization=membership.organization,
+        recipient=membership.user,
+        kind=MENTIONED,
+        key=f"site-map:{label}",
+        url=f"/o/{membership.organization.slug}/contacts/{contact.pk}/",
+        params={"actor": f"{label} Teammate", "record": str(contact), "detail": f"@{label} note"},
+    )
+    assert found is not None
+    return found.pk

@@ -57,6 +57,7 @@ SET_BY_VINCULO = {
     "messaging.Consent.confirmed_at",
     "messaging.OutgoingMessage.next_attempt_at",
     "messaging.OutgoingMessage.sent_at",
+    "messaging.Notification.read_at",  # now, when the member reads it
     "sales.Activity.done_at",
     "sales.Activity.reminded_at",
     "sales.CalendarFeed.last_fetched_at",

@@ -16,7 +16,7 @@ EVENT_TYPES = (
         links={"name": ("contact", "contact_id")},
         icon="person-plus",
         kind="record",
-        properties={"name": "string", "source": "string"},
+        properties={"name": "string", "source": "string", "owner_id": "integer"},
     ),
     EventType(
         name="contact.updated",
@@ -24,7 +24,7 @@ EVENT_TYPES = (
         sentence=_("%(actor)s changed %(changes)s of %(contact)s"),
         icon="pencil",
         kind="record",
-        properties={"changes": "object"},
+        properties={"changes": "object", "owner_id": "integer"},
     ),
     EventType(
         name="contact.deleted",
@@ -41,7 +41,7 @@ EVENT_TYPES = (
         links={"name": ("company", "company_id")},
         icon="building-add",
         kind="record",
-        properties={"name": "string"},
+        properties={"name": "string", "owner_id": "integer"},
     ),
     EventType(
         name="company.updated",
@@ -50,7 +50,7 @@ EVENT_TYPES = (
         links={"company": ("company", "company_id")},
         icon="pencil",
         kind="record",
-        properties={"changes": "object"},
+        properties={"changes": "object", "owner_id": "integer"},
     ),
     EventType(
         name="company.deleted",

@@ -390,6 +390,11 @@ class NoteForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
         label=_("Note"),
         required=False,
         strip=False,
+        help_text=_(
+            "Mention a colleague with @ and their first name (@Ana), their full name joined by dots "
+            "(@ana.garcia) or the name of their e-mail address (@agarcia) to tell them of the note when "
+            "it is added. A name two colleagues share mentions nobody: write more of it."
+        ),
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": "10000", "placeholder": _("Write a note…")}),
     )
 

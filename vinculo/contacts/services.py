@@ -359,6 +359,12 @@ def contact_by_external_id(external_id: str) -> QuerySet[Contact]:
     return Contact.objects.filter(external_id=external_id).filter(~Q(external_id="")).order_by()
 
 
+def _owner_property(record: Contact | Company) -> dict[str, int]:
+    """The owner's id on a created record's event, or on an update that gave it another owner: what
+    notifies the new owner (vinculo/messaging), which the owner's name in `changes` cannot tell."""
+    return {"owner_id": record.owner_id} if record.owner_id else {}
+
+
 def _language_choices() -> list[tuple[str, str]]:
     return [(code, info.get("name", code)) for code, info in LANG_INFO.items() if "name" in info]
 
@@ -384,7 +390,7 @@ def contact_create(*, actor: Membership, data: Mapping[str, Any]) -> Contact:
         type="contact.created",
         contact=contact,
         actor=actor.user,
-        properties={"name": str(contact), "source": contact.source},
+        properties={"name": str(contact), "source": contact.source, **_owner_property(contact)},
     )
     return contact
 
@@ -413,7 +419,7 @@ def contact_update(*, actor: Membership, contact: Contact, data: Mapping[str, An
             type="contact.updated",
             contact=contact,
             actor=actor.user,
-            properties={"changes": changes},
+            properties={"changes": changes, **(_owner_property(contact) if "owner" in changes else {})},
         )
     return contact
 
@@ -629,7 +635,7 @@ def company_create(*, actor: Membership, data: Mapping[str, Any]) -> Company:
         type="company.created",
         company=company,
         actor=actor.user,
-        properties={"name": company.name},
+        properties={"name": company.name, **_owner_property(company)},
     )
     return company
 
@@ -651,7 +657,7 @@ def company_update(*, actor: Membership, company: Company, data: Mapping[str, An
             type="company.updated",
             company=company,
             actor=actor.user,
-            properties={"changes": changes},
+            properties={"changes": changes, **(_owner_property(company) if "owner" in changes else {})},
         )
     return company
 

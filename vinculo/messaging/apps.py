@@ -11,11 +11,11 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        """How accounts queues its mail, the organisation's SMTP transport, the contact page's Consents panel, the links of sent files on
-        the timeline, the workers' sweeps."""
+        """How accounts queues its mail, the organisation's SMTP transport, the contact page's Consents
+        panel, the links of sent files on the timeline, what notifies members, the workers' sweeps."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.core.outgoing_mail import register_mail_queue
-        from vinculo.messaging import org_smtp
+        from vinculo.messaging import notification_reactions, org_smtp
         from vinculo.messaging.services.outgoing import message_queue
         from vinculo.messaging.views import attachments, consent, outbox
 
@@ -24,6 +24,7 @@ class MessagingConfig(AppConfig):
         consent.register_panels()
         attachments.register()  # timeline entries link the files sent with a message
         outbox.register()  # timeline entries of e-mails say when one failed or was kept
+        notification_reactions.register()  # assignments, @mentions and failed mail notify members
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

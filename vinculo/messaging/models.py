@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.models import OrgScopedModel
+from vinculo.messaging.notification_kinds import notification_kind
 
 # --- Consent: typed purposes, the ledger with its proof, and each contact's current state -------------
 
@@ -373,3 +374,75 @@ class SuppressedAddress(OrgScopedModel):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+
+# === Notifications to members ====================================================================
+
+
+class Notification(OrgScopedModel):
+    """Something a member is told about in the app (the bell, the notifications page): a record
+    assigned to them, a mention in a note, a reminder, a lead from a form, an e-mail that failed.
+
+    `kind` names an entry of the kind registry (vinculo/messaging/notification_kinds.py), whose
+    sentence is filled from `params` in the reader's language when shown. `key` names the cause
+    ("assigned:event:42"): one notification per cause and recipient, however often the cause is
+    handled. `url` is the path of the record it is about, inside the organisation's pages.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=40)
+    key = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=500, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organization", "recipient", "key"], name="notification_unique_cause"),
+        ]
+        indexes: ClassVar = [
+            # the bell's unread count: one index range per member
+            models.Index(fields=["recipient", "organization", "read_at"], name="notification_unread"),
+            models.Index(fields=["recipient", "organization", "-created_at", "-id"], name="notification_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
+
+    @property
+    def sentence(self) -> str:
+        """What it says, in the active language and time zone (its kind's sentence)."""
+        spec = notification_kind(self.kind)
+        return spec.sentence(self.params or {}) if spec is not None else self.kind
+
+    @property
+    def icon(self) -> str:
+        spec = notification_kind(self.kind)
+        return spec.icon if spec is not None else "bi-bell"
+
+    @property
+    def detail(self) -> str:
+        """A second line: the note's words, the server's answer."""
+        return str((self.params or {}).get("detail") or "")
+
+
+class NotificationPreference(OrgScopedModel):
+    """Where a member wants one kind of notification in one organisation (in the app, by e-mail,
+    both, or not at all). No row: the kind's default."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=40)
+    channel = models.CharField(_("channel"), max_length=8)
+
+    class Meta:
+        ordering: ClassVar = ["kind", "id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organization", "user", "kind"], name="notification_preference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.channel}"

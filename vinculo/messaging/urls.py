@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.messaging.views import attachments, consent, outbox, sending_settings
+from vinculo.messaging.views import attachments, consent, notifications, outbox, sending_settings
 
 app_name = "messaging"
 urlpatterns = [
@@ -27,4 +27,10 @@ urlpatterns = [
     path("outbox/<int:pk>/html/", outbox.outbox_message_html_view, name="outbox_message_html"),
     path("outbox/<int:pk>/retry/", outbox.outbox_message_retry_view, name="outbox_message_retry"),
     path("outbox/files/<int:pk>/", outbox.outbox_attachment_view, name="outbox_attachment"),
+    path("notifications/", notifications.notification_list_view, name="notification_list"),
+    path("notifications/bell/", notifications.notification_bell_view, name="notification_bell"),
+    path("notifications/read-all/", notifications.notification_read_all_view, name="notification_read_all"),
+    path("notifications/settings/", notifications.notification_settings_view, name="notification_settings"),
+    path("notifications/<int:pk>/", notifications.notification_open_view, name="notification_open"),
+    path("notifications/<int:pk>/read/", notifications.notification_read_view, name="notification_read"),
 ]

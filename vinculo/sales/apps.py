@@ -8,8 +8,9 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
-        from vinculo.sales import home_panels, panels, subscribers
+        from vinculo.sales import home_panels, notifications, panels, subscribers
 
         home_panels.register()
         panels.register()
         subscribers.register()
+        notifications.register()  # the "activity reminders" kind of notification

@@ -18,6 +18,7 @@ from django_tasks import task
 from vinculo.messaging.models import MessageKind
 from vinculo.messaging.services.outgoing import message_queue
 from vinculo.sales.models import Activity
+from vinculo.sales.notifications import notify_reminder
 from vinculo.sales.services.activities import MAX_REMINDER_MINUTES, user_tz
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,9 @@ def _queue_reminder(activity: Activity) -> None:
 
 
 def remind(activity_id: int, *, now: dt.datetime) -> bool:
-    """Queue one reminder and set `reminded_at` in the same transaction; False when another run
-    holds the row or already reminded it."""
+    """Remind the assignee (a notification, the e-mail, or both, as they chose) and set
+    `reminded_at` in the same transaction; False when another run holds the row or already
+    reminded it."""
     with transaction.atomic():
         rows = Activity.dangerously_unscoped.filter(pk=activity_id, reminded_at__isnull=True, done_at__isnull=True)
         if connection.features.has_select_for_update_skip_locked:
@@ -97,7 +99,8 @@ def remind(activity_id: int, *, now: dt.datetime) -> bool:
         if activity.due_at - dt.timedelta(minutes=activity.reminder_minutes) > now:  # moved meanwhile
             return False
         Activity.dangerously_unscoped.filter(pk=activity.pk).update(reminded_at=now)
-        _queue_reminder(activity)
+        # in the bell and/or by e-mail, as the assignee chose for reminders
+        notify_reminder(activity=activity, mail=lambda: _queue_reminder(activity))
     return True
 
 

@@ -7,11 +7,11 @@ class TouchpointsConfig(AppConfig):
     verbose_name = "Touchpoints"
 
     def ready(self) -> None:
-        """The panels on a contact's page, the `mailbox` transport of outgoing mail (the labels of
-        touchpoint events are in event_types.py)."""
+        """The panels on a contact's page, the `mailbox` transport of outgoing mail, the web-form
+        kind of notification (the labels of touchpoint events are in event_types.py)."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.messaging.services.consent import register_usage_check
-        from vinculo.touchpoints import home_panels
+        from vinculo.touchpoints import home_panels, notifications
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.services import mail_send
         from vinculo.touchpoints.services.forms import forms_naming_subscription_type
@@ -25,6 +25,7 @@ class TouchpointsConfig(AppConfig):
         mail_views.register()  # timeline entries of e-mails link their attachments
         webhooks.register()  # "Social profiles"
         register_usage_check(forms_naming_subscription_type)  # a type a form names is not deleted
+        notifications.register()  # the "leads from web forms" kind of notification
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

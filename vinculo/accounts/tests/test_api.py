@@ -231,7 +231,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         (method.upper(), path.removeprefix(API)): op["operationId"]
         for path, item in schema["paths"].items()
         for method, op in item.items()
-        # the accounts, contacts, consent and core operations; the sales ones are listed in the sales tests
+        # the accounts, contacts, consent, notification and core operations; the sales ones are listed in the sales tests
         if set(op.get("tags", []))
         & {
             "accounts",
@@ -246,6 +246,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "consents",
             "web forms",
             "outgoing messages",
+            "notifications",
         }
     }
     assert operations == {
@@ -295,6 +296,11 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("GET", "/outgoing-messages"): "outgoing_message_list",
         ("GET", "/outgoing-messages/{outgoing_message_id}"): "outgoing_message_get",
         ("POST", "/outgoing-messages/{outgoing_message_id}/retry"): "outgoing_message_retry",
+        ("GET", "/notifications"): "notification_list",
+        ("POST", "/notifications/read-all"): "notification_read_all",
+        ("POST", "/notifications/{notification_id}/read"): "notification_read",
+        ("GET", "/notifications/preferences"): "notification_preferences_get",
+        ("PATCH", "/notifications/preferences"): "notification_preferences_update",
     }
     for item in schema["paths"].values():
         for op in item.values():

@@ -91,7 +91,7 @@ def test_contact_create_saves_normalised_values_audits_and_emits(
     assert (event.contact_id, event.actor_id, event.properties) == (
         contact.pk,
         actor.user_id,
-        {"name": "Ana", "source": "manual"},
+        {"name": "Ana", "source": "manual", "owner_id": actor.user_id},
     )
     assert delivered == [event.pk]
 

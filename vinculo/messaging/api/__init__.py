@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from vinculo.messaging.api import consent, outbox
+from vinculo.messaging.api import consent, notifications, outbox
 
 router = Router()
-for area in (consent, outbox):
+for area in (consent, outbox, notifications):
     router.add_router("", area.router)

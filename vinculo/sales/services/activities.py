@@ -37,6 +37,7 @@ from vinculo.core.validation import (
     reject_unknown,
 )
 from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, Deal, FollowUpRule, new_feed_token
+from vinculo.sales.notifications import notify_activity_assigned
 from vinculo.sales.selectors.activities import activity_queryset, can_delete_activity, visible_deals
 from vinculo.sales.services.deals import deal_touch
 
@@ -231,7 +232,9 @@ def activity_create(*, actor: Membership, data: Mapping[str, Any]) -> Activity:
     if errors:
         raise ValidationError(errors)
     activity.save()
-    return _created(activity, actor.user)
+    _created(activity, actor.user)
+    notify_activity_assigned(activity=activity, actor=actor.user, cause=f"v{activity.sequence}")
+    return activity
 
 
 def create_from_rule(
@@ -296,6 +299,8 @@ def activity_update(*, actor: Membership, activity: Activity, data: Mapping[str,
     if errors:
         raise ValidationError(errors)
     changes = _save_changes(actor, activity, before)
+    if "assignee" in changes:
+        notify_activity_assigned(activity=activity, actor=actor.user, cause=f"v{activity.sequence}")
     if {"due_at", "reminder_minutes"} & set(changes) and activity.reminded_at is not None:
         activity.reminded_at = None
         activity.save(update_fields=["reminded_at", "updated_at"])

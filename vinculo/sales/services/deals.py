@@ -26,6 +26,7 @@ from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.contacts.services import clean_member
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.events import emit
+from vinculo.core.models import Event
 from vinculo.core.validation import (
     MAX_MONEY,
     Errors,
@@ -52,6 +53,7 @@ from vinculo.sales.models import (
     StageKind,
     Zone,
 )
+from vinculo.sales.notifications import notify_deal_assigned
 from vinculo.sales.pricing import (
     CENT,
     PricedLine,
@@ -228,8 +230,8 @@ def _top_position(stage: Stage) -> int:
     return (lowest if lowest is not None else 1) - 1
 
 
-def _emit(deal: Deal, actor: User | None, type: str, properties: dict[str, Any]) -> None:
-    emit(
+def _emit(deal: Deal, actor: User | None, type: str, properties: dict[str, Any]) -> Event:
+    return emit(
         organization=deal.organization,
         type=type,
         contact=deal.contact,
@@ -282,7 +284,7 @@ def deal_create(*, actor: Membership, data: Mapping[str, Any]) -> Deal:
         assign_deal(deal=deal, actor=actor)
     deal.save()
     audit_create(instance=deal, actor=actor.user, values=_snapshot(deal), organization=organization)
-    _emit(
+    created = _emit(
         deal,
         actor.user,
         "deal.created",
@@ -295,6 +297,7 @@ def deal_create(*, actor: Membership, data: Mapping[str, Any]) -> Deal:
             "owner": str(deal.owner) if deal.owner_id else None,
         },
     )
+    notify_deal_assigned(deal=deal, actor=actor.user, event_id=created.pk)
     return deal
 
 
@@ -392,7 +395,7 @@ def _record_changes(
             {"from": _money(old_amount), "to": _money(deal.amount), "currency": deal.currency},
         )
     if deal.owner_id != (old_owner.pk if old_owner else None):
-        _emit(
+        changed = _emit(
             deal,
             actor.user,
             "deal.owner_changed",
@@ -403,6 +406,7 @@ def _record_changes(
                 "to": str(deal.owner) if deal.owner_id else None,
             },
         )
+        notify_deal_assigned(deal=deal, actor=actor.user, event_id=changed.pk)
 
 
 @transaction.atomic

@@ -55,6 +55,7 @@ from vinculo.messaging.services.consent import (
 )
 from vinculo.messaging.services.outgoing import message_queue
 from vinculo.touchpoints.models import FormSubmission, WebForm
+from vinculo.touchpoints.notifications import notify_form_lead
 
 logger = logging.getLogger(__name__)
 
@@ -780,7 +781,14 @@ def _accept(
     if double_opt_in:
         _queue_confirmation(form, submission, contact, meta.language)
     if form.notify_owner and contact.owner_id:
-        _queue_owner_notification(form, submission, contact)
+        # in the owner's bell and/or the e-mail with what was sent, as they chose
+        notify_form_lead(
+            form=form,
+            submission=submission,
+            contact=contact,
+            created=created,
+            mail=lambda: _queue_owner_notification(form, submission, contact),
+        )
     return SubmissionResult(status=submission.status, submission=submission, contact=contact)
 
 

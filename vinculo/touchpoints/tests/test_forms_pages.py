@@ -228,8 +228,9 @@ def test_the_list_query_count_does_not_grow(client_in, actor, org, forms):
     with count_queries() as queries:
         response = client_in.get(url(org, "web-forms/"))
     assert response.content.decode().count('class="list-group-item d-flex flex-wrap align-items-center gap-2"') == forms
-    # session, user, membership, the page of forms with counts and owners, the organisation menu
-    assert len(queries) == 5
+    # session, user, membership, the page of forms with counts and owners, the organisation menu, the
+    # bell's unread count
+    assert len(queries) == 6
 
 
 @pytest.mark.parametrize("rows", [1, 6])
@@ -244,8 +245,8 @@ def test_the_submissions_list_shows_them_and_its_query_count_does_not_grow(clien
     html = response.content.decode()
     assert html.count('<tr id="submission-') == rows
     # session, user, membership, the form with its counts, the submissions with their contacts, and the
-    # memberships of the organisation menu (base.html)
-    assert len(queries) == 6
+    # memberships of the organisation menu and the bell's unread count (base.html)
+    assert len(queries) == 7
     spam_only = client_in.get(page + "?status=spam", headers={"HX-Request": "true"}).content.decode()
     assert '<tr id="submission-' not in spam_only
     assert "No submissions yet." in spam_only
