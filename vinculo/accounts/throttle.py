@@ -155,7 +155,9 @@ def retry_after(*, email: str, ip: str, device: str = "") -> int:
 
 
 def record_attempt(*, email: str, ip: str, succeeded: bool, device: str = "") -> None:
-    LoginAttempt.objects.create(email=email.strip().lower()[:254], ip=ip, succeeded=succeeded, device=device)
+    LoginAttempt.objects.create(
+        email=email.strip().lower()[:254], ip=ip, succeeded=succeeded, device=device, attempted_at=timezone.now()
+    )
 
 
 def prune_attempts(*, older_than_days: int = 30) -> int:
