@@ -337,7 +337,7 @@ def test_a_mail_refused_for_good_notifies_its_writer_with_the_reason(
     [notification] = mine(ana)
     assert notification.sentence == "The e-mail “Su presupuesto” to lucia@cliente.example could not be sent"
     assert notification.detail == "550 5.1.1 No such user here"
-    assert notification.url == f"/o/{org.slug}/contacts/{contact.pk}/"
+    assert notification.url == f"/o/{org.slug}/outbox/{message.pk}/"  # its reason and a retry
     assert notification.key == f"mail_failed:{message.pk}"
 
 
@@ -347,9 +347,11 @@ def test_a_failed_system_mail_to_a_member_is_told_to_them_in_the_app_only(
     prefer(ana, mail_failed="both")
     refusing_smtp.refuse_rcpt["ana.garcia@acme.example"] = "550 5.1.1 Mailbox full for good"
     with scope(organization=org), django_capture_on_commit_callbacks(execute=True):
-        message_queue(organization=org, to=ana.user.email, subject="Reminder: Call Lucía", text="x", kind="system")
+        failed = message_queue(
+            organization=org, to=ana.user.email, subject="Reminder: Call Lucía", text="x", kind="system"
+        )
 
     assert texts(ana) == ["The e-mail “Reminder: Call Lucía” to ana.garcia@acme.example could not be sent"]
-    assert mine(ana)[0].url == ""
+    assert mine(ana)[0].url == f"/o/{org.slug}/outbox/{failed.pk}/"
     with scope(organization=org):
         assert OutgoingMessage.objects.count() == 1  # no e-mail about the e-mail that failed

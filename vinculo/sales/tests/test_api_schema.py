@@ -16,6 +16,8 @@ FOUNDATION_TAGS = {
     "event-types",
     "subscription types",
     "consents",
+    "outgoing messages",
+    "notifications",
 }
 
 
