@@ -100,9 +100,7 @@ def saved_view_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
         return _form_page(request, view=view, values=values)
     values.update({k: request.POST.get(k, "")[:200] for k in ("name", "sharing", "team")})
     try:
-        saved_views.saved_view_update(
-            actor=actor, view=view, data={k: values[k] for k in ("name", "sharing", "team")}
-        )
+        saved_views.saved_view_update(actor=actor, view=view, data={k: values[k] for k in ("name", "sharing", "team")})
     except ValidationError as exc:
         view.refresh_from_db()
         return _form_page(request, view=view, values=values, errors=_errors(exc), status=422)

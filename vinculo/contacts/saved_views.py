@@ -31,9 +31,7 @@ MAX_VIEWS_PER_MEMBER = 200
 def saved_view_queryset(*, actor: Membership) -> QuerySet[SavedView]:
     """The views `actor` may see: their own, the organisation's, and their teams'."""
     return SavedView.objects.filter(
-        Q(owner=actor)
-        | Q(sharing=ViewSharing.ORGANIZATION)
-        | Q(sharing=ViewSharing.TEAM, team__members=actor)
+        Q(owner=actor) | Q(sharing=ViewSharing.ORGANIZATION) | Q(sharing=ViewSharing.TEAM, team__members=actor)
     ).distinct()
 
 

@@ -32,8 +32,8 @@ from vinculo.accounts.permissions import (
 from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors, services
 from vinculo.contacts.filters import ListFilters, parse_filters
-from vinculo.contacts.list_state import list_state
 from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm, country_choices
+from vinculo.contacts.list_state import list_state
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note

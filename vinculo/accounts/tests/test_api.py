@@ -244,6 +244,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "event-types",
             "subscription types",
             "consents",
+            "saved views",
         }
     }
     assert operations == {
@@ -283,6 +284,11 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("DELETE", "/subscription-types/{subscription_type_id}"): "subscription_type_delete",
         ("GET", "/contacts/{contact_id}/consents"): "contact_consent_list",
         ("POST", "/contacts/{contact_id}/consents"): "contact_consent_record",
+        ("GET", "/saved-views"): "saved_view_list",
+        ("POST", "/saved-views"): "saved_view_create",
+        ("GET", "/saved-views/{saved_view_id}"): "saved_view_get",
+        ("PATCH", "/saved-views/{saved_view_id}"): "saved_view_update",
+        ("DELETE", "/saved-views/{saved_view_id}"): "saved_view_delete",
     }
     for item in schema["paths"].values():
         for op in item.values():
