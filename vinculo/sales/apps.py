@@ -8,7 +8,8 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
-        from vinculo.sales import panels, subscribers
+        from vinculo.sales import list_kinds, panels, subscribers
 
+        list_kinds.register_lists()
         panels.register()
         subscribers.register()

@@ -16,6 +16,7 @@ FOUNDATION_TAGS = {
     "event-types",
     "subscription types",
     "consents",
+    "saved views",
 }
 
 
