@@ -50,9 +50,10 @@ class ListState:
     @property
     def state_query(self) -> str:
         """The filters, sort and columns now shown: what "Save as view" and "Update" store."""
-        pairs = [(k, v) for k in self.spec.filters for v in self.params.getlist(k) if v]
-        if self.params.get("sort"):
-            pairs.append(("sort", self.params["sort"]))
+        pairs = [(k, str(v)) for k in self.spec.filters for v in self.params.getlist(k) if v]
+        sort = self.params.get("sort")
+        if sort:
+            pairs.append(("sort", str(sort)))
         pairs.append(("columns", self.columns_param))
         return urlencode(pairs)
 
@@ -96,7 +97,7 @@ def list_state(*, actor: Membership, kind: str, params: QueryDict) -> ListState:
         merged = QueryDict(mutable=True)
         for key in PAGING:
             if key in params:
-                merged[key] = params[key]
+                merged[key] = str(params.get(key, ""))
         for key, value in applied.params.items():
             merged[key] = value
         state.params = merged

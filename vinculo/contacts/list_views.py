@@ -194,9 +194,11 @@ def _inline(request: OrgRequest, kind: str, record: Contact | Company) -> HttpRe
             data = {"lifecycle_stage": values[0] if values else ""}
         else:
             data = {"owner": (values[0] or None) if values else None}
-        update = services.contact_update if kind == "contacts" else services.company_update
         try:
-            record = update(actor=actor, **{"contact" if kind == "contacts" else "company": record}, data=data)  # type: ignore[operator]
+            if isinstance(record, Contact):
+                record = services.contact_update(actor=actor, contact=record, data=data)
+            else:
+                record = services.company_update(actor=actor, company=record, data=data)
         except ValidationError as exc:
             context.update(_editor_context(request, kind, record, field))
             context["error"] = " ".join(m for ms in exc.message_dict.values() for m in ms)
