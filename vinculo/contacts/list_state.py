@@ -38,12 +38,16 @@ class ListState:
         return ",".join(self.columns)
 
     @property
+    def columns_are_default(self) -> bool:
+        return self.columns == list(self.spec.default_columns)
+
+    @property
     def extra_query(self) -> str:
         """`view` and `columns`, to add to the list's sort and page links."""
         extra: dict[str, Any] = {}
         if self.view is not None:
             extra["view"] = self.view.pk
-        if self.columns != list(self.spec.default_columns):
+        if not self.columns_are_default:
             extra["columns"] = self.columns_param
         return urlencode(extra)
 
