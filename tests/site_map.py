@@ -20,6 +20,7 @@ from vinculo.accounts.models import Membership, Role
 from vinculo.accounts.services import api_token_create, invitation_create, team_create
 from vinculo.accounts.testing import make_member
 from vinculo.contacts.models import Company, Contact
+from vinculo.contacts.saved_views import saved_view_create
 from vinculo.contacts.services import company_create, contact_create, note_create, tag_create
 from vinculo.messaging.attachments import attachment_store
 from vinculo.messaging.notification_kinds import MENTIONED
@@ -83,6 +84,7 @@ KIND_BY_PREFIX = [
     ("company", "company"),
     ("note", "note"),
     ("tag", "tag"),
+    ("saved_view", "saved_view"),
     ("team", "team"),
     ("invitation", "invitation"),
     ("api_token", "api_token"),
@@ -182,6 +184,11 @@ def one_of_every_kind(membership: Membership, label: str) -> dict[str, Any]:
             },
         )
         note = note_create(actor=membership, contact=contact, body=f"{label} note")
+        # shared with the whole organisation, so that only the organisation keeps it from others
+        saved_view = saved_view_create(
+            actor=membership,
+            data={"kind": "contacts", "name": f"{label} view", "sharing": "organization", "filters": {"q": label}},
+        )
         team = team_create(actor=membership, name=f"{label} team", member_ids=[teammate.pk])
         token = api_token_create(actor=membership, name=f"{label} token", scope="read_write").token
         invited = invitation_create(actor=membership, email=f"{label.lower()}-invite@example.com", role="sales")
@@ -196,6 +203,7 @@ def one_of_every_kind(membership: Membership, label: str) -> dict[str, Any]:
         "company": company.pk,
         "note": note.pk,
         "tag": tag.pk,
+        "saved_view": saved_view.pk,
         "team": team.pk,
         "api_token": token.pk,
         "invitation": invited.invitation.pk,

@@ -18,7 +18,7 @@ from django_scopes import scope
 from tests.site_map import PUBLIC_ROUTES, all_routes, fill, object_kind, one_of_every_kind
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Team
 from vinculo.accounts.testing import api_client_for, login_client
-from vinculo.contacts.models import Company, Contact, ContactEmail, Note, Tag
+from vinculo.contacts.models import Company, Contact, ContactEmail, Note, SavedView, Tag
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import AuditEntry, Event, OrgScopedModel
 from vinculo.messaging import models as messaging
@@ -49,6 +49,7 @@ def _state_of(org: Organization) -> str:
         Company,
         Note,
         Tag,
+        SavedView,
         Team,
         ApiToken,
         Invitation,

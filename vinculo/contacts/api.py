@@ -18,8 +18,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import StrictInt
 
 from vinculo.accounts.api import UserRef, request_actor
-from vinculo.contacts import selectors, services
+from vinculo.contacts import saved_views, selectors, services
 from vinculo.contacts.filters import COMPANY_SORTS, CONTACT_SORTS, MAX_PER_PAGE, parse_filters
+from vinculo.contacts.list_registry import registered_kinds
 from vinculo.contacts.models import (
     Company,
     CompanySize,
@@ -27,6 +28,7 @@ from vinculo.contacts.models import (
     LifecycleStage,
     Note,
     PhoneKind,
+    SavedView,
     SourceChannel,
     Tag,
 )
@@ -652,3 +654,116 @@ def tag_delete(request: HttpRequest, tag_id: int) -> Status[None]:
 def search(request: HttpRequest, query: Query[SearchQuery]) -> selectors.SearchResults:
     """Contacts and companies containing every word of `q`, accent-insensitive ("Garcia" finds "García")."""
     return selectors.global_search(actor=request_actor(request), query=query.q, limit=query.limit)
+
+
+# --- saved views of the list pages --------------------------------------------------------------------
+
+ViewName = Annotated[str, Field(max_length=100)]
+ViewSort = Annotated[
+    str, Field(max_length=32, description="One of the list's sorts, e.g. `-created`; empty for its default.")
+]
+ViewFilters = Annotated[
+    dict[str, str | int],
+    Field(description='The list\'s filters by the names of its query parameters, e.g. `{"stage": "customer"}`.'),
+]
+ViewColumns = Annotated[
+    list[Annotated[str, Field(max_length=32)]],
+    Field(max_length=50, description="The columns shown, in order (names as in the list's column chooser)."),
+]
+ViewKind = Annotated[
+    str, Field(max_length=32, description="The list: contacts, companies, deals, orders or activities.")
+]
+Sharing = Literal["private", "team", "organization"]
+
+
+class SavedViewOut(Schema):
+    id: int
+    kind: str
+    name: str
+    owner: UserRef
+    sharing: str
+    team: Ref | None
+    filters: dict[str, Any]
+    sort: str
+    columns: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner(obj: SavedView) -> Any:
+        return obj.owner.user
+
+
+class SavedViewPage(PageOut):
+    items: list[SavedViewOut]
+
+
+class SavedViewIn(InSchema):
+    kind: ViewKind
+    name: ViewName
+    sharing: Sharing = "private"
+    team: RecordId | None = Field(None, description="The team a view shared with a team is for.")
+    filters: ViewFilters = Field(default_factory=dict)
+    sort: ViewSort = ""
+    columns: ViewColumns = Field(default_factory=list)
+
+
+class SavedViewPatch(InSchema):
+    name: ViewName | None = None
+    sharing: Sharing | None = None
+    team: RecordId | None = None
+    filters: ViewFilters | None = None
+    sort: ViewSort | None = None
+    columns: ViewColumns | None = None
+
+
+class SavedViewQuery(PageQuery):
+    kind: str = Field("", max_length=32, description="Only the views of this list.")
+
+
+def _view_data(payload: InSchema) -> dict[str, Any]:
+    data = sent_fields(payload)
+    for key in ("filters", "columns", "name", "sharing", "sort"):
+        if key in data and data[key] is None:
+            raise NinjaValidationError(
+                [{"loc": ("body", "payload", key), "msg": _("This field cannot be null."), "type": "value_error"}]
+            )
+    return data
+
+
+@router.get("/saved-views", response={200: SavedViewPage, **READ_ERRORS}, tags=["saved views"])
+def saved_view_list(request: HttpRequest, query: Query[SavedViewQuery]) -> dict[str, Any]:
+    """The saved views the caller sees: their own and those shared with them (the organisation or a team of theirs)."""
+    if query.kind and query.kind not in registered_kinds():
+        message = _("Unknown list. Allowed: %(names)s.") % {"names": ", ".join(registered_kinds())}
+        raise NinjaValidationError([{"loc": ("query", "kind"), "msg": message, "type": "value_error"}])
+    views = saved_views.saved_view_list(actor=request_actor(request), kind=query.kind)
+    return page_out(request, paginate(views, page=query.page, per_page=query.per_page))
+
+
+@router.post("/saved-views", response={201: SavedViewOut, **WRITE_ERRORS}, tags=["saved views"])
+def saved_view_create(request: HttpRequest, payload: SavedViewIn) -> Status[SavedView]:
+    actor = request_actor(request)
+    view = saved_views.saved_view_create(actor=actor, data=_view_data(payload))
+    return Status(201, saved_views.saved_view_get(actor=actor, pk=view.pk))
+
+
+@router.get("/saved-views/{saved_view_id}", response={200: SavedViewOut, **GET_ERRORS}, tags=["saved views"])
+def saved_view_get(request: HttpRequest, saved_view_id: int) -> SavedView:
+    return saved_views.saved_view_get(actor=request_actor(request), pk=saved_view_id)
+
+
+@router.patch("/saved-views/{saved_view_id}", response={200: SavedViewOut, **WRITE_ERRORS}, tags=["saved views"])
+def saved_view_update(request: HttpRequest, saved_view_id: int, payload: SavedViewPatch) -> SavedView:
+    """Rename, reshare or store new filters, sort and columns; only the owner and admins may."""
+    actor = request_actor(request)
+    view = saved_views.saved_view_get(actor=actor, pk=saved_view_id)
+    saved_views.saved_view_update(actor=actor, view=view, data=_view_data(payload))
+    return saved_views.saved_view_get(actor=actor, pk=saved_view_id)
+
+
+@router.delete("/saved-views/{saved_view_id}", response={204: None, **WRITE_ERRORS}, tags=["saved views"])
+def saved_view_delete(request: HttpRequest, saved_view_id: int) -> Status[None]:
+    actor = request_actor(request)
+    saved_views.saved_view_delete(actor=actor, view=saved_views.saved_view_get(actor=actor, pk=saved_view_id))
+    return Status(204, None)

@@ -237,3 +237,54 @@ class Note(OrgScopedModel):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class ListKind(models.TextChoices):
+    """The list pages a saved view can belong to (their columns, filters and sorts: `list_registry`)."""
+
+    CONTACTS = "contacts", _("Contacts")
+    COMPANIES = "companies", _("Companies")
+    DEALS = "deals", _("Deals")
+    ORDERS = "orders", _("Orders")
+    ACTIVITIES = "activities", _("Activities")
+
+
+class ViewSharing(models.TextChoices):
+    PRIVATE = "private", _("Only me")
+    TEAM = "team", _("My team")
+    ORGANIZATION = "organization", _("Everyone in the organisation")
+
+
+class SavedView(OrgScopedModel):
+    """A named way of looking at a list: its filters, sort and columns, kept by a member for
+    themselves or shared with a team or the whole organisation.
+
+    It lives here, below sales, so that every list (contacts and companies here; deals, orders and
+    activities in sales) stores its views the same way; each list declares what it allows in
+    `vinculo.contacts.list_registry`.
+    """
+
+    kind = models.CharField(_("list"), max_length=16, choices=ListKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("owner")
+    )
+    sharing = models.CharField(_("shared with"), max_length=16, choices=ViewSharing.choices, default="private")
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    sort = models.CharField(_("sort"), max_length=32, blank=True, default="")
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["name", "id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                "organization", "owner", "kind", Lower("name"), name="saved_view_unique_name_per_owner"
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["organization", "kind", "name"], name="saved_view_org_kind")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -33,6 +33,7 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors, services
 from vinculo.contacts.filters import ListFilters, parse_filters
 from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm, country_choices
+from vinculo.contacts.list_state import list_state
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.record_links import viewer_of
@@ -109,16 +110,17 @@ def _query(*parts: str) -> str:
     return f"?{joined}" if joined else "?"
 
 
-def _querystring(filters: ListFilters, *without: str) -> str:
-    """The list's filters as a query string, without some; a chosen page size is kept."""
+def _querystring(filters: ListFilters, *without: str, extra: str = "") -> str:
+    """The list's filters as a query string, without some; a chosen page size is kept, and
+    `extra` (the saved view and chosen columns) is added."""
     query = filters.querystring_without(*without)
     if filters.per_page != ListFilters.per_page:
         query = "&".join(p for p in (query, f"per_page={filters.per_page}") if p)
-    return query
+    return "&".join(p for p in (query, extra) if p)
 
 
-def _sort_columns(filters: ListFilters) -> dict[str, dict[str, Any]]:
-    base = _querystring(filters, "sort", "page")
+def _sort_columns(filters: ListFilters, extra: str = "") -> dict[str, dict[str, Any]]:
+    base = _querystring(filters, "sort", "page", extra=extra)
     columns = {}
     for column, first in SORT_COLUMNS.items():
         active = filters.sort.lstrip("-") == column
@@ -132,8 +134,8 @@ def _sort_columns(filters: ListFilters) -> dict[str, dict[str, Any]]:
     return columns
 
 
-def _page_links(filters: ListFilters, page: Page) -> dict[str, str]:
-    base = _querystring(filters, "page")
+def _page_links(filters: ListFilters, page: Page, extra: str = "") -> dict[str, str]:
+    base = _querystring(filters, "page", extra=extra)
     links = {}
     if page.has_previous:
         links["previous"] = _query(base, f"page={page.number - 1}" if page.number > 2 else "")
@@ -152,8 +154,10 @@ def _list_response(
 ) -> HttpResponse:
     spec = LIST_KINDS[kind]
     actor = request.membership
+    state = list_state(actor=actor, kind=kind, params=params)
+    params = state.params
     filters = parse_filters(params, kind=kind, strict=False)
-    page = spec["selector"](actor=actor, filters=filters)  # type: ignore[operator]
+    page = spec["selector"](actor=actor, filters=filters, columns=state.columns)  # type: ignore[operator]
     owners = _owners(request)
     filter_fields = FILTER_FIELDS[kind]
     context: dict[str, Any] = {
@@ -163,9 +167,11 @@ def _list_response(
         "params": params,
         "list_url": reverse(spec["url"], args=[request.org.slug]),  # type: ignore[arg-type]
         "bulk_url": reverse(spec["bulk_url"], args=[request.org.slug]),  # type: ignore[arg-type]
-        "querystring": _querystring(filters),
-        "page_links": _page_links(filters, page),
-        "sort": _sort_columns(filters),
+        "querystring": _querystring(filters, extra=state.extra_query),
+        "page_links": _page_links(filters, page, state.extra_query),
+        "sort": _sort_columns(filters, state.extra_query),
+        **state.context(actor),
+        "view_teams": list(actor.teams.order_by("name", "id")),
         "filter_fields": filter_fields,
         "other_errors": [message for name, message in filters.errors.items() if name not in filter_fields],
         "owners": owners,

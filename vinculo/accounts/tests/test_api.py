@@ -247,6 +247,7 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
             "web forms",
             "outgoing messages",
             "notifications",
+            "saved views",
         }
     }
     assert operations == {
@@ -301,6 +302,11 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
         ("POST", "/notifications/{notification_id}/read"): "notification_read",
         ("GET", "/notifications/preferences"): "notification_preferences_get",
         ("PATCH", "/notifications/preferences"): "notification_preferences_update",
+        ("GET", "/saved-views"): "saved_view_list",
+        ("POST", "/saved-views"): "saved_view_create",
+        ("GET", "/saved-views/{saved_view_id}"): "saved_view_get",
+        ("PATCH", "/saved-views/{saved_view_id}"): "saved_view_update",
+        ("DELETE", "/saved-views/{saved_view_id}"): "saved_view_delete",
     }
     for item in schema["paths"].values():
         for op in item.values():

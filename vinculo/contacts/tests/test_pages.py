@@ -20,6 +20,7 @@ from vinculo.accounts.models import Membership, Organization, Role, Team
 from vinculo.accounts.testing import login_client
 from vinculo.contacts import services
 from vinculo.contacts.models import Company, Contact, Note, Tag
+from vinculo.contacts.saved_views import saved_view_create
 from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
 from vinculo.core.models import AuditEntry, Event
@@ -93,7 +94,7 @@ def test_contact_list_shows_each_contact_with_its_columns(client_in, actor, org)
     assert f'href="/o/{org.slug}/companies/{acme.pk}/">Acme</a>' in body
     assert '<span class="badge rounded-pill text-bg-success">Customer</span>' in body
     assert 'data-tag-color="#6c757d">VIP</span>' in body
-    assert f'<td class="hide-sm">{actor.user.full_name}</td>' in body
+    assert f'<span class="visually-hidden">Change: </span>{actor.user.full_name}<i' in body
     assert "1–2 of 2" in body
     assert f'href="/o/{org.slug}/contacts/new/"' in body
     assert f'name="ids" value="{jose.pk}" form="bulk-form"' in body
@@ -1019,7 +1020,12 @@ def _other_org_ids(other_actor: Membership) -> dict[str, int]:
     company = new_company(other_actor, name="Theirs Inc")
     contact = new_contact(other_actor, first_name="Theirs", company=company.pk, tags=["theirs"])
     note = new_note(other_actor, "Their note", contact=contact)
+    with scope(organization=other_actor.organization):
+        view = saved_view_create(
+            actor=other_actor, data={"kind": "contacts", "name": "Theirs", "sharing": "organization"}
+        )
     return {
+        "saved_view": view.pk,
         "contact": contact.pk,
         "company": company.pk,
         "note": note.pk,
@@ -1036,6 +1042,8 @@ def _object_of(pattern_name: str) -> str | None:
         return "note"
     if pattern_name.startswith("tag_"):
         return "tag"
+    if pattern_name.startswith("saved_view_"):
+        return "saved_view"
     return None
 
 
@@ -1062,7 +1070,7 @@ def test_every_page_with_an_id_answers_404_for_another_organisations_record(clie
         assert post.status_code in (404, 405), (pattern.name, post.status_code)
         assert 404 in (get.status_code, post.status_code)
         covered.append(pattern.name)
-    assert len(covered) == 17
+    assert len(covered) == 22
     snapshot_after = (
         list(Contact.dangerously_unscoped.values_list("id", "first_name", "updated_at")),
         list(Company.dangerously_unscoped.values_list("id", "name", "updated_at")),

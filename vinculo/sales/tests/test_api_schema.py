@@ -18,6 +18,7 @@ FOUNDATION_TAGS = {
     "consents",
     "outgoing messages",
     "notifications",
+    "saved views",
 }
 
 

@@ -39,6 +39,8 @@ from vinculo.accounts.permissions import (
 from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
+from vinculo.contacts.list_registry import chosen_columns, get_spec
+from vinculo.contacts.list_state import list_state
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
@@ -291,8 +293,8 @@ def _query(*parts: str) -> str:
     return f"?{joined}" if joined else "?"
 
 
-def _sort_links(filters: DealFilters) -> dict[str, dict[str, Any]]:
-    base = filters.querystring("sort", "stale_days")
+def _sort_links(filters: DealFilters, extra: str = "") -> dict[str, dict[str, Any]]:
+    base = "&".join(p for p in (filters.querystring("sort", "stale_days"), extra) if p)
     links = {}
     for column, first in LIST_SORTS.items():
         active = filters.sort.lstrip("-") == column
@@ -306,8 +308,8 @@ def _sort_links(filters: DealFilters) -> dict[str, dict[str, Any]]:
     return links
 
 
-def _page_links(filters: DealFilters, page: Page) -> dict[str, str]:
-    base = filters.querystring("stale_days")
+def _page_links(filters: DealFilters, page: Page, extra: str = "") -> dict[str, str]:
+    base = "&".join(p for p in (filters.querystring("stale_days"), extra) if p)
     if filters.per_page != DealFilters.per_page:
         base = "&".join(p for p in (base, f"per_page={filters.per_page}") if p)
     links = {}
@@ -331,10 +333,13 @@ def _list_response(
     request: OrgRequest, params: Any, *, bulk_errors: list[str] | None = None, status: int = 200
 ) -> HttpResponse:
     actor = request.membership
-    filters = parse_deal_filters(params, strict=False)
+    state = list_state(actor=actor, kind="deals", params=params if isinstance(params, QueryDict) else QueryDict())
+    filters = parse_deal_filters(state.params, strict=False)
     page = deal_selectors.deal_list(actor=actor, filters=filters)
     pipelines = list(pipeline_selectors.pipeline_list())
     context = {
+        **state.context(actor),
+        "view_teams": list(actor.teams.order_by("name", "id")),
         "nav": "deals",
         "page": page,
         "filters": filters,
@@ -343,9 +348,9 @@ def _list_response(
         "teams": _teams(),
         "statuses": Deal._meta.get_field("status").choices,
         "list_url": reverse("sales:deal_list", args=[request.org.slug]),
-        "querystring": filters.querystring("stale_days"),
-        "sort": _sort_links(filters),
-        "page_links": _page_links(filters, page),
+        "querystring": "&".join(p for p in (filters.querystring("stale_days"), state.extra_query) if p),
+        "sort": _sort_links(filters, state.extra_query),
+        "page_links": _page_links(filters, page, state.extra_query),
         "can_write": can_write(actor),
         "is_htmx": is_htmx(request),
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)) if can_write(actor) else [],
@@ -355,6 +360,71 @@ def _list_response(
         "selected_ids": request.POST.getlist("ids") if bulk_errors else [],
     }
     return _render(request, "sales/deals/list.html", context, partial="results", status=status)
+
+
+@org_view
+@require_http_methods(["GET", "POST"])
+def deal_inline_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Inline edit of a deal's stage or owner from the list: GET `field=` the cell's editor, GET
+    without it the row, POST saves through the deal's services and answers the row."""
+    actor = request.membership
+    deal = deal_selectors.deal_get(actor=actor, pk=pk)
+    source = request.POST if request.method == "POST" else request.GET
+    field = source.get("field", "")
+    spec = get_spec("deals")
+    assert spec is not None
+    columns = chosen_columns(spec, [source.get("columns", "")]) or list(spec.default_columns)
+    context: dict[str, Any] = {
+        "deal": deal,
+        "columns": columns,
+        "columns_param": ",".join(columns),
+        "can_write": can_write(actor),
+        "selected_ids": [],
+        "row_id": f"deal-row-{deal.pk}",
+        "inline_url": reverse("sales:deal_inline", args=[request.org.slug, deal.pk]),
+    }
+    if field and field not in ("stage", "owner"):
+        return HttpResponse(
+            _("This column cannot be changed here. Allowed: %(names)s.") % {"names": "stage, owner"},
+            status=422,
+            content_type="text/plain; charset=utf-8",
+        )
+    if request.method == "GET" and not field:
+        return render(request, "sales/deals/_deal_row.html", context)
+    require_change(actor, deal)
+    if field == "stage":
+        editor = {
+            "field": "stage",
+            "label": _("Stage"),
+            "choices": [(s.pk, s.name) for s in deal.pipeline.stages.order_by("position", "id")],
+            "current": deal.stage_id,
+        }
+    else:
+        editor = {
+            "field": "owner",
+            "label": _("Owner"),
+            "choices": [(u.pk, str(u)) for u in _owners(request)],
+            "current": deal.owner_id or "",
+        }
+    if request.method == "POST":
+        if not field:
+            return HttpResponse(_("Say which column to change."), status=422, content_type="text/plain; charset=utf-8")
+        value = request.POST.get("value", "")
+        try:
+            if field == "stage":
+                deal_services.deal_move(
+                    actor=actor, deal=deal, stage=value, lost_reason=request.POST.get("lost_reason") or None
+                )
+            else:
+                deal_services.deal_update(actor=actor, deal=deal, data={"owner": value or None})
+        except ValidationError as exc:
+            context.update(editor)
+            context["error"] = " ".join(e["message"] for e in _error_list(exc))
+            return render(request, "contacts/_inline_form.html", context, status=422)
+        context["deal"] = deal_selectors.deal_get(actor=actor, pk=deal.pk)
+        return render(request, "sales/deals/_deal_row.html", context)
+    context.update(editor)
+    return render(request, "contacts/_inline_form.html", context)
 
 
 @org_view
@@ -1012,6 +1082,7 @@ urlpatterns = [
     path("deals/board/stages/<int:pk>/", stage_cards_view, name="stage_cards"),
     path("deals/board/default-pipeline/", pipeline_create_default_view, name="pipeline_create_default"),
     path("deals/new/", deal_create_view, name="deal_create"),
+    path("deals/<int:pk>/inline/", deal_inline_view, name="deal_inline"),
     path("deals/bulk/", deal_bulk_view, name="deal_bulk"),
     path("deals/<int:pk>/", deal_detail_view, name="deal_detail"),
     path("deals/<int:pk>/edit/", deal_edit_view, name="deal_edit"),

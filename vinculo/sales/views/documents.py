@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_write, require_write
+from vinculo.contacts.list_state import list_state
 from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.pagination import Page, paginate, requested_page
 from vinculo.core.query_params import search_words
@@ -452,11 +453,15 @@ def order_preview_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 def _document_list(
     request: OrgRequest, kind: str, statuses: type[TextChoices], select: Callable[..., QuerySet[Any]]
 ) -> HttpResponse:
-    """The list page of quotes or orders (`kind`), searched by `q` and filtered by a status."""
-    q, q_error = search_words(request.GET)
-    status = request.GET.get("status", "")
+    """The list page of quotes or orders (`kind`), searched by `q` and filtered by a status; the
+    orders list has saved views and a column chooser."""
+    actor = request.membership
+    state = list_state(actor=actor, kind="orders", params=request.GET) if kind == "order" else None
+    params = state.params if state is not None else request.GET
+    q, q_error = search_words(params)
+    status = params.get("status", "")
     status = status if status in statuses.values else ""
-    queryset = select(actor=request.membership, q=q, status=status)
+    queryset = select(actor=actor, q=q, status=status)
     context = {
         "nav": f"{kind}s",
         "q": q,
@@ -465,6 +470,12 @@ def _document_list(
         "statuses": statuses.choices,
         **_list_context(request, queryset, f"sales:{kind}_list", q=q, status=status),
     }
+    if state is not None:
+        context.update(state.context(actor))
+        context["view_teams"] = list(actor.teams.order_by("name", "id"))
+        extra = state.extra_query
+        if extra:
+            context["page_links"] = {k: f"{v}&{extra}" for k, v in context["page_links"].items()}
     return _render(request, f"{T}{kind}_list.html", context, partial="results")
 
 
