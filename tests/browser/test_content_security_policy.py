@@ -80,7 +80,10 @@ def test_every_page_opens_without_a_policy_violation(browser: Any, live_server: 
                 answer = context.request.get(url)
                 content_type = answer.headers.get("content-type", "")
                 status = answer.status
-                if content_type.startswith("text/html") and status == 200:
+                # a message's own HTML (the outbox) is served sandboxed under its own policy, for a
+                # frame of its page: a document of the sender's, not a page of Vínculo's
+                framed = "sandbox" in answer.headers.get("content-security-policy", "")
+                if content_type.startswith("text/html") and status == 200 and not framed:
                     response = page.goto(url)
                     assert response is not None
                     status = response.status
