@@ -172,6 +172,8 @@ def test_a_manager_sees_their_teams_counts(org, people, rep_day):
 
 
 def test_an_owner_sees_every_member_and_a_rep_without_data_sees_empty_states(org, actor, people, rep_day):
+    actor.user.time_zone = people["rep"].user.time_zone  # the team's "today" is the viewer's: far from midnight too
+    actor.user.save(update_fields=["time_zone"])
     html = login_client(actor).get(home_url(org)).content.decode()
 
     team = html[html.index('id="home-team"') :]
