@@ -118,5 +118,9 @@ def pick_record(page: Any, label: str, typed: str, choice: str, *, nth: int = 0)
     """Choose a record in a picker (a <select data-picker> made a combobox by picker.js): type into
     the box named `label`, then click the suggestion whose text contains `choice`."""
     box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
+    from playwright.sync_api import expect  # only where a browser test runs (a large import)
+
+    # a row added a moment ago still has its plain <select> until picker.js makes it a search box
+    expect(box).to_have_js_property("tagName", "INPUT")
     box.fill(typed)
     page.get_by_role("option", name=choice).click()
