@@ -14,13 +14,8 @@ the settings page is seen by admins, and the failure reasons by every member the
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import ipaddress
 import logging
 import smtplib
-import socket
-import ssl
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from vinculo.core import crypto, outbound
 from vinculo.messaging.models import OrganizationSmtp, SmtpSecurity
+from vinculo.messaging.smtp import PinnedSMTP, PinnedSMTPSSL, is_local_host, login_utf8, quit_quietly, tls_context
 from vinculo.messaging.transports import ORG_SMTP, Transport, TransportError, register_transport
 
 logger = logging.getLogger(__name__)
@@ -41,86 +37,6 @@ SENDER_REFUSED = gettext_lazy("The SMTP server refused the sender: check the fro
 MESSAGE_REFUSED = gettext_lazy("The SMTP server refused the message.")
 SECRET_UNREADABLE = gettext_lazy("The stored password cannot be read (the encryption key changed): enter it again.")
 SETTINGS_GONE = gettext_lazy("The organisation's SMTP server this message was to leave through was removed.")
-LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
-
-
-def is_local_host(host: str) -> bool:
-    name = host.strip().rstrip(".").lower()
-    if name in LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def tls_context() -> ssl.SSLContext:
-    """The system's authorities, plus those of VINCULO_MAILBOX_CA_FILE when set."""
-    context = ssl.create_default_context()
-    extra = getattr(settings, "MAILBOX_CA_FILE", "")
-    if extra:
-        context.load_verify_locations(cafile=extra)
-    return context
-
-
-class PinnedSMTP(smtplib.SMTP):
-    """SMTP to an address checked by vinculo.core.outbound, never to a new answer of the resolver."""
-
-    def __init__(self, target: outbound.Target, *, timeout: float) -> None:
-        self.target = target
-        super().__init__(timeout=timeout)
-        self._host = target.host  # what starttls() checks the certificate against
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return outbound.connect_target(self.target, timeout=timeout)
-
-
-class PinnedSMTPSSL(smtplib.SMTP_SSL):
-    """SMTP over TLS from the first byte, to an address checked by vinculo.core.outbound."""
-
-    def __init__(self, target: outbound.Target, *, context: ssl.SSLContext, timeout: float) -> None:
-        self.target = target
-        super().__init__(context=context, timeout=timeout)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = outbound.connect_target(self.target, timeout=timeout)
-        try:
-            return self.context.wrap_socket(sock, server_hostname=self.target.host)
-        except BaseException:
-            sock.close()
-            raise
-
-
-def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
-    """AUTH PLAIN (else LOGIN) as UTF-8; raises SMTPAuthenticationError when refused."""
-    smtp.ehlo_or_helo_if_needed()
-    offered = smtp.esmtp_features.get("auth", "").upper().split()
-    user, secret = username.encode(), password.encode()
-    if "PLAIN" in offered:
-        token = base64.b64encode(b"\0" + user + b"\0" + secret).decode("ascii")
-        code, text = smtp.docmd("AUTH", f"PLAIN {token}")
-    elif "LOGIN" in offered:
-        code, text = smtp.docmd("AUTH", "LOGIN")
-        if code == 334:
-            code, text = smtp.docmd(base64.b64encode(user).decode("ascii"))
-        if code == 334:
-            code, text = smtp.docmd(base64.b64encode(secret).decode("ascii"))
-    elif offered:
-        smtp.login(username, password)  # CRAM-MD5 and the like (ASCII only)
-        return
-    else:
-        raise smtplib.SMTPNotSupportedError("the server offers no AUTH")
-    if code != 235:
-        raise smtplib.SMTPAuthenticationError(code, text)
-
-
-def _quit(smtp: smtplib.SMTP | None) -> None:
-    if smtp is None:
-        return
-    with contextlib.suppress(smtplib.SMTPException, OSError):
-        smtp.quit()
-    with contextlib.suppress(OSError):
-        smtp.close()
 
 
 def _connect_failed(smtp_settings: OrganizationSmtp, reason: object) -> TransportError:
@@ -160,16 +76,16 @@ def smtp_connect(smtp_settings: OrganizationSmtp) -> smtplib.SMTP:
             if not is_local_host(str(peer)):
                 raise _connect_failed(smtp_settings, "no encryption is only allowed to this machine")
     except TransportError:
-        _quit(smtp)
+        quit_quietly(smtp)
         raise
     except (outbound.OutboundError, OSError, ValueError, smtplib.SMTPException) as exc:
-        _quit(smtp)
+        quit_quietly(smtp)
         raise _connect_failed(smtp_settings, f"{type(exc).__name__}: {exc}") from exc
     try:
         if smtp_settings.username:
-            _login(smtp, smtp_settings.username, password)
+            login_utf8(smtp, smtp_settings.username, password)
     except (smtplib.SMTPException, OSError) as exc:
-        _quit(smtp)
+        quit_quietly(smtp)
         if isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError)) or (
             isinstance(exc, smtplib.SMTPResponseException) and 400 <= exc.smtp_code < 500
         ):
@@ -214,12 +130,12 @@ class OrgSmtpConnection:
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
             raise _refused(self.smtp_settings, exc) from exc
         except OSError as exc:
-            _quit(self.smtp)
+            quit_quietly(self.smtp)
             self.smtp = None
             raise _connect_failed(self.smtp_settings, exc) from exc
 
     def close(self) -> None:
-        _quit(self.smtp)
+        quit_quietly(self.smtp)
         self.smtp = None
 
 

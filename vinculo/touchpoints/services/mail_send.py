@@ -29,14 +29,11 @@ queued (`mailbox_route`); the worker opens the connection (`MailboxConnection`).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import imaplib
 import logging
 import re
 import smtplib
-import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from email.utils import formataddr
@@ -50,6 +47,7 @@ from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.models import Membership, Organization, User
 from vinculo.core import outbound
+from vinculo.messaging.smtp import PinnedSMTP, PinnedSMTPSSL, login_utf8, quit_quietly
 from vinculo.messaging.transports import Route, Transport, TransportError, register_transport
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox, SmtpSecurity
@@ -114,63 +112,9 @@ def register() -> None:
 # --- connecting -------------------------------------------------------------------------------------
 
 
-class PinnedSMTP(smtplib.SMTP):
-    """SMTP to an address checked by vinculo.core.outbound, never to a new answer of the resolver;
-    `connect(target.host, …)` keeps the server's name for STARTTLS's certificate check."""
-
-    def __init__(self, target: outbound.Target, *, timeout: float) -> None:
-        self.target = target
-        super().__init__(timeout=timeout)
-        self._host = target.host  # what starttls() checks the certificate against
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return outbound.connect_target(self.target, timeout=timeout)
-
-
-class PinnedSMTPSSL(smtplib.SMTP_SSL):
-    """SMTP over TLS from the first byte, to an address checked by vinculo.core.outbound; SNI and
-    the certificate check use the server's name."""
-
-    def __init__(self, target: outbound.Target, *, context: ssl.SSLContext, timeout: float) -> None:
-        self.target = target
-        super().__init__(context=context, timeout=timeout)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = outbound.connect_target(self.target, timeout=timeout)
-        try:
-            return self.context.wrap_socket(sock, server_hostname=self.target.host)
-        except BaseException:
-            sock.close()
-            raise
-
-
 def _answer(code: int, text: bytes | str) -> str:
     message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return f"{code} {' '.join(message.split())}".strip()[:300]
-
-
-def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
-    """AUTH PLAIN (else LOGIN) with the user name and password as UTF-8; raises
-    SMTPAuthenticationError when refused, SMTPNotSupportedError when the server offers neither."""
-    smtp.ehlo_or_helo_if_needed()
-    offered = smtp.esmtp_features.get("auth", "").upper().split()
-    user, secret = username.encode(), password.encode()
-    if "PLAIN" in offered:
-        token = base64.b64encode(b"\0" + user + b"\0" + secret).decode("ascii")
-        code, text = smtp.docmd("AUTH", f"PLAIN {token}")
-    elif "LOGIN" in offered:
-        code, text = smtp.docmd("AUTH", "LOGIN")
-        if code == 334:
-            code, text = smtp.docmd(base64.b64encode(user).decode("ascii"))
-        if code == 334:
-            code, text = smtp.docmd(base64.b64encode(secret).decode("ascii"))
-    elif offered:
-        smtp.login(username, password)  # CRAM-MD5 and the like (ASCII only)
-        return
-    else:
-        raise smtplib.SMTPNotSupportedError("the server offers no AUTH")
-    if code != 235:
-        raise smtplib.SMTPAuthenticationError(code, text)
 
 
 def _credentials(mailbox: Mailbox) -> tuple[str, str]:
@@ -220,18 +164,18 @@ def smtp_connect(mailbox: Mailbox) -> smtplib.SMTP:
             if not is_local_host(str(peer)):
                 raise _connect_failed(mailbox, "no encryption is only allowed to this machine")
     except TransportError:
-        _quit(smtp)
+        quit_quietly(smtp)
         raise
     except (outbound.OutboundError, OSError, ValueError, smtplib.SMTPException) as exc:
         # ssl.SSLError, socket.timeout and refused connections are OSErrors; UnicodeError a ValueError
-        _quit(smtp)
+        quit_quietly(smtp)
         raise _connect_failed(mailbox, _reason(exc)) from exc
     try:
         if mailbox.smtp_security != SmtpSecurity.NONE or smtp.has_extn("auth"):
-            _login(smtp, username, password)
+            login_utf8(smtp, username, password)
         # else: a development server on this machine that asks for no login (MailHog, aiosmtpd)
     except (smtplib.SMTPException, OSError) as exc:
-        _quit(smtp)
+        quit_quietly(smtp)
         if isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError)) or (
             isinstance(exc, smtplib.SMTPResponseException) and 400 <= exc.smtp_code < 500
         ):
@@ -240,15 +184,6 @@ def smtp_connect(mailbox: Mailbox) -> smtplib.SMTP:
         mailbox_outgoing_note(mailbox, str(SMTP_LOGIN_FAILED))
         raise TransportError(str(SMTP_LOGIN_FAILED), temporary=False, route_broken=True) from exc
     return smtp
-
-
-def _quit(smtp: smtplib.SMTP | None) -> None:
-    if smtp is None:
-        return
-    with contextlib.suppress(smtplib.SMTPException, OSError):
-        smtp.quit()
-    with contextlib.suppress(OSError):
-        smtp.close()
 
 
 def mailbox_outgoing_note(mailbox: Mailbox, note: str) -> None:
@@ -306,7 +241,7 @@ class MailboxConnection:
             logger.info("mailbox %s: message refused: %s", self.mailbox.pk, _reason(exc))
             raise _refused(exc) from exc
         except OSError as exc:
-            _quit(self.smtp)
+            quit_quietly(self.smtp)
             self.smtp = None
             raise _connect_failed(self.mailbox, _reason(exc)) from exc
         if self.mailbox.outgoing_error:
@@ -315,7 +250,7 @@ class MailboxConnection:
             self.copies.append(raw)
 
     def close(self) -> None:
-        _quit(self.smtp)
+        quit_quietly(self.smtp)
         self.smtp = None
         copies, self.copies = self.copies, []
         if copies:

@@ -48,7 +48,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -61,6 +60,7 @@ from vinculo.contacts.validation import clean_email
 from vinculo.core import outbound
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
 from vinculo.core.validation import Errors, add_error, clean_text
+from vinculo.messaging.smtp import is_local_host, tls_context
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox, SmtpSecurity
 
@@ -105,7 +105,6 @@ AUDITED = [
 SMTP_CONNECTION = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "username", "sent_folder")
 SMTP_DEFAULT_PORTS = {SmtpSecurity.SSL: 465, SmtpSecurity.STARTTLS: 587, SmtpSecurity.NONE: 25}
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
-LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 # what users are told (the reasons go to the server log)
 HOST_REFUSED = gettext_lazy("This address is local, private or reserved: Vínculo does not connect to it.")
 CONNECT_FAILED = gettext_lazy("Could not connect to the server: check the server name, the port and SSL/TLS.")
@@ -116,18 +115,6 @@ class ImapFailure(Exception):
     """The server could not be reached, refused the login or the folder; the message says which,
     in words for the person who set the mailbox up (never with the password, never with what the
     socket said)."""
-
-
-def is_local_host(host: str) -> bool:
-    """The local machine, where a connection without TLS is allowed (asked of the address actually
-    connected to)."""
-    name = host.strip().rstrip(".").lower()
-    if name in LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _clean_host(value: Any, errors: Errors, field: str = "host") -> str | None:
@@ -441,16 +428,6 @@ def _reason(exc: BaseException) -> str:
     detail = exc.args[0] if len(exc.args) == 1 else None
     text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(exc)
     return f"{type(exc).__name__}: {text}"[:300]
-
-
-def tls_context() -> ssl.SSLContext:
-    """Certificate checks for mailbox servers (IMAP and SMTP): the system's authorities, plus
-    those of MAILBOX_CA_FILE when set (a server whose certificate a private CA signed)."""
-    context = ssl.create_default_context()
-    extra = getattr(settings, "MAILBOX_CA_FILE", "")
-    if extra:
-        context.load_verify_locations(cafile=extra)
-    return context
 
 
 def _connect_failed(mailbox: Mailbox, reason: object) -> ImapFailure:

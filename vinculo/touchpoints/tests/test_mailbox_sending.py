@@ -17,10 +17,11 @@ from vinculo.accounts.testing import login_client
 from vinculo.core.models import AuditEntry
 from vinculo.core.outbound import resolve_target
 from vinculo.messaging.models import OutgoingMessage
+from vinculo.messaging.smtp import PinnedSMTPSSL
 from vinculo.messaging.transports import TransportError
 from vinculo.touchpoints import crypto
 from vinculo.touchpoints.models import Mailbox
-from vinculo.touchpoints.services.mail_send import SMTP_CONNECT_FAILED, PinnedSMTPSSL, mailbox_connection_open
+from vinculo.touchpoints.services.mail_send import SMTP_CONNECT_FAILED, mailbox_connection_open
 from vinculo.touchpoints.services.mailboxes import HOST_REFUSED, mailbox_create
 from vinculo.touchpoints.testing.mail import connect_sending_mailbox
 
