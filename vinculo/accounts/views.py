@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -38,19 +37,11 @@ from vinculo.accounts.selectors import invitation_by_secret, membership_list_for
 from vinculo.accounts.tasks import send_password_reset
 from vinculo.accounts.tenancy import ACTIVE_ORG_SESSION_KEY
 from vinculo.core.rate_limit import retry_after
+from vinculo.core.views import safe_next
 
 logger = logging.getLogger(__name__)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def _safe_next(request: HttpRequest) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
 
 
 def _invitation_in(next_url: str | None) -> Invitation | None:
@@ -85,7 +76,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     A wrong password and an unknown e-mail look the same from outside: same status, same
     message, same throttling, and a password hash computed either way.
     """
-    next_url = _safe_next(request)
+    next_url = safe_next(request)
     if request.user.is_authenticated and request.method == "GET":
         return redirect(next_url or "home")
     form = LoginForm(request.POST or None)
@@ -124,7 +115,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request)
+    next_url = safe_next(request)
     logout(request)  # flushes the session: the old session id no longer works
     if next_url:
         return redirect(reverse("accounts:login") + "?" + urlencode({"next": next_url}))
@@ -138,7 +129,7 @@ SIGNUPS_PER_CLIENT_PER_HOUR = 20
 def signup_view(request: HttpRequest) -> HttpResponse:
     """Create an account and an organisation; when coming from an invitation, only the account
     (for the invited address), and back to the invitation to accept it."""
-    next_url = _safe_next(request)
+    next_url = safe_next(request)
     if request.user.is_authenticated:
         return redirect(next_url or "home")
     invitation = _invitation_in(next_url)
@@ -222,7 +213,7 @@ def profile_view(request: AuthedRequest) -> HttpResponse:
             else:
                 translation.activate(user.language)
                 messages.success(request, _("Your profile was saved."))
-                return redirect(_safe_next(request) or "accounts:profile")
+                return redirect(safe_next(request) or "accounts:profile")
         return render(request, "accounts/profile.html", {"form": form}, status=422)
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -237,7 +228,7 @@ def language_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.user_update_preferences(user=request.user, language=language)  # type: ignore[arg-type]
     translation.activate(language)
-    response = redirect(_safe_next(request) or "home")
+    response = redirect(safe_next(request) or "home")
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 View = Callable[..., HttpResponse]
@@ -80,3 +81,23 @@ def validation_error_items(exc: ValidationError) -> list[dict[str, str]]:
     if hasattr(exc, "error_dict"):
         return [{"field": key, "message": str(m)} for key, msgs in exc.message_dict.items() for m in msgs]
     return [{"field": "__all__", "message": str(m)} for m in exc.messages]
+
+
+def local_url(request: HttpRequest, target: str | None) -> str | None:
+    """`target` when it is a path of this site (a `next`, a stored link), else None: never another
+    host, another scheme, or a scheme-relative `//host/…`."""
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return None
+
+
+def safe_next(request: HttpRequest, fallback: str = "") -> str:
+    """Where a form asked to go afterwards (`next` in the POST, else the query string), if it is a
+    path of this site; else `fallback`."""
+    return local_url(request, request.POST.get("next") or request.GET.get("next")) or fallback

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.accounts.forms import add_service_errors
 from vinculo.accounts.http import OrgRequest
 from vinculo.core.pagination import requested_page
-from vinculo.core.views import is_htmx, org_view, render_page
+from vinculo.core.views import is_htmx, local_url, org_view, render_page
 from vinculo.messaging.models import Notification
 from vinculo.messaging.notification_kinds import NotificationChannel, notification_kind_list
 from vinculo.messaging.selectors import notifications as selectors
@@ -89,10 +88,7 @@ def notification_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 def notification_open_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
     """Opening a notification marks it read and goes to what it is about."""
     notification = services.notification_mark_read(actor=request.membership, notification=_notification(request, pk))
-    target = notification.url
-    if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts=None) or not target.startswith("/"):
-        target = _list_url(request)
-    return redirect(target)
+    return redirect(local_url(request, notification.url) or _list_url(request))
 
 
 @org_view

@@ -19,7 +19,6 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -29,7 +28,7 @@ from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import can_manage_org, can_write
 from vinculo.contacts.timeline_deliveries import TimelineDelivery, register_delivery_annotator
 from vinculo.core.pagination import paginate, requested_page
-from vinculo.core.views import org_view, render_page
+from vinculo.core.views import org_view, render_page, safe_next
 from vinculo.messaging.attachments import Download, attachment_response
 from vinculo.messaging.models import MessageState, OutgoingMessage
 from vinculo.messaging.outgoing_selectors import outgoing_by_message_id
@@ -162,12 +161,7 @@ def outbox_message_retry_view(request: OrgRequest, org_slug: str, pk: int) -> Ht
     except RetryConflict as exc:
         return _message_page(request, message, error=str(exc), status=409)
     messages.success(request, _("The e-mail to %(to)s was queued to be sent again.") % {"to": message.to_address})
-    target = request.POST.get("next", "")
-    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("messaging:outbox_message", args=[request.org.slug, message.pk])
-    return redirect(target)
+    return redirect(safe_next(request, reverse("messaging:outbox_message", args=[request.org.slug, message.pk])))
 
 
 # --- the contact's timeline: how far each e-mail got ---------------------------------------------------

@@ -14,11 +14,10 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,7 +30,7 @@ from vinculo.contacts.selectors import company_queryset, contact_queryset
 from vinculo.core.audit import audit_history
 from vinculo.core.forms import DateTimeTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.core.validation import in_date_range
-from vinculo.core.views import asks_for_json, is_htmx, org_view, validation_error_items
+from vinculo.core.views import asks_for_json, is_htmx, org_view, safe_next, validation_error_items
 from vinculo.core.views import render_page as _render
 from vinculo.sales.ical import feed_url
 from vinculo.sales.models import Activity, ActivityKind, Deal, DealStatus, FollowUpRule, Stage
@@ -172,17 +171,6 @@ class FollowUpRuleForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if (
-        target
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-        and target.startswith("/")
-    ):
-        return target
-    return fallback
-
-
 def _with_current(records: list[Any], current: Any) -> list[Any]:
     if current is not None and all(r.pk != current.pk for r in records):
         return [current, *records]
@@ -235,8 +223,8 @@ def _activity_form_page(
         "nav": "agenda",
         "form": form,
         "activity": activity,
-        "next": _safe_next(request, ""),
-        "cancel_url": _safe_next(
+        "next": safe_next(request, ""),
+        "cancel_url": safe_next(
             request,
             reverse("sales:activity_detail", args=[request.org.slug, activity.pk])
             if activity
@@ -402,7 +390,7 @@ def activity_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
             form.apply_service_errors(exc)
         else:
             messages.success(request, _("Activity created."))
-            return redirect(_safe_next(request, _after_save_url(request, activity)))
+            return redirect(safe_next(request, _after_save_url(request, activity)))
     return _activity_form_page(request, form, None, status=422)
 
 
@@ -457,7 +445,7 @@ def activity_reschedule_view(request: OrgRequest, org_slug: str, pk: int) -> Htt
             return JsonResponse({"detail": " ".join(e["message"] for e in errors), "errors": errors}, status=422)
         for error in errors:
             messages.error(request, error["message"])
-        return redirect(_safe_next(request, fallback))
+        return redirect(safe_next(request, fallback))
     local = timezone.localtime(activity.due_at)
     message = _("“%(subject)s” moved to %(when)s.") % {
         "subject": activity.subject,
@@ -471,7 +459,7 @@ def activity_reschedule_view(request: OrgRequest, org_slug: str, pk: int) -> Htt
             }
         )
     messages.success(request, message)
-    return redirect(_safe_next(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 @org_view
@@ -493,7 +481,7 @@ def activity_edit_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespo
             form.apply_service_errors(exc)
         else:
             messages.success(request, _("Activity saved."))
-            return redirect(_safe_next(request, _after_save_url(request, activity)))
+            return redirect(safe_next(request, _after_save_url(request, activity)))
     return _activity_form_page(request, form, activity, status=422)
 
 
@@ -523,7 +511,7 @@ def activity_complete_view(request: OrgRequest, org_slug: str, pk: int) -> HttpR
     if is_htmx(request):
         return _row(request, selectors.activity_get(actor=actor, pk=pk))
     messages.success(request, _("Marked as done."))
-    return redirect(_safe_next(request, reverse("sales:activity_detail", args=[org_slug, activity.pk])))
+    return redirect(safe_next(request, reverse("sales:activity_detail", args=[org_slug, activity.pk])))
 
 
 def _complete_page(request: OrgRequest, activity: Activity, form: CompleteForm, *, status: int = 200) -> HttpResponse:
@@ -531,8 +519,8 @@ def _complete_page(request: OrgRequest, activity: Activity, form: CompleteForm, 
         "nav": "agenda",
         "a": activity,
         "form": form,
-        "next": _safe_next(request, ""),
-        "cancel_url": _safe_next(request, reverse("sales:activity_detail", args=[request.org.slug, activity.pk])),
+        "next": safe_next(request, ""),
+        "cancel_url": safe_next(request, reverse("sales:activity_detail", args=[request.org.slug, activity.pk])),
     }
     return render(request, "sales/agenda/activity_complete.html", context, status=status)
 
@@ -546,7 +534,7 @@ def activity_reopen_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRes
     if is_htmx(request):
         return _row(request, selectors.activity_get(actor=actor, pk=pk))
     messages.success(request, _("Activity reopened."))
-    return redirect(_safe_next(request, reverse("sales:activity_detail", args=[org_slug, activity.pk])))
+    return redirect(safe_next(request, reverse("sales:activity_detail", args=[org_slug, activity.pk])))
 
 
 @org_view

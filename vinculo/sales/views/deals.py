@@ -21,7 +21,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -47,7 +46,7 @@ from vinculo.contacts.templatetags.contacts_ui import audit_value
 from vinculo.core.event_story import RecordLink, attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
-from vinculo.core.views import is_htmx, org_view
+from vinculo.core.views import is_htmx, org_view, safe_next
 from vinculo.core.views import render_page as _render
 from vinculo.sales.forms_deals import (
     DealForm,
@@ -85,13 +84,6 @@ def money(amount: Decimal, currency: str) -> str:
 
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
 
 
 def _owners(request: OrgRequest) -> list[Any]:
@@ -252,7 +244,7 @@ def deal_move_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
             return JsonResponse({"detail": detail, "errors": errors}, status=422)
         for error in errors:
             messages.error(request, error["message"])
-        return redirect(_safe_next(request, fallback))
+        return redirect(safe_next(request, fallback))
     message = _("“%(title)s” moved to %(stage)s.") % {"title": deal.title, "stage": deal.stage.name}
     if _wants_json(request):
         return JsonResponse(
@@ -268,7 +260,7 @@ def deal_move_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
             }
         )
     messages.success(request, message)
-    return redirect(_safe_next(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 @org_view
