@@ -1,7 +1,8 @@
 """The browser tests: marked `browser` and kept on one xdist worker (one chromium per worker).
 
 Fixtures `browser` and `browser_page` (Playwright driving Debian's chromium, skipped without it
-unless VINCULO_REQUIRE_BROWSER=1): vinculo/core/testing/browser.py. `shop_site`: another website.
+unless VINCULO_REQUIRE_BROWSER=1): vinculo/core/testing/browser.py. `madrid_page`: a tab whose
+browser is in Madrid. `shop_site`: another website.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+
+from vinculo.core.testing.browser import watched_page
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -18,6 +22,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture
+def madrid_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A tab of a browser whose clock is in Madrid (Spanish-speaking, English interface asked),
+    failing the test on any Content-Security-Policy violation."""
+    with watched_page(browser, live_server, locale="en-GB", timezone_id="Europe/Madrid") as page:
+        yield page
 
 
 @pytest.fixture

@@ -4,33 +4,11 @@ it, see the step tick itself, and put the checklist away for good."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from vinculo.accounts.models import Membership
-from vinculo.core.testing.browser import PolicyViolations
-
-
-@pytest.fixture
-def madrid_page(browser: Any, live_server: Any) -> Iterator[Page]:
-    """A tab of a browser whose clock is in Madrid (Spanish-speaking, English interface asked),
-    failing the test on any Content-Security-Policy violation."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-GB", timezone_id="Europe/Madrid", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    violations = PolicyViolations(context)
-    page = context.new_page()
-    yield page
-    with contextlib.suppress(Exception):
-        violations.settle(page)
-    context.close()
-    assert not violations.found, f"Content-Security-Policy violations:\n{violations.report()}"
 
 
 def test_sign_up_in_madrid_follow_the_checklist_and_dismiss_it(madrid_page: Page):

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from django_scopes import scope
 from playwright.sync_api import Page, expect
 
-from vinculo.accounts.testing import PASSWORD, MailSink, free_port, make_member
+from vinculo.accounts.testing import PASSWORD, mail_server, make_member
 from vinculo.contacts.services import contact_create
 from vinculo.messaging.models import MessageState, OutgoingMessage
 from vinculo.messaging.services.outgoing import message_queue
@@ -74,11 +73,8 @@ def test_set_up_the_organisations_smtp_server_and_send_a_test_email(browser_page
     settings.VINCULO_RELAY_CONFIGURED = False
     owner = make_member(full_name="Ana Torres")
     org = owner.organization
-    sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
     page = browser_page
-    try:
+    with mail_server() as sink:
         page.goto("/accounts/login/")
         page.get_by_label("E-mail").fill(owner.user.email)
         page.get_by_label("Password").fill(PASSWORD)
@@ -88,17 +84,15 @@ def test_set_up_the_organisations_smtp_server_and_send_a_test_email(browser_page
         page.get_by_role("link", name="E-mail sending").click()
         expect(page.locator("#sending-mode")).to_contain_text("No SMTP server is configured")
         page.get_by_label("SMTP server").fill("127.0.0.1")
-        page.get_by_label("Port").fill(str(controller.port))
+        page.get_by_label("Port").fill(str(sink.port))
         page.get_by_label("Security").select_option("none")
         page.get_by_label("From address").fill("hola@empresa.example")
         page.get_by_role("button", name="Save").click()
         expect(page.locator("#sending-mode")).to_contain_text(
-            f"Mail leaves through the organisation's own server, 127.0.0.1:{controller.port}."
+            f"Mail leaves through the organisation's own server, 127.0.0.1:{sink.port}."
         )
         page.get_by_role("button", name="Send a test e-mail").click()
         expect(page.locator("#test-result")).to_have_text(
             f"Sent to {owner.user.email}: the SMTP server accepted the login and the message."
         )
         assert [m.rcpt_tos for m in sink.received] == [[owner.user.email]]
-    finally:
-        controller.stop()

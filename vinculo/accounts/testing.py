@@ -3,12 +3,14 @@
 `actor`/`owner` and `org` (the organisation under test), `other_actor`/`other_org` (one whose data
 must never be reachable), `member_factory(role)` (alias `member`) and one member per role
 (`admin`, `manager`, `sales_rep`, `read_only`), `client_in` / `login_client(m)` (pages),
-`api_client` / `api_client_for(m, scope)` (API), `smtp_server` (a real SMTP server).
+`api_client` / `api_client_for(m, scope)` (API), `smtp_server` (a real SMTP server as the install's
+relay; `mail_server()`: one for a block, settings untouched).
 Tests run with django-scopes enabled (vinculo/core/testing/scopes.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import itertools
@@ -193,7 +195,10 @@ class ReceivedMail:
 
 @dataclass
 class MailSink:
+    """What an aiosmtpd server received; `port` is where it listens (mail_server())."""
+
     received: list[ReceivedMail] = field(default_factory=list)
+    port: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
@@ -210,22 +215,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[MailSink]:
-    """An SMTP server (aiosmtpd) on a free local port, with Django's SMTP backend pointed at it."""
+@contextlib.contextmanager
+def mail_server() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, for as long as the block runs."""
     sink = MailSink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.VINCULO_RELAY_CONFIGURED = True
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
+    sink.port = controller.port
     try:
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[MailSink]:
+    """An SMTP server (aiosmtpd) on a free local port, with Django's SMTP backend pointed at it."""
+    with mail_server() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.VINCULO_RELAY_CONFIGURED = True
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 5
+        yield sink

@@ -98,11 +98,14 @@ class PolicyViolations:
         return "\n".join(self.found)
 
 
-@pytest.fixture
-def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser tab (own cookies) pointed at the live test server; the test fails if any page
-    it opened broke the Content-Security-Policy."""
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport={"width": 1280, "height": 900})
+@contextlib.contextmanager
+def watched_page(browser: Any, live_server: Any, **options: Any) -> Iterator[Any]:
+    """A tab of a fresh browser context (own cookies; `options` such as `timezone_id` go to
+    `new_context`) pointed at the live test server; fails the test if any page it opened broke the
+    Content-Security-Policy."""
+    context = browser.new_context(
+        base_url=live_server.url, **{"locale": "en-GB", "viewport": {"width": 1280, "height": 900}, **options}
+    )
     context.set_default_timeout(15_000)
     violations = PolicyViolations(context)
     page = context.new_page()
@@ -112,6 +115,14 @@ def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
             violations.settle(page)
     context.close()
     assert not violations.found, f"Content-Security-Policy violations:\n{violations.report()}"
+
+
+@pytest.fixture
+def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) pointed at the live test server; the test fails if any page
+    it opened broke the Content-Security-Policy."""
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 def pick_record(page: Any, label: str, typed: str, choice: str, *, nth: int = 0) -> None:

@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import urlencode
 from django_scopes import scope
 
 from vinculo.accounts.models import Role
 from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.models import AuditEntry
 from vinculo.sales.factories import ProductFactory
-from vinculo.sales.models import PriceList, PriceListItem, Product
+from vinculo.sales.models import Pipeline, PriceList, PriceListItem, Product
 from vinculo.sales.services.deals import deal_set_line_items
 from vinculo.sales.services.documents import quote_create
 from vinculo.sales.services.products import product_create, product_update
@@ -93,6 +95,35 @@ def test_a_contact_of_another_organisation_gives_nothing(client_in, actor, org, 
     assert "Otra" not in html
     assert selected(html, "company") == ""
     assert selected(html, "owner") == str(actor.user_id)
+
+
+def test_a_deal_from_a_contact_before_any_pipeline_comes_back_to_its_form_once_one_exists(client_in, actor, org):
+    acme = make_company(actor, name="Acme Ibérica")
+    lucia = make_contact(actor, first_name="Lucía", company=acme.pk)
+    deal_form = url(org, "deal_create") + f"?contact={lucia.pk}"
+
+    to_board = client_in.get(deal_form)
+    board = url(org, "deal_board") + "?" + urlencode({"next": deal_form})
+    assert to_board["Location"] == board
+    offer = client_in.get(board).content.decode()
+    assert f'<input type="hidden" name="next" value="{escape(deal_form)}">' in offer
+    created = client_in.post(url(org, "pipeline_create_default"), {"next": deal_form})
+
+    assert created["Location"] == deal_form
+    html = client_in.get(deal_form).content.decode()
+    assert (selected(html, "contact"), selected(html, "company")) == (str(lucia.pk), str(acme.pk))
+    assert "Pipeline Sales created." in html
+
+
+def test_the_default_pipeline_goes_to_no_other_site(client_in, actor, org):
+    offer = client_in.get(url(org, "deal_board") + "?next=https://elsewhere.example/").content.decode()
+    assert 'name="next"' not in offer
+
+    created = client_in.post(url(org, "pipeline_create_default"), {"next": "https://elsewhere.example/"})
+
+    with scope(organization=org):
+        pipeline = Pipeline.objects.get()
+    assert created["Location"] == url(org, "deal_board") + f"?pipeline={pipeline.pk}"
 
 
 # --- a quote from a deal --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -154,6 +155,8 @@ def deal_board_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         "board_url": reverse("sales:deal_board", args=[request.org.slug]),
     }
     if pipeline is None:
+        # where to go once the default pipeline exists: the deal form that sent the member here
+        context["next"] = safe_next(request)
         return render(request, "sales/deals/board_empty.html", context)
     data = deal_selectors.board(actor=actor, pipeline=pipeline, filters=filters)
     filter_query = filters.querystring("pipeline")
@@ -266,7 +269,8 @@ def deal_move_view(request: OrgRequest, org_slug: str, pk: int) -> HttpResponse:
 @org_view
 @require_POST
 def pipeline_create_default_view(request: OrgRequest, org_slug: str) -> HttpResponse:
-    """The board's offer when the organisation has no pipeline yet: the usual five stages."""
+    """The board's offer when the organisation has no pipeline yet: the usual five stages. Then
+    the board, or `next` (the deal form the member had opened, with its contact and company)."""
     try:
         pipeline = pipeline_services.pipeline_create(actor=request.membership, name=_("Sales"))
     except ValidationError as exc:
@@ -274,7 +278,8 @@ def pipeline_create_default_view(request: OrgRequest, org_slug: str) -> HttpResp
             messages.error(request, error["message"])
         return redirect("sales:deal_board", request.org.slug)
     messages.success(request, _("Pipeline %(name)s created.") % {"name": pipeline.name})
-    return redirect(reverse("sales:deal_board", args=[request.org.slug]) + f"?pipeline={pipeline.pk}")
+    board = reverse("sales:deal_board", args=[request.org.slug]) + f"?pipeline={pipeline.pk}"
+    return redirect(safe_next(request, board))
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -634,9 +639,10 @@ def deal_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
     require_write(actor)
     if request.method == "GET":
         default = pipeline_selectors.pipeline_default()
-        if default is None:
+        if default is None:  # the board offers the default pipeline, then brings the member back here
             messages.info(request, _("Create a pipeline first."))
-            return redirect("sales:deal_board", request.org.slug)
+            board = reverse("sales:deal_board", args=[request.org.slug])
+            return redirect(f"{board}?{urlencode({'next': request.get_full_path()})}")
         initial = {
             "pipeline": request.GET.get("pipeline") or str(default.pk),
             "stage": request.GET.get("stage", ""),
