@@ -101,6 +101,8 @@ class Company(OrgScopedModel, Address):
             models.Index(fields=["organization", "name", "id"], name="company_org_name"),
             models.Index(fields=["organization", "-created_at", "-id"], name="company_org_created"),
             models.Index(fields=["organization", "owner", "name", "id"], name="company_org_owner"),
+            # the companies list's industry filter: the distinct industries, one seek each (selectors)
+            models.Index(fields=["organization", "industry"], name="company_org_industry"),
         ]
 
     def __str__(self) -> str:

@@ -10,10 +10,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from vinculo.accounts.models import Membership
+from vinculo.accounts.permissions import sees_only_own_and_team
 from vinculo.accounts.selectors import visible_to
 from vinculo.contacts.filters import ListFilters, apply_filters
 from vinculo.contacts.models import Company, Contact, Note, Tag
@@ -29,6 +31,32 @@ def contact_queryset(*, actor: Membership) -> QuerySet[Contact]:
 
 def company_queryset(*, actor: Membership) -> QuerySet[Company]:
     return visible_to(Company.objects.all(), actor)
+
+
+INDUSTRY_CHOICES = 200
+
+
+def company_industries(*, actor: Membership, limit: int = INDUSTRY_CHOICES) -> list[str]:
+    """The industries of the companies `actor` may see, in order, at most `limit` (the companies
+    list's filter). For a member who sees every company it is a loose index scan on
+    company_org_industry: one seek per industry found, instead of a DISTINCT that reads every
+    company of the organisation (60 ms at 125,000 companies on SQLite, on every list page)."""
+    if sees_only_own_and_team(actor):
+        queryset = company_queryset(actor=actor).exclude(industry="").order_by("industry")
+        return list(queryset.values_list("industry", flat=True).distinct()[:limit])
+    table = connection.ops.quote_name(Company._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE found(industry, n) AS (
+            SELECT MIN(industry), 1 FROM {table} WHERE organization_id = %s AND industry > ''
+            UNION ALL
+            SELECT (SELECT MIN(c.industry) FROM {table} c WHERE c.organization_id = %s AND c.industry > found.industry),
+                   found.n + 1
+            FROM found WHERE found.industry IS NOT NULL AND found.n < %s
+        )
+        SELECT industry FROM found WHERE industry IS NOT NULL ORDER BY n"""  # noqa: S608 - the table's own name
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [actor.organization_id, actor.organization_id, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def contact_list(*, actor: Membership, filters: ListFilters, columns: Collection[str] | None = None) -> Page:

@@ -191,13 +191,7 @@ def _list_response(
             context["company_filter_clear"] = _querystring(filters, "company", "page")
     else:
         context["search_placeholder"] = _("Name, domain, industry, city…")
-        context["industries"] = list(
-            selectors.company_queryset(actor=actor)
-            .exclude(industry="")
-            .order_by("industry")
-            .values_list("industry", flat=True)
-            .distinct()[:200]
-        )
+        context["industries"] = selectors.company_industries(actor=actor)
     return _render(request, spec["template"], context, partial="results", status=status)  # type: ignore[arg-type]
 
 

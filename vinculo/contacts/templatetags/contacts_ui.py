@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from django_countries.fields import Country
 
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write
+from vinculo.contacts import list_cells
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, Note, SourceChannel
 from vinculo.contacts.timeline_files import TimelineFile, timeline_files
 from vinculo.core import event_types
@@ -23,13 +23,6 @@ from vinculo.core.models import Event
 from vinculo.core.pagination import Page
 
 register = template.Library()
-
-STAGE_CLASSES = {
-    LifecycleStage.LEAD: "text-bg-secondary",
-    LifecycleStage.PROSPECT: "text-bg-info",
-    LifecycleStage.CUSTOMER: "text-bg-success",
-    LifecycleStage.CHURNED: "text-bg-danger",
-}
 
 RELATION_LABELS: dict[str, Any] = {
     "emails": _("e-mail addresses"),
@@ -50,7 +43,7 @@ TIMELINE_KIND_LABELS: dict[str, Any] = {
 
 @register.filter
 def stage_class(stage: str) -> str:
-    return STAGE_CLASSES.get(stage, "text-bg-secondary")  # type: ignore[call-overload]
+    return list_cells.stage_class(stage)
 
 
 @register.filter
@@ -65,19 +58,32 @@ def source_label(source: str) -> str:
 
 @register.filter
 def tag_color(color: str) -> str:
-    """The colour a tag badge is painted with (data-tag-color, read by vinculo.js): only #rrggbb gets through."""
-    return color if isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "#6c757d"
+    return list_cells.tag_color(color)
 
 
 @register.filter
 def tag_text_class(color: str) -> str:
-    """Dark text on light tag colours, white on dark ones (relative luminance)."""
-    try:
-        red, green, blue = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    except (ValueError, TypeError, IndexError):
-        return "text-white"
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return "text-dark" if luminance > 0.6 else "text-white"
+    return list_cells.tag_text_class(color)
+
+
+@register.simple_tag(takes_context=True)
+def contact_cells(context: template.Context, contact: Contact) -> str:
+    """The row's cells of the chosen columns (list_cells)."""
+    return list_cells.contact_cells(contact, _row(context))
+
+
+@register.simple_tag(takes_context=True)
+def company_cells(context: template.Context, company: Company) -> str:
+    return list_cells.company_cells(company, _row(context))
+
+
+def _row(context: template.Context) -> list_cells.Row:
+    """What the page's rows share, made once per page: the context lives for one rendering."""
+    row: list_cells.Row | None = getattr(context, "list_row", None)
+    if row is None:
+        row = list_cells.Row.from_context(context)
+        context.list_row = row  # type: ignore[attr-defined]
+    return row
 
 
 @register.filter
