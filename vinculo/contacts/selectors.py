@@ -53,7 +53,7 @@ def company_industries(*, actor: Membership, limit: int = INDUSTRY_CHOICES) -> l
                    found.n + 1
             FROM found WHERE found.industry IS NOT NULL AND found.n < %s
         )
-        SELECT industry FROM found WHERE industry IS NOT NULL ORDER BY n"""  # noqa: S608 - the table's own name
+        SELECT industry FROM found WHERE industry IS NOT NULL ORDER BY n"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [actor.organization_id, actor.organization_id, limit])
         return [row[0] for row in cursor.fetchall()]
