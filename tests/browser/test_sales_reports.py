@@ -34,7 +34,7 @@ def test_the_forecast_chart_draws_and_the_filters_swap_the_report(browser_page: 
     log_in(page, owner.user.email)
     page.goto(f"/o/{org.slug}/sales/forecast/")
     expect(page.get_by_role("heading", name="Forecast")).to_be_visible()
-    expect(page.locator("#forecast-total td").nth(1)).to_have_text("1,200.00")  # commit
+    expect(page.locator("#forecast-total td").nth(1)).to_have_text("1,200.00 EUR")  # commit
     page.wait_for_function("() => !!document.querySelector('canvas[data-report-chart]')._chart")
     assert page.evaluate("document.querySelector('canvas[data-report-chart]')._chart.data.datasets.length") == 5
 
@@ -47,6 +47,40 @@ def test_the_forecast_chart_draws_and_the_filters_swap_the_report(browser_page: 
     page.locator("#report-end").fill("2000-01-01")
     page.locator("#report-end").dispatch_event("change")
     expect(page.locator("#report-end_error")).to_have_text("The end of the period cannot be before its start.")
+
+
+CHART_TEXTS = """(() => {
+  const options = document.querySelector("canvas[data-report-chart]")._chart.config.options;
+  const label = options.plugins.tooltip.callbacks.label;
+  return [
+    options.scales.y.ticks.callback(12000),
+    label({ parsed: { y: 11250 }, dataset: { label: "Commit", yAxisID: "y" } }),
+    label({ parsed: { y: 62.5 }, dataset: { label: "Win rate", yAxisID: "percent" } }),
+  ];
+})()"""
+
+
+@pytest.mark.parametrize(
+    ("language", "cell", "texts"),
+    [
+        ("en", "11,250.00 EUR", ["12,000", "Commit: 11,250.00 EUR", "Win rate: 62.5 %"]),
+        ("es", "11\xa0250,00 EUR", ["12\xa0000", "Commit: 11\xa0250,00 EUR", "Win rate: 62,5 %"]),
+    ],
+)
+def test_the_chart_writes_amounts_as_the_table_does_in_the_pages_language(browser_page: Page, language, cell, texts):
+    page = browser_page
+    owner = make_member(full_name="Olga Owner", language=language)
+    make_pipeline(owner.organization)
+    deal = make_deal(owner, title="Big one", amount="11250.00", owner=owner.user_id)
+    Deal.dangerously_unscoped.filter(pk=deal.pk).update(
+        expected_close_date=dt.date.today(), forecast_category="commit", probability=50
+    )
+    log_in(page, owner.user.email)
+    page.goto(f"/o/{owner.organization.slug}/sales/forecast/")
+    expect(page.locator("#forecast-total td").nth(1)).to_have_text(cell)
+    page.wait_for_function("() => !!document.querySelector('canvas[data-report-chart]')._chart")
+
+    assert page.evaluate(CHART_TEXTS) == texts
 
 
 def test_a_rule_is_dragged_to_the_top(browser_page: Page):

@@ -1,17 +1,17 @@
-"""The accounts API: who is calling (`/me`) and the organisation's members."""
+"""The accounts API: who is calling (`/me`), the organisation's settings and its members."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
-from vinculo.accounts import selectors
-from vinculo.accounts.models import ApiToken, Membership, Role, User
+from vinculo.accounts import selectors, services
+from vinculo.accounts.models import ApiToken, Membership, Organization, Role, User
 from vinculo.accounts.permissions import can_manage_org, can_write
-from vinculo.core.api import READ_ERRORS, PageOut, PageQuery, page_out
+from vinculo.core.api import READ_ERRORS, WRITE_ERRORS, InSchema, PageOut, PageQuery, page_out, sent_fields
 from vinculo.core.pagination import paginate
 
 router = Router(tags=["accounts"])
@@ -49,6 +49,31 @@ class OrganizationOut(Schema):
     base_currency: str
     language: str
     time_zone: str
+    country: str = Field(description="ISO 3166-1 alpha-2; empty when not set.")
+
+    @staticmethod
+    def resolve_country(obj: Organization) -> str:
+        return str(obj.country or "")  # a django-countries Country; its text is the code
+
+
+class OrganizationPatch(InSchema):
+    """The settings to change; the others stay."""
+
+    name: Annotated[str, Field(max_length=150)] | None = None
+    base_currency: Annotated[str, Field(max_length=3, description="ISO 4217, e.g. EUR.")] | None = None
+    language: Annotated[str, Field(max_length=8)] | None = None
+    time_zone: Annotated[str, Field(max_length=64, description="IANA time zone, e.g. Europe/Madrid.")] | None = None
+    country: (
+        Annotated[
+            str,
+            Field(
+                max_length=2,
+                description="ISO 3166-1 alpha-2, e.g. ES; empty for none. Its phone numbers are shown "
+                "in national format, the others in international format.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class TokenOut(Schema):
@@ -102,6 +127,29 @@ def me(request: HttpRequest) -> dict[str, object]:
         "can_manage_organization": can_manage_org(actor),
         "token": token,
     }
+
+
+@router.get("/organization", response={200: OrganizationOut, **READ_ERRORS})
+def organization_get(request: HttpRequest) -> Organization:
+    """The caller's organisation and its settings."""
+    return request_actor(request).organization
+
+
+@router.patch("/organization", response={200: OrganizationOut, **WRITE_ERRORS})
+def organization_update(request: HttpRequest, payload: OrganizationPatch) -> Organization:
+    """Change the organisation's settings (owners and admins): only the fields sent; null or a
+    missing field keeps the current value, "" clears the country."""
+    actor = request_actor(request)
+    org = actor.organization
+    current = {
+        "name": org.name,
+        "base_currency": org.base_currency,
+        "language": org.language,
+        "time_zone": org.time_zone,
+        "country": str(org.country or ""),
+    }
+    sent = {key: value for key, value in sent_fields(payload).items() if value is not None}
+    return services.organization_update(actor=actor, **{**current, **sent})
 
 
 @router.get("/members", response={200: MemberPage, **READ_ERRORS})

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from vinculo.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from vinculo.accounts.selectors import member_list
 from vinculo.accounts.services import user_set_password
+from vinculo.core.countries import country_choices
 from vinculo.core.forms import EmailAddressField, StyledFormMixin
 from vinculo.core.outgoing_mail import queue_mail
 
@@ -150,6 +151,13 @@ class OrganizationSettingsForm(StyledFormMixin, forms.Form):
         help_text=_("For e-mails the organisation sends, such as invitations."),
     )
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    country = forms.ChoiceField(
+        label=_("Country"),
+        required=False,
+        choices=country_choices,
+        help_text=_("Phone numbers of this country are shown in national format, the others in international format."),
+        error_messages={"invalid_choice": _("Unknown country. Choose one from the list.")},
+    )
 
     @classmethod
     def for_organization(
@@ -162,6 +170,7 @@ class OrganizationSettingsForm(StyledFormMixin, forms.Form):
                 "base_currency": org.base_currency,
                 "language": org.language,
                 "time_zone": org.time_zone,
+                "country": str(org.country or ""),
             },
         )
         if read_only:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from vinculo.core.models import BaseModel, OrgScopedModel
 
@@ -70,6 +71,8 @@ class Organization(BaseModel):
     base_currency = models.CharField(_("base currency"), max_length=3, default="EUR")
     language = models.CharField(_("default language"), max_length=8, choices=settings.LANGUAGES, default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # where the organisation is: its phone numbers read in national format, others international
+    country = CountryField(_("country"), blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["name", "id"]

@@ -28,6 +28,7 @@ from vinculo.accounts.models import ApiToken, Invitation, Membership, Organizati
 from vinculo.accounts.permissions import require_org_admin
 from vinculo.accounts.selectors import TOKEN_PREFIX, hash_secret
 from vinculo.core.audit import audit_create, audit_delete, audit_update, diff, snapshot
+from vinculo.core.countries import country_of_time_zone, is_country
 from vinculo.core.currencies import is_currency
 from vinculo.core.outgoing_mail import queue_mail
 from vinculo.core.validation import Errors, normalize_email_address
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 INVITATION_DAYS = 7
 RESERVED_SLUGS = frozenset({"new", "api", "admin", "static", "accounts", "settings"})
-ORGANIZATION_FIELDS = ["name", "base_currency", "language", "time_zone"]
+ORGANIZATION_FIELDS = ["name", "base_currency", "language", "time_zone", "country"]
 
 
 def _raise(errors: Errors) -> None:
@@ -66,7 +67,7 @@ def _unique_slug(name: str) -> str:
 
 
 def _clean_organization(
-    *, name: str, base_currency: str, language: str, time_zone: str, field_of_name: str = "name"
+    *, name: str, base_currency: str, language: str, time_zone: str, country: str, field_of_name: str = "name"
 ) -> tuple[dict[str, str], Errors]:
     """Validated organisation settings, and the errors keyed by field."""
     errors: Errors = {}
@@ -75,6 +76,7 @@ def _clean_organization(
         "base_currency": (base_currency or "").strip().upper(),
         "language": language,
         "time_zone": (time_zone or "").strip(),
+        "country": (country or "").strip().upper(),
     }
     if not values["name"]:
         errors[field_of_name] = [_("Give the organisation a name.")]
@@ -86,6 +88,8 @@ def _clean_organization(
         errors["language"] = [_("Unknown language.")]
     if not _is_time_zone(values["time_zone"]):
         errors["time_zone"] = [_("Unknown time zone.")]
+    if values["country"] and not is_country(values["country"]):
+        errors["country"] = [_("Use a two-letter ISO 3166 country code such as ES, or leave it empty.")]
     return values, errors
 
 
@@ -152,6 +156,7 @@ def user_sign_up(
         base_currency="EUR",
         language=language,
         time_zone=time_zone,
+        country="",
         field_of_name="organization_name",
     )
     _raise({**errors, **{k: v for k, v in org_errors.items() if k in ("organization_name", "time_zone")}})
@@ -218,14 +223,18 @@ def organization_create(
     base_currency: str = "EUR",
     language: str | None = None,
     time_zone: str | None = None,
+    country: str | None = None,
     name_field: str = "name",
 ) -> Membership:
-    """A new organisation with `owner` as its owner; returns the owner's membership."""
+    """A new organisation with `owner` as its owner; returns the owner's membership. Without a
+    `country`, the country of its time zone (Europe/Madrid: ES; UTC: none)."""
+    time_zone = time_zone or owner.time_zone
     values, errors = _clean_organization(
         name=name,
         base_currency=base_currency,
         language=language or owner.language,
-        time_zone=time_zone or owner.time_zone,
+        time_zone=time_zone,
+        country=country_of_time_zone(time_zone) if country is None else country,
         field_of_name=name_field,
     )
     _raise(errors)
@@ -246,14 +255,16 @@ def organization_create(
 
 @transaction.atomic
 def organization_update(
-    *, actor: Membership, name: str, base_currency: str, language: str, time_zone: str
+    *, actor: Membership, name: str, base_currency: str, language: str, time_zone: str, country: str
 ) -> Organization:
-    """Change the organisation's name, base currency, default language and time zone.
+    """Change the organisation's name, base currency, default language, time zone and country.
 
     The slug (the organisation's address) stays, so that links and bookmarks keep working.
     """
     require_org_admin(actor)
-    values, errors = _clean_organization(name=name, base_currency=base_currency, language=language, time_zone=time_zone)
+    values, errors = _clean_organization(
+        name=name, base_currency=base_currency, language=language, time_zone=time_zone, country=country
+    )
     _raise(errors)
     org = Organization.objects.select_for_update().get(pk=actor.organization_id)
     before = snapshot(org, ORGANIZATION_FIELDS)

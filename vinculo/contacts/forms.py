@@ -17,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from vinculo.accounts.models import User
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, PhoneKind, SourceChannel
+from vinculo.core.countries import country_choices
 from vinculo.core.forms import ServiceErrorsMixin, StyledFormMixin
 
 EXTRA_ROWS = 1  # empty inputs offered after the filled ones, for another e-mail or phone
@@ -218,10 +218,6 @@ def language_choices() -> list[tuple[str, str]]:
         if "name" in info:
             choices.append((code, str(get_language_info(code)["name_translated"])))
     return [("", "—"), *sorted(choices, key=lambda c: c[1].casefold())]
-
-
-def country_choices() -> list[tuple[str, str]]:
-    return [("", "—"), *((str(code), str(name)) for code, name in countries)]
 
 
 def owner_choices(users: Iterable[User]) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, SourceChannel, Tag
+from vinculo.core.formatting import format_phone
 
 _LABELS: dict[str, Callable[[], dict[str, Any]]] = {
     "stage": lambda: dict(LifecycleStage.choices),
@@ -35,6 +36,7 @@ class Row:
     """What every row of one page shares."""
 
     org_slug: str
+    country: str  # the organisation's: phones of that country are shown in national format
     can_write: bool
     columns: tuple[str, ...]
     columns_param: str
@@ -56,6 +58,7 @@ class Row:
         """From a template context (a Context, or a dict)."""
         return cls(
             org_slug=context["org"].slug,
+            country=str(context["org"].country or ""),
             can_write=bool(context.get("can_write")),
             columns=tuple(context.get("columns") or ()),
             columns_param=context.get("columns_param", ""),
@@ -125,7 +128,7 @@ CONTACT_CELLS: dict[str, Cell] = {
         if c.email
         else "",
     ),
-    "phone": lambda c, row, url: _td("hide-sm text-nowrap", c.phone),
+    "phone": lambda c, row, url: _td("hide-sm text-nowrap", format_phone(c.phone, region=row.country)),
     "company": lambda c, row, url: _td(
         "hide-md",
         format_html(

@@ -46,7 +46,8 @@ def timeline_viewer(
 ) -> Viewer:
     """The reader of a timeline (page or API): the member and their organisation, and the contact
     or company whose timeline it is (named without a query)."""
-    slug = membership.organization.slug
+    organization = membership.organization
+    slug = organization.slug
     known: dict[tuple[str, int], RecordLink] = {}
     if contact is not None:
         url = reverse("contacts:contact_detail", args=[slug, contact.pk])
@@ -54,7 +55,7 @@ def timeline_viewer(
     if company is not None:
         url = reverse("contacts:company_detail", args=[slug, company.pk])
         known[("company", company.pk)] = RecordLink(company.name, url)
-    return Viewer(membership, membership.organization_id, slug, known)
+    return Viewer(membership, membership.organization_id, slug, known, country=str(organization.country or ""))
 
 
 def viewer_of(request: OrgRequest, *, contact: Contact | None = None, company: Company | None = None) -> Viewer:

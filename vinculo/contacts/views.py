@@ -32,7 +32,7 @@ from vinculo.accounts.permissions import (
 from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors, services
 from vinculo.contacts.filters import ListFilters, parse_filters
-from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm, country_choices
+from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm
 from vinculo.contacts.list_state import list_state
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
@@ -40,6 +40,7 @@ from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import can_edit_note
 from vinculo.contacts.timeline_deliveries import annotate_deliveries
 from vinculo.core.audit import audit_history
+from vinculo.core.countries import country_choices
 from vinculo.core.event_story import attach_stories
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words

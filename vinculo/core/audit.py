@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django_countries.fields import Country
 
 from vinculo.core.bulk import insert_rows
 from vinculo.core.models import AuditEntry
@@ -22,6 +23,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Country):  # django-countries' value of a CountryField: its code
+        return value.code
     if isinstance(value, list | tuple | set):
         return sorted(_plain(v) for v in value) if isinstance(value, set) else [_plain(v) for v in value]
     return value

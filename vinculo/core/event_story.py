@@ -21,19 +21,19 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.utils import dateformat, timezone
-from django.utils.formats import number_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst, get_text_list
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.core.currencies import is_currency, minor_unit
+from vinculo.core.currencies import is_currency
 from vinculo.core.event_types import PATTERN_NAME, EventType, catalogue, readable_name
+from vinculo.core.formatting import as_decimal, format_money, format_number, format_phone
 
 if TYPE_CHECKING:
     from django.apps import AppConfig
@@ -44,6 +44,9 @@ SYSTEM_NAME = "Vínculo"
 HIDDEN_PROPERTIES = frozenset({"via", "attachments", "changes"})
 ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 MAX_DETAILS = 60  # a visitor's traits can be many; the timeline is no dump
+# details that hold a phone number (a form's or a lead ad's fields, an order's address): shown as
+# dialled from the organisation's country
+PHONE_KEYS = frozenset({"phone", "phone_number", "mobile_phone", "work_phone_number"})
 
 # How property names read as detail labels; a name not listed reads as its words ("Ad name").
 PROPERTY_LABELS: Mapping[str, Any] = {
@@ -132,6 +135,8 @@ class Viewer:
     org_slug: str
     # records the page already shows (the contact or company whose timeline it is): no query for them
     known: Mapping[tuple[str, int], RecordLink] = field(default_factory=dict)
+    # the organisation's country (ISO 3166-1 alpha-2, "" unknown): phone numbers read from there
+    country: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,31 +198,6 @@ def load_record_resolvers(app_configs: Iterable[AppConfig]) -> None:
 
 
 # --- formatting ------------------------------------------------------------------------------------
-
-
-def format_money(amount: Any, currency: str) -> str:
-    """12,500.00 EUR in English, 12.500,00 EUR in Spanish: the currency's own decimals."""
-    value = _decimal(amount)
-    if value is None:
-        return ""
-    return f"{number_format(value, decimal_pos=minor_unit(currency), use_l10n=True, force_grouping=True)} {currency}"
-
-
-def format_number(value: Any) -> str:
-    number = _decimal(value)
-    if number is None:
-        return str(value)
-    return number_format(number, use_l10n=True, force_grouping=True)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def parse_datetime_value(value: Any) -> dt.datetime | None:
@@ -371,7 +351,7 @@ def _property_value(
             used.add("currency")
             return _plain(money)
         return None
-    if prop_type in ("decimal", "integer") and _decimal(value) is not None:
+    if prop_type in ("decimal", "integer") and as_decimal(value) is not None:
         return _plain(format_number(value))
     if prop_type == "datetime":
         moment = parse_datetime_value(value)
@@ -435,15 +415,19 @@ def _contact_value(event: Any, records: Mapping[tuple[str, int], RecordLink]) ->
     return _plain(str(event.contact))
 
 
-def _flatten(label: str, value: Any, prop_type: str, currency: str | None, out: list[Detail], coded: str) -> None:
-    """`coded`: "type:property" of a top-level value whose codes have labels, else ""."""
+def _flatten(
+    label: str, value: Any, prop_type: str, currency: str | None, out: list[Detail], coded: str, region: str = ""
+) -> None:
+    """`coded`: "type:property" of a top-level value whose codes have labels, else ""; `region`: the
+    country phone numbers are dialled from."""
     if len(out) >= MAX_DETAILS or value is None or value == "" or value == [] or value == {}:
         return
     if isinstance(value, Mapping):
         for key, inner in sorted(value.items(), key=lambda kv: str(kv[0])):
             if _is_id_key(str(key)):
                 continue
-            _flatten(f"{label} › {key_label(str(key))}", inner, "", None, out, "")
+            inner_type = "phone" if str(key) in PHONE_KEYS else ""
+            _flatten(f"{label} › {key_label(str(key))}", inner, inner_type, None, out, "", region)
         return
     if isinstance(value, list | tuple):
         if all(not isinstance(item, Mapping | list | tuple) for item in value):
@@ -452,23 +436,25 @@ def _flatten(label: str, value: Any, prop_type: str, currency: str | None, out: 
                 out.append(Detail(label, mark_safe(", ".join(str(t) for t in texts))))  # noqa: S308
             return
         for position, item in enumerate(value, start=1):
-            _flatten(f"{label} {position}", item, "", None, out, "")
+            _flatten(f"{label} {position}", item, "", None, out, "", region)
         return
     if coded and isinstance(value, str):
         type_name, _sep, prop = coded.partition(":")
         value = _value_label(type_name, prop, value)
-    out.append(Detail(label, _detail_html(value, prop_type, currency)))
+    out.append(Detail(label, _detail_html(value, prop_type, currency, region)))
 
 
-def _detail_html(value: Any, prop_type: str, currency: str | None) -> SafeString:
+def _detail_html(value: Any, prop_type: str, currency: str | None, region: str = "") -> SafeString:
     if isinstance(value, bool):
         return conditional_escape(_yes_no(value))
+    if prop_type == "phone" and isinstance(value, str):
+        return conditional_escape(format_phone(value, region=region))
     if prop_type == "decimal" and currency:
         money = format_money(value, currency)
         if money:
             return conditional_escape(money)
     numeric = isinstance(value, int | float | Decimal) or prop_type in ("decimal", "integer")
-    if numeric and _decimal(value) is not None:
+    if numeric and as_decimal(value) is not None:
         return conditional_escape(format_number(value))
     moment = parse_datetime_value(value)
     if moment is not None:
@@ -480,7 +466,7 @@ def _is_id_key(key: str) -> bool:
     return key == "id" or key.endswith(("_id", "Id"))
 
 
-def _details(event: Any, found: EventType | None, used: set[str]) -> list[Detail]:
+def _details(event: Any, found: EventType | None, used: set[str], region: str) -> list[Detail]:
     properties = _properties(event)
     declared = found.properties if found is not None else {}
     currency = properties.get("currency")
@@ -493,7 +479,8 @@ def _details(event: Any, found: EventType | None, used: set[str]) -> list[Detail
             continue
         if key == "currency" and money_shown:
             continue
-        _flatten(key_label(key), value, declared.get(key, ""), currency, out, f"{event.type}:{key}")
+        prop_type = "phone" if key in PHONE_KEYS else declared.get(key, "")
+        _flatten(key_label(key), value, prop_type, currency, out, f"{event.type}:{key}", region)
     return out
 
 
@@ -523,7 +510,8 @@ def event_stories(events: Sequence[Any], viewer: Viewer | None = None) -> list[E
         if not text:
             used = set()
         names_actor = bool(text) and found is not None and "actor" in found.placeholders()
-        stories.append(EventStory(html, text, _details(event, found, used), names_actor))
+        region = viewer.country if viewer is not None else ""
+        stories.append(EventStory(html, text, _details(event, found, used, region), names_actor))
     return stories
 
 

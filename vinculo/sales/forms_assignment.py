@@ -13,7 +13,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.accounts.models import Team, User
-from vinculo.contacts.forms import country_choices
+from vinculo.core.countries import country_choices
 from vinculo.core.forms import DateTextField, ServiceErrorsMixin, StyledFormMixin
 from vinculo.sales.models import AssignmentRule, AssignmentTarget, OutOfOffice, Zone
 

@@ -2,7 +2,8 @@
 
 Text is set in Liberation Sans (Debian's fonts-liberation) when the font files are there, so
 "García" and "€" print as typed; without them the core Helvetica font is used and characters
-outside Latin-1 are replaced (a "?" instead of a "€"), never an error.
+outside Latin-1 are replaced (a "?" instead of a "€"), never an error. Amounts read as on the
+pages (vinculo.core.formatting): `1,234.50 EUR`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Organization
+from vinculo.core.formatting import format_money, format_number
 from vinculo.sales.models import Quote
 from vinculo.sales.pricing import CENT, PricedLine
 
@@ -58,20 +60,6 @@ def filename(number: str) -> str:
     return f"quote-{re.sub(r'[^A-Za-z0-9._-]', '_', number)}.pdf"
 
 
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF", "MXN": "MX$"}
-
-
-def _amount(value: Decimal, currency: str, *, symbol: bool = True) -> str:
-    """`1,234.50 €` (grouped as the language does); the ISO code where no symbol is known or the
-    font cannot print it."""
-    sign = SYMBOLS.get(currency, currency) if symbol else currency
-    return f"{formats.number_format(value, 2, use_l10n=True, force_grouping=True)} {sign}"
-
-
-def _number(value: Decimal) -> str:
-    return formats.number_format(value.normalize() if value == value.to_integral() else value, use_l10n=True)
-
-
 def _customer_lines(quote: Quote) -> list[str]:
     lines: list[str] = []
     if quote.company is not None:
@@ -98,7 +86,7 @@ def quote_pdf(
     t = pdf.text_of
 
     def money(value: Decimal) -> str:
-        return _amount(value, quote.currency, symbol=use_unicode)
+        return format_money(value, quote.currency)
 
     family = pdf.family
     pdf.add_page()
@@ -150,22 +138,27 @@ def quote_pdf(
             )
             row = table.row()
             row.cell(t(line.description))
-            row.cell(t(_number(line.quantity)))
-            row.cell(t(money(line.unit_price)))
-            row.cell(t(_number(line.discount_percent)))
-            row.cell(t(_number(line.tax_rate)))
+            row.cell(t(format_number(line.quantity)))
+            row.cell(t(format_money(line.unit_price, quote.currency, exact=True)))
+            row.cell(t(format_number(line.discount_percent)))
+            row.cell(t(format_number(line.tax_rate)))
             row.cell(t(money(priced.net.quantize(CENT))))
     pdf.ln(4)
 
+    # the discount as the pages show it: "−20.00 EUR" (a hyphen where the font has no minus sign)
+    minus = "−" if use_unicode else "-"
     totals = [
-        (_("Subtotal"), quote.subtotal),
-        (_("Discount"), -quote.discount_total if quote.discount_total else quote.discount_total),
-        (_("Tax"), quote.tax_total),
+        (_("Subtotal"), money(quote.subtotal)),
+        (
+            _("Discount"),
+            f"{minus}{money(quote.discount_total)}" if quote.discount_total else money(quote.discount_total),
+        ),
+        (_("Tax"), money(quote.tax_total)),
     ]
     for label, value in totals:
         pdf.set_font(family, "", 10)
         pdf.cell(150, 6, t(label), align="R")
-        pdf.cell(40, 6, t(money(value)), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(40, 6, t(value), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "B", 11)
     pdf.cell(150, 8, t(_("Total")), align="R")
     pdf.cell(40, 8, t(money(quote.total)), align="R", new_x="LMARGIN", new_y="NEXT")

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Organization
 from vinculo.core.currencies import minor_unit
+from vinculo.core.formatting import format_number
 from vinculo.core.validation import (
     Errors,
     add_error,
@@ -487,14 +488,15 @@ def price_lines(
                 errors,
                 f"{prefix}.subtotal",
                 _("Does not match the quantity × the unit price (%(amount)s).")
-                % {"amount": f"{priced_line.quantity * priced_line.unit_price:.2f}"},
+                % {"amount": format_number(priced_line.quantity * priced_line.unit_price, 2)},
             )
             continue
         if priced_line.discount_amount is not None and priced_line.discount_amount > priced_line.gross:
             add_error(
                 errors,
                 f"{prefix}.discount_amount",
-                _("The discount is larger than the line (%(amount)s).") % {"amount": f"{priced_line.gross:.2f}"},
+                _("The discount is larger than the line (%(amount)s).")
+                % {"amount": format_number(priced_line.gross, 2)},
             )
             continue
         priced.append(priced_line)

@@ -10,10 +10,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.test import Client
 from django_scopes import scope
 
-from vinculo.accounts.models import ApiToken, Membership, Role, User
+from vinculo.accounts.models import ApiToken, Membership, Organization, Role, User
 from vinculo.accounts.services import api_token_revoke
 from vinculo.accounts.testing import PASSWORD, api_client_for, login_client, make_member
+from vinculo.core.models import AuditEntry
 from vinculo.core.testing import count_queries
+from vinculo.core.testing.fuzz import fuzz_api
 
 API = "/api/v1"
 
@@ -35,6 +37,7 @@ def me_of(membership: Membership, token: dict[str, str] | None) -> dict[str, obj
             "base_currency": "EUR",
             "language": "en",
             "time_zone": "UTC",
+            "country": "",
         },
         "role": membership.role,
         "can_write": membership.role != Role.READ_ONLY and (token is None or token["scope"] == "read_write"),
@@ -61,6 +64,105 @@ def test_me_with_a_read_only_token_cannot_write(actor):
     body = client.get(f"{API}/me").json()
 
     assert (body["can_write"], body["token"]["scope"]) == (False, "read")
+
+
+# --- /organization --------------------------------------------------------------------------------------
+
+
+def organization_of(org) -> dict[str, object]:
+    org.refresh_from_db()
+    return {
+        "id": org.pk,
+        "name": org.name,
+        "slug": org.slug,
+        "base_currency": org.base_currency,
+        "language": org.language,
+        "time_zone": org.time_zone,
+        "country": str(org.country),
+    }
+
+
+def test_the_organisation_settings_are_read_and_changed_field_by_field(api_client, actor, org):
+    assert api_client.get(f"{API}/organization").json() == organization_of(org)
+
+    response = api_client.patch(f"{API}/organization", {"country": "es"}, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": org.pk,
+        "name": org.name,
+        "slug": org.slug,
+        "base_currency": "EUR",
+        "language": "en",
+        "time_zone": "UTC",
+        "country": "ES",
+    }
+    assert response.json() == organization_of(org)
+    entry = AuditEntry.dangerously_unscoped.get(organization=org, object_type="accounts.organization", action="update")
+    assert (entry.actor, entry.changes) == (actor.user, {"country": ["", "ES"]})
+
+    changed = api_client.patch(
+        f"{API}/organization",
+        {"time_zone": "Europe/London", "country": "", "name": None},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["time_zone"], changed.json()["country"], changed.json()["name"]) == (
+        "Europe/London",
+        "",
+        org.name,
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"country": "XX"}, "country", "Use a two-letter ISO 3166 country code such as ES, or leave it empty."),
+        (
+            {"name": "Renamed", "country": "ZZ"},
+            "country",
+            "Use a two-letter ISO 3166 country code such as ES, or leave it empty.",
+        ),
+        ({"country": "ESP"}, "country", "At most 2 characters."),
+        ({"country": 34}, "country", "Enter text."),
+        ({"time_zone": "Europe/Atlantis"}, "time_zone", "Unknown time zone."),
+        ({"region": "ES"}, "region", "Unknown field."),
+    ],
+)
+def test_a_bad_organisation_setting_is_a_field_error_and_nothing_changes(api_client, org, payload, field, message):
+    before = organization_of(org)
+
+    response = api_client.patch(f"{API}/organization", payload, content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": "Some fields are not valid.", "errors": [{"field": field, "message": message}]}
+    assert organization_of(org) == before
+    assert not AuditEntry.dangerously_unscoped.filter(organization=org, action="update").exists()
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.SALES, Role.READ_ONLY])
+def test_only_owners_and_admins_change_the_organisation(org, member, role):
+    client = login_client(member(role))  # only owners and admins may issue tokens: a session
+    before = organization_of(org)
+
+    response = client.patch(f"{API}/organization", {"country": "ES"}, content_type="application/json")
+
+    assert response.status_code == 403
+    assert organization_of(org) == before
+    assert client.get(f"{API}/organization").json() == before
+
+
+def test_an_admin_changes_the_organisation_but_not_with_a_read_only_token(org, member):
+    admin = member(Role.ADMIN)
+
+    refused = api_client_for(admin, "read").patch(
+        f"{API}/organization", {"country": "ES"}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert str(Organization.objects.get(pk=org.pk).country) == ""
+
+    allowed = api_client_for(admin).patch(f"{API}/organization", {"country": "ES"}, content_type="application/json")
+    assert (allowed.status_code, allowed.json()["country"]) == (200, "ES")
 
 
 def test_a_session_uses_the_chosen_or_the_last_opened_organisation(member):
@@ -152,7 +254,7 @@ def test_members_list_uses_the_same_queries_for_5_and_50_members(api_client, act
 # --- authentication -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/me", "/members"])
+@pytest.mark.parametrize("path", ["/me", "/organization", "/members"])
 def test_no_credentials_answer_401(db, path):
     response = Client().get(f"{API}{path}")
 
@@ -253,6 +355,8 @@ def test_openapi_document_describes_every_operation_with_bearer_security(db):
     assert operations == {
         ("GET", "/event-types"): "event_type_list",
         ("GET", "/me"): "me",
+        ("GET", "/organization"): "organization_get",
+        ("PATCH", "/organization"): "organization_update",
         ("GET", "/members"): "member_list",
         ("GET", "/contacts"): "contact_list",
         ("POST", "/contacts"): "contact_create",
@@ -370,3 +474,14 @@ def test_docs_page_sends_the_csrf_token_for_a_logged_in_session(actor, plain_sta
 
     assert re.search(r'data-csrf-token="[A-Za-z0-9]{64}"', html)
     assert 'data-api-csrf="true"' in html
+
+
+# --- OpenAPI fuzzing ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.fuzz
+def test_fuzzing_the_accounts_api_finds_no_server_error_and_no_schema_violation(actor, member):
+    member(Role.SALES)
+    headers = {"Authorization": api_client_for(actor).defaults["HTTP_AUTHORIZATION"]}
+
+    fuzz_api(headers, r"^/api/v1/(me|organization|members)$", max_examples=8, known_ids={})

@@ -31,7 +31,7 @@ def records(actor, member):
 def writes(records: dict[str, Any]) -> dict[str, Callable[[Membership], Any]]:
     return {
         "organization_update": lambda a: services.organization_update(
-            actor=a, name="X", base_currency="USD", language="en", time_zone="UTC"
+            actor=a, name="X", base_currency="USD", language="en", time_zone="UTC", country=""
         ),
         "invitation_create": lambda a: services.invitation_create(actor=a, email="n@example.com", role=Role.SALES),
         "invitation_revoke": lambda a: services.invitation_revoke(actor=a, invitation=records["invitation"]),
@@ -146,8 +146,10 @@ def test_invitation_accept_twice_and_for_an_existing_member(actor, org, member):
 
 def test_organisation_settings_validate(actor):
     with pytest.raises(ValidationError) as exc:
-        services.organization_update(actor=actor, name=" ", base_currency="EU", language="de", time_zone="Nowhere")
-    assert set(exc.value.message_dict) == {"name", "base_currency", "language", "time_zone"}
+        services.organization_update(
+            actor=actor, name=" ", base_currency="EU", language="de", time_zone="Nowhere", country="XX"
+        )
+    assert set(exc.value.message_dict) == {"name", "base_currency", "language", "time_zone", "country"}
 
 
 def test_slugs_are_unique_and_avoid_reserved_words(actor):

@@ -43,24 +43,40 @@ def test_general_settings_are_saved_and_audited(actor, org, client_in):
 
     response = client_in.post(
         url("settings", org),
-        {"name": "Acme Iberia", "base_currency": "usd", "language": "es", "time_zone": "Europe/Madrid"},
+        {
+            "name": "Acme Iberia",
+            "base_currency": "usd",
+            "language": "es",
+            "time_zone": "Europe/Madrid",
+            "country": "ES",
+        },
     )
 
     assert response.status_code == 302
     assert response["Location"] == url("settings", org)
     slug = org.slug
     org.refresh_from_db()
-    assert (org.name, org.base_currency, org.language, org.time_zone, org.slug) == (
+    assert (org.name, org.base_currency, org.language, org.time_zone, org.country.code, org.slug) == (
         "Acme Iberia",
         "USD",
         "es",
         "Europe/Madrid",
+        "ES",
         slug,
     )
     [entry] = audit(org, "accounts.organization", "update")
     assert entry.actor == actor.user
     assert entry.changes["base_currency"] == ["EUR", "USD"]
     assert entry.changes["time_zone"] == ["UTC", "Europe/Madrid"]
+    assert entry.changes["country"] == ["", "ES"]
+    # the page shows it chosen, and it can be emptied again
+    assert '<option value="ES" selected>Spain</option>' in client_in.get(url("settings", org)).content.decode()
+    client_in.post(
+        url("settings", org),
+        {"name": "Acme Iberia", "base_currency": "USD", "language": "es", "time_zone": "Europe/Madrid", "country": ""},
+    )
+    org.refresh_from_db()
+    assert org.country.code == ""
 
 
 @pytest.mark.parametrize(
@@ -72,10 +88,13 @@ def test_general_settings_are_saved_and_audited(actor, org, client_in):
         ({"language": "fr"}, "language"),
         ({"name": ""}, "name"),
         ({"name": "x" * 151}, "name"),
+        ({"country": "XX"}, "country"),
+        ({"country": "ESP"}, "country"),
+        ({"country": "es"}, "country"),
     ],
 )
 def test_general_settings_bad_input(org, client_in, data, field):
-    before = (org.name, org.base_currency, org.language, org.time_zone)
+    before = (org.name, org.base_currency, org.language, org.time_zone, str(org.country))
     posted = {"name": "Typed name", "base_currency": "GBP", "language": "en", "time_zone": "UTC", **data}
 
     response = client_in.post(url("settings", org), posted)
@@ -88,8 +107,10 @@ def test_general_settings_bad_input(org, client_in, data, field):
     assert "is-invalid" in tag
     if field != "name":
         assert 'value="Typed name"' in html
+    if field == "country":
+        assert response.context["form"].errors["country"] == ["Unknown country. Choose one from the list."]
     org.refresh_from_db()
-    assert (org.name, org.base_currency, org.language, org.time_zone) == before
+    assert (org.name, org.base_currency, org.language, org.time_zone, str(org.country)) == before
 
 
 @pytest.mark.parametrize("role", NON_ADMIN_ROLES)

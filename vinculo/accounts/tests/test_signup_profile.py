@@ -38,8 +38,9 @@ def test_sign_up_creates_user_organisation_and_owner_membership(db):
     assert membership.organization.slug == "fernandez-importaciones"
     assert membership.organization.language == "es"
     assert membership.organization.base_currency == "EUR"
-    # no time zone sent (a browser without the page's script): UTC
+    # no time zone sent (a browser without the page's script): UTC, and so no country
     assert (membership.user.time_zone, membership.organization.time_zone) == ("UTC", "UTC")
+    assert str(membership.organization.country) == ""
     assert membership.user.password.startswith("argon2")
     assert AuditEntry.dangerously_unscoped.filter(
         organization=membership.organization, object_type="accounts.organization", action="create"
@@ -55,6 +56,8 @@ def test_sign_up_stores_the_browsers_time_zone_and_language_on_the_user_and_the_
     membership = Membership.objects.select_related("user", "organization").get()
     assert (membership.user.time_zone, membership.user.language) == ("Europe/Madrid", "es")
     assert (membership.organization.time_zone, membership.organization.language) == ("Europe/Madrid", "es")
+    # the country of the time zone: Spanish phone numbers will read in national format
+    assert membership.organization.country.code == "ES"
 
 
 def test_sign_up_page_offers_the_time_zone_picker_and_the_browsers_language(db):
@@ -187,6 +190,8 @@ def test_unknown_language_is_refused(actor):
 
 
 def test_new_organisation_page(actor):
+    actor.user.time_zone = "Europe/London"
+    actor.user.save(update_fields=["time_zone"])
     client = Client()
     client.force_login(actor.user)
     bad = client.post(reverse("accounts:organization_create"), {"name": "Second", "base_currency": "ZZZ"})
@@ -200,6 +205,8 @@ def test_new_organisation_page(actor):
     membership = Membership.objects.get(user=actor.user, organization__name="Second")
     assert membership.role == Role.OWNER
     assert membership.organization.base_currency == "USD"
+    # its time zone and country are its owner's
+    assert (membership.organization.time_zone, membership.organization.country.code) == ("Europe/London", "GB")
 
 
 def test_one_client_may_try_twenty_sign_ups_an_hour_then_waits_and_nothing_is_created(db):

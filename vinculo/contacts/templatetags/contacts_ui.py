@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +18,7 @@ from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStag
 from vinculo.contacts.timeline_files import TimelineFile, timeline_files
 from vinculo.core import event_types
 from vinculo.core.event_story import EventStory, Viewer, event_stories, time_html
+from vinculo.core.formatting import format_number
 from vinculo.core.models import Event
 from vinculo.core.pagination import Page
 
@@ -171,7 +171,11 @@ def event_story(context: template.Context, event: Event) -> EventStory:
     request = context.get("request")
     membership = getattr(request, "membership", None)
     org = getattr(request, "org", None)
-    viewer = Viewer(membership, org.pk, org.slug) if membership is not None and org is not None else None
+    viewer = (
+        Viewer(membership, org.pk, org.slug, country=str(org.country or ""))
+        if membership is not None and org is not None
+        else None
+    )
     return event_stories([event], viewer)[0]
 
 
@@ -217,4 +221,4 @@ def dict_get(mapping: Any, key: str) -> Any:
 @register.filter
 def page_total(page: Page) -> str:
     """The number of rows, localised; "10,000+" when the count stopped at its cap."""
-    return f"{intcomma(page.total)}+" if page.total_capped else str(intcomma(page.total))
+    return f"{format_number(page.total)}+" if page.total_capped else format_number(page.total)

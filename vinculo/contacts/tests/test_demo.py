@@ -33,6 +33,7 @@ def test_demo_builds_an_organisation_with_members_roles_and_a_team():
     output = demo(contacts=120, seed=7)
 
     org = Organization.objects.get(slug="demo")
+    assert (org.country.code, org.time_zone) == ("ES", "Europe/Madrid")
     roles = Counter(Membership.objects.filter(organization=org).values_list("role", flat=True))
     assert roles == {Role.OWNER: 1, Role.MANAGER: 1, Role.SALES: 2, Role.MARKETING: 1, Role.SUPPORT: 1}
     team = Team.dangerously_unscoped.get(organization=org)

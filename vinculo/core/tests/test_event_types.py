@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
 from vinculo.core import events
-from vinculo.core.event_story import event_sentence
+from vinculo.core.event_story import Viewer, event_sentence, event_stories
 from vinculo.core.event_types import (
     EventType,
     EventTypeCatalogue,
@@ -189,6 +189,25 @@ def test_a_sentence_shows_what_the_properties_carry():
         assert event_sentence(_event("contact.deleted", {"contact_id": 3, "name": "Ana"})) == (
             "Vínculo eliminó el contacto Ana"
         )
+
+
+def test_phone_numbers_in_the_details_read_as_dialled_from_the_organisations_country():
+    lead = _event(
+        "partner.lead_sent",
+        {"phone": "+34612345678", "shipping": {"phone_number": "+442079460958"}, "mobile_phone": "ring me"},
+        contact="Lucia",
+    )
+    spanish = Viewer(membership=None, organization_id=1, org_slug="acme", country="ES")
+
+    [with_country] = event_stories([lead], spanish)
+    [without] = event_stories([lead])
+
+    assert [(d.label, d.text) for d in with_country.details] == [
+        ("Mobile phone", "ring me"),
+        ("Phone", "612 34 56 78"),
+        ("Shipping › Phone number", "+44 20 7946 0958"),
+    ]
+    assert [d.text for d in without.details] == ["ring me", "+34 612 34 56 78", "+44 20 7946 0958"]
 
 
 def test_no_sentence_without_a_value_it_needs_or_for_an_unknown_type():

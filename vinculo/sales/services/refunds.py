@@ -25,7 +25,9 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.models import Membership
 from vinculo.accounts.permissions import require_write
 from vinculo.core.audit import audit_create, snapshot
+from vinculo.core.currencies import minor_unit
 from vinculo.core.events import emit
+from vinculo.core.formatting import format_number
 from vinculo.core.validation import (
     Errors,
     add_error,
@@ -243,7 +245,7 @@ def refund_record(*, actor: Membership, order: Order, data: Mapping[str, Any] | 
             errors,
             "amount",
             _("At most %(left)s %(currency)s can still be refunded on this order.")
-            % {"left": f"{max(left, Decimal(0)):.2f}", "currency": order.currency},
+            % {"left": format_number(max(left, Decimal(0)), minor_unit(order.currency)), "currency": order.currency},
         )
     refund = Refund(
         organization_id=order.organization_id,

@@ -207,7 +207,7 @@ def test_the_print_view_shows_the_organisation_customer_lines_and_totals(client_
     assert f'<div class="h4 mb-1 org-name">{org.name}</div>' in html
     assert "<div>José García</div>" in html
     assert "<td>Consultoría</td>" in html
-    assert '<td class="text-end fw-semibold">1493.74 EUR</td>' in html
+    assert '<td class="text-end fw-semibold">1,493.74 EUR</td>' in html
     assert "@media print" in (
         pytest.importorskip("pathlib").Path("vinculo/sales/static/sales/documents.css").read_text()
     )
@@ -275,12 +275,12 @@ def test_the_pdf_is_a_pdf_named_after_the_quote(client_in, actor, org, contact):
 
 
 @pytest.mark.skipif(not pdf.fonts_available(), reason="fonts-liberation is not installed")
-def test_the_pdf_prints_accents_and_the_euro_sign(actor, org, contact):
+def test_the_pdf_prints_accents_the_euro_sign_and_amounts_as_the_pages_do(actor, org, contact):
     quote = make_quote(
         actor,
         contact,
         lines=[{"description": "Diseño gráfico", "unit_price": "1234.50", "tax_rate": "21"}],
-        notes="Señal del 30 %",
+        notes="Señal del 30 % (370 €)",
     )
     with scope(organization=org):
         quote = Quote.objects.prefetch_related("lines").select_related("contact", "company").get(pk=quote.pk)
@@ -290,9 +290,9 @@ def test_the_pdf_prints_accents_and_the_euro_sign(actor, org, contact):
     assert "Quote Q-00001" in text
     assert "José García" in text
     assert "Diseño gráfico" in text
-    assert "1,234.50 €" in text  # unit price and net
-    assert "1,493.74 €" in text  # the total: 1493.745 rounded half-even
-    assert "Señal del 30 %" in text
+    assert "1,234.50 EUR" in text  # unit price and net
+    assert "1,493.74 EUR" in text  # the total: 1493.745 rounded half-even
+    assert "Señal del 30 % (370 €)" in text
 
 
 def test_without_the_font_the_pdf_falls_back_to_latin_1(actor, org, contact):

@@ -9,7 +9,6 @@ column summaries, or why the move was refused) and redirects a plain form post b
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,7 +19,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -45,6 +43,7 @@ from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
 from vinculo.core.event_story import RecordLink, attach_stories
+from vinculo.core.formatting import format_money
 from vinculo.core.pagination import Page, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view, safe_next
@@ -76,11 +75,6 @@ LIST_SORTS = {"title": "title", "amount": "-amount", "close": "close", "created"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """1234.5, "EUR" → "1,234.50 EUR" in the active language's number format."""
-    return f"{number_format(amount, 2, use_l10n=True, force_grouping=True)} {currency}"
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -126,7 +120,7 @@ def closed_period_choices() -> list[tuple[str, str]]:
 
 
 def _summary_context(board_base: str, total: BaseTotal) -> dict[str, Any]:
-    return {"amount": money(total.amount, board_base), "missing": ", ".join(total.missing_rates)}
+    return {"amount": format_money(total.amount, board_base), "missing": ", ".join(total.missing_rates)}
 
 
 def _column_context(column: Any, base_currency: str) -> dict[str, Any]:
@@ -489,8 +483,8 @@ def deal_detail_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespons
         "nav": "deals",
         "deal": deal,
         "pipeline": pipeline,
-        "weighted": money(deal.weighted_amount, deal.currency),
-        "amount": money(deal.amount, deal.currency),
+        "weighted": format_money(deal.weighted_amount, deal.currency),
+        "amount": format_money(deal.amount, deal.currency),
         "line_rows": display_lines(line_items),
         "line_totals": totals,
         "line_net": deal_services.net_total(totals),

@@ -21,6 +21,8 @@ from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.permissions import can_write, require_write
 from vinculo.contacts.list_state import list_state
 from vinculo.contacts.selectors import company_queryset, contact_queryset
+from vinculo.core.currencies import minor_unit
+from vinculo.core.formatting import format_number
 from vinculo.core.pagination import Page, paginate, requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.validation import Errors, clean_currency
@@ -37,7 +39,7 @@ from vinculo.sales.forms_documents import (
     lines_from_post,
 )
 from vinculo.sales.models import DealStatus, LineItem, OrderStatus, QuoteStatus
-from vinculo.sales.pricing import CENT, PricedLine, price_list_for, product_prices, unit_price_out
+from vinculo.sales.pricing import CENT, PricedLine, price_list_for, product_prices
 from vinculo.sales.selectors import documents as document_selectors
 from vinculo.sales.selectors import products as product_selectors
 from vinculo.sales.selectors.deals import deal_queryset
@@ -721,8 +723,6 @@ def order_create_view(request: OrgRequest, org_slug: str) -> HttpResponse:
 
 def _order_context(request: OrgRequest, order: Any) -> dict[str, Any]:
     lines = list(order.lines.all())
-    for line in lines:
-        line.unit_price_shown = unit_price_out(line.unit_price)
     left = order.total - order.refunded_total
     return {
         "nav": "orders",
@@ -752,14 +752,15 @@ def order_refund_view(request: OrgRequest, org_slug: str, pk: int) -> HttpRespon
     order = document_selectors.order_get(actor=request.membership, pk=pk)
     values = {"amount": request.POST.get("amount", "").strip(), "reason": request.POST.get("reason", "").strip()}
     try:
-        refund_services.refund_record(actor=request.membership, order=order, data=values)
+        refund, _created = refund_services.refund_record(actor=request.membership, order=order, data=values)
     except ValidationError as exc:
         context = {**_order_context(request, order), "refund_errors": exc.message_dict, "refund_values": values}
         return render(request, T + "order_detail.html", context, status=422)
+    amount = format_number(refund.amount, minor_unit(refund.currency))
     messages.success(
         request,
         _("%(amount)s %(currency)s refunded on order %(number)s.")
-        % {"amount": values["amount"], "currency": order.currency, "number": order.number},
+        % {"amount": amount, "currency": refund.currency, "number": order.number},
     )
     return redirect("sales:order_detail", request.org.slug, order.pk)
 

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from vinculo.accounts.http import OrgRequest
 from vinculo.accounts.selectors import assignable_users
 from vinculo.core.csv_export import csv_response
+from vinculo.core.currencies import minor_unit
+from vinculo.core.formatting import number_separators
 from vinculo.core.views import org_view, render_page
 from vinculo.sales.models import Quota
 from vinculo.sales.selectors.effectiveness import EFFECTIVENESS_GROUPS, EffectivenessReport, effectiveness
@@ -82,12 +84,20 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+def _chart_number_format(currency: str) -> dict[str, Any]:
+    """How reports.js writes the chart's amounts (axis, tooltips): as the table beside it does
+    (vinculo.core.formatting), in the page's language."""
+    decimal, thousands = number_separators()
+    return {"decimal": decimal, "thousands": thousands, "decimals": minor_unit(currency), "currency": currency}
+
+
 def forecast_chart(result: Forecast) -> dict[str, Any]:
     """The chart's data (json_script → reports.js): one bar group per month or quarter."""
     buckets = result.buckets
     return {
         "type": "forecast",
         "currency": result.currency,
+        "number_format": _chart_number_format(result.currency),
         "labels": [b.label for b in buckets],
         "series": [
             {"key": "won", "label": _("Won"), "kind": "bar", "data": [_money(b.figures.won) for b in buckets]},
@@ -153,6 +163,7 @@ def effectiveness_chart(report: EffectivenessReport) -> dict[str, Any]:
     return {
         "type": "effectiveness",
         "currency": report.currency,
+        "number_format": _chart_number_format(report.currency),
         "labels": [r.label for r in rows],
         "series": [
             {"key": "revenue", "label": _("Revenue"), "kind": "bar", "data": [_money(r.figures.revenue) for r in rows]},

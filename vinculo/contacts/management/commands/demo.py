@@ -788,7 +788,7 @@ class DemoBuilder:
     def _organization(self) -> Organization:
         name = "Atlas Outdoor (demo)" if self.org_slug == DEMO_ORG_SLUG else f"Atlas Outdoor ({self.org_slug})"
         return Organization.objects.create(
-            name=name, slug=self.org_slug, base_currency="EUR", language="en", time_zone="Europe/Madrid"
+            name=name, slug=self.org_slug, base_currency="EUR", language="en", time_zone="Europe/Madrid", country="ES"
         )
 
     def _members(self, org: Organization) -> list[User]:
