@@ -40,7 +40,21 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @functools.cache
 def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA time zone, named with spaces for underscores (America/New York)."""
     return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class TimeZoneSelect(forms.Select):
+    """The 600 time zones: a plain select without JavaScript; with it, a box that searches the
+    select's own options as you type ("madrid", "new york", "utc"), by picker.js's local mode."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        local = {
+            "data-picker-local": "",
+            "data-picker-placeholder": _("Type a city or region, e.g. Madrid…"),
+            "data-picker-empty": _("No time zone matches."),
+        }
+        super().__init__({**local, **(attrs or {})}, choices)
 
 
 class CheckboxList(forms.CheckboxSelectMultiple):
@@ -105,7 +119,7 @@ class SignUpForm(StyledFormMixin, forms.Form):
         choices=lambda: [("", _("Detect automatically (UTC if unknown)")), *time_zone_choices()],
         error_messages={"invalid_choice": _("Unknown time zone. Choose one from the list.")},
         help_text=_("Your agenda and reminders use it; taken from your browser."),
-        widget=forms.Select(attrs={"data-browser-time-zone": "", "autocomplete": "off"}),
+        widget=TimeZoneSelect(attrs={"data-browser-time-zone": "", "autocomplete": "off"}),
     )
 
     def __init__(self, *args: Any, invitation: Invitation | None = None, **kwargs: Any) -> None:
@@ -150,7 +164,7 @@ class OrganizationSettingsForm(StyledFormMixin, forms.Form):
         choices=settings.LANGUAGES,
         help_text=_("For e-mails the organisation sends, such as invitations."),
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices, widget=TimeZoneSelect)
     country = forms.ChoiceField(
         label=_("Country"),
         required=False,
@@ -182,7 +196,7 @@ class OrganizationSettingsForm(StyledFormMixin, forms.Form):
 class ProfileForm(StyledFormMixin, forms.Form):
     full_name = forms.CharField(label=_("Your name"), max_length=150)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices, widget=TimeZoneSelect)
 
 
 class StyledPasswordChangeForm(StyledFormMixin, PasswordChangeForm):

@@ -4,10 +4,8 @@ field errors, which the views put back onto these forms (`apply_service_errors`)
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +16,8 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from vinculo.accounts.forms import TimeZoneSelect
+from vinculo.accounts.forms import time_zone_choices as all_time_zones
 from vinculo.accounts.models import User
 from vinculo.contacts.models import Company, CompanySize, Contact, LifecycleStage, PhoneKind, SourceChannel
 from vinculo.core.countries import country_choices
@@ -202,13 +202,8 @@ class CustomPropertiesField(forms.CharField):
 # --- choices ---------------------------------------------------------------------------------
 
 
-@functools.cache
-def _time_zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
-
-
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [("", "—"), *((tz, tz.replace("_", " ")) for tz in _time_zones())]
+    return [("", "—"), *all_time_zones()]
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -276,7 +271,7 @@ class ContactForm(ServiceErrorsMixin, StyledFormMixin, forms.Form):
     region = _text(_("Region"), Contact, "region")
     country = forms.CharField(label=_("Country"), required=False, widget=_select())
     language = forms.CharField(label=_("Language"), required=False, widget=_select())
-    time_zone = forms.CharField(label=_("Time zone"), required=False, widget=_select())
+    time_zone = forms.CharField(label=_("Time zone"), required=False, widget=TimeZoneSelect())
     custom = CustomPropertiesField(
         label=_("Custom properties"),
         required=False,

@@ -7,6 +7,7 @@ the page started from (so that its owner can update it). `columns=` lists the ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from vinculo.accounts.models import Membership
 from vinculo.contacts.list_registry import ListSpec, apply_stored, chosen_columns, get_spec
 from vinculo.contacts.models import SavedView, ViewSharing
 from vinculo.contacts.saved_views import can_change_view, saved_view_list
+from vinculo.core.pagination import Page
 
 PAGING = ("page", "per_page")
 # columns hidden below the medium breakpoint (the others below the small one)
@@ -122,3 +124,38 @@ def parse_state_query(kind: str, query: str) -> dict[str, Any]:
     if not columns and spec is not None:
         columns = list(spec.default_columns)
     return {"filters": filters, "sort": params.get("sort", ""), "columns": columns}
+
+
+# --- the links of a list's table: sorting by a column, the pages --------------------------------
+
+
+def query(*parts: str) -> str:
+    """`?a=1&b=2` from the non-empty parts (`?` alone when none: the list without parameters)."""
+    joined = "&".join(p for p in parts if p)
+    return f"?{joined}" if joined else "?"
+
+
+def sort_links(first_clicks: Mapping[str, str], *, current: str, default: str, base: str) -> dict[str, dict[str, Any]]:
+    """For each sortable column, the link of its header: the first click sorts the way `first_clicks`
+    says, a second click on the same column reverses it. `base` is the rest of the list's query."""
+    links = {}
+    descending = current.startswith("-")
+    for column, first in first_clicks.items():
+        active = current.lstrip("-") == column
+        target = (column if descending else f"-{column}") if active else first
+        links[column] = {
+            "url": query(base, "" if target == default else f"sort={target}"),
+            "active": active,
+            "descending": active and descending,
+        }
+    return links
+
+
+def page_links(page: Page, base: str) -> dict[str, str]:
+    """The previous and next pages' links of a list (`base`: its query without `page`)."""
+    links = {}
+    if page.has_previous:
+        links["previous"] = query(base, f"page={page.number - 1}" if page.number > 2 else "")
+    if page.has_next:
+        links["next"] = query(base, f"page={page.number + 1}")
+    return links

@@ -33,7 +33,7 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors, services
 from vinculo.contacts.filters import ListFilters, parse_filters
 from vinculo.contacts.forms import BulkAction, BulkForm, CompanyForm, ContactForm, NoteForm, TagForm
-from vinculo.contacts.list_state import list_state
+from vinculo.contacts.list_state import list_state, page_links, sort_links
 from vinculo.contacts.models import Company, Contact, LifecycleStage, Note, SourceChannel, Tag
 from vinculo.contacts.panels import panels_for
 from vinculo.contacts.record_links import viewer_of
@@ -42,7 +42,7 @@ from vinculo.contacts.timeline_deliveries import annotate_deliveries
 from vinculo.core.audit import audit_history
 from vinculo.core.countries import country_choices
 from vinculo.core.event_story import attach_stories
-from vinculo.core.pagination import Page, requested_page
+from vinculo.core.pagination import requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import bad_request, is_htmx, org_view
 from vinculo.core.views import render_page as _render
@@ -106,11 +106,6 @@ def _company_or_none(actor: Membership, value: Any) -> Company | None:
 # --- lists -----------------------------------------------------------------------------------
 
 
-def _query(*parts: str) -> str:
-    joined = "&".join(p for p in parts if p)
-    return f"?{joined}" if joined else "?"
-
-
 def _querystring(filters: ListFilters, *without: str, extra: str = "") -> str:
     """The list's filters as a query string, without some; a chosen page size is kept, and
     `extra` (the saved view and chosen columns) is added."""
@@ -118,31 +113,6 @@ def _querystring(filters: ListFilters, *without: str, extra: str = "") -> str:
     if filters.per_page != ListFilters.per_page:
         query = "&".join(p for p in (query, f"per_page={filters.per_page}") if p)
     return "&".join(p for p in (query, extra) if p)
-
-
-def _sort_columns(filters: ListFilters, extra: str = "") -> dict[str, dict[str, Any]]:
-    base = _querystring(filters, "sort", "page", extra=extra)
-    columns = {}
-    for column, first in SORT_COLUMNS.items():
-        active = filters.sort.lstrip("-") == column
-        descending = filters.sort.startswith("-")
-        target = (column if descending else f"-{column}") if active else first
-        columns[column] = {
-            "url": _query(base, "" if target == "name" else f"sort={target}"),
-            "active": active,
-            "descending": active and descending,
-        }
-    return columns
-
-
-def _page_links(filters: ListFilters, page: Page, extra: str = "") -> dict[str, str]:
-    base = _querystring(filters, "page", extra=extra)
-    links = {}
-    if page.has_previous:
-        links["previous"] = _query(base, f"page={page.number - 1}" if page.number > 2 else "")
-    if page.has_next:
-        links["next"] = _query(base, f"page={page.number + 1}")
-    return links
 
 
 def _list_response(
@@ -169,8 +139,13 @@ def _list_response(
         "list_url": reverse(spec["url"], args=[request.org.slug]),  # type: ignore[arg-type]
         "bulk_url": reverse(spec["bulk_url"], args=[request.org.slug]),  # type: ignore[arg-type]
         "querystring": _querystring(filters, extra=state.extra_query),
-        "page_links": _page_links(filters, page, state.extra_query),
-        "sort": _sort_columns(filters, state.extra_query),
+        "page_links": page_links(page, _querystring(filters, "page", extra=state.extra_query)),
+        "sort": sort_links(
+            SORT_COLUMNS,
+            current=filters.sort,
+            default="name",
+            base=_querystring(filters, "sort", "page", extra=state.extra_query),
+        ),
         **state.context(actor),
         "view_teams": list(actor.teams.order_by("name", "id")),
         "filter_fields": filter_fields,

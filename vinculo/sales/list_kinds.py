@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from vinculo.contacts.list_registry import Column, ListSpec, register
 from vinculo.sales.models import OrderStatus
+from vinculo.sales.selectors import activities
 from vinculo.sales.selectors.deals import DEAL_SORTS, LIST_PARAMS, parse_deal_filters
 
 DEAL_FILTERS = tuple(sorted(LIST_PARAMS - {"sort", "page", "per_page"}))
@@ -33,6 +34,17 @@ ORDER_COLUMNS = (
     Column("date", gettext_lazy("Date")),
 )
 
+ACTIVITY_COLUMNS = (
+    Column("kind", gettext_lazy("Kind")),
+    Column("due", gettext_lazy("Due")),
+    Column("done", gettext_lazy("Done")),
+    Column("assignee", gettext_lazy("Assigned to")),
+    Column("contact", gettext_lazy("Contact")),
+    Column("deal", gettext_lazy("Deal")),
+    Column("company", gettext_lazy("Company")),
+    Column("created", gettext_lazy("Created")),
+)
+
 
 def _check_deal_filters(filters: Mapping[str, str]) -> None:
     parse_deal_filters(filters, strict=True)
@@ -46,6 +58,10 @@ def _check_order_filters(filters: Mapping[str, str]) -> None:
         )
     if len(filters.get("q", "")) > 200:
         raise ValidationError({"q": _("At most 200 characters.")})
+
+
+def _check_activity_filters(filters: Mapping[str, str]) -> None:
+    activities.parse_activity_list_filters(filters, strict=True)
 
 
 def register_lists() -> None:
@@ -71,5 +87,17 @@ def register_lists() -> None:
             filters=("q", "status"),
             sorts=(),
             check_filters=_check_order_filters,
+        )
+    )
+    register(
+        ListSpec(
+            kind="activities",
+            url_name="sales:activity_list",
+            create_url_name="sales:activity_create",
+            columns=ACTIVITY_COLUMNS,
+            default_columns=("kind", "due", "done", "assignee", "contact", "deal"),
+            filters=activities.LIST_FILTERS,
+            sorts=tuple(activities.ACTIVITY_SORTS),
+            check_filters=_check_activity_filters,
         )
     )

@@ -217,10 +217,11 @@ LIST_PARAMS = (
     "deal",
     "contact",
     "company",
+    "sort",
     "page",
     "per_page",
 )
-MAX_PER_PAGE = 200
+MAX_PER_PAGE = selectors.MAX_PER_PAGE
 MAX_ID = 10**18 - 1  # ids of up to 18 digits, as documented
 
 
@@ -235,6 +236,11 @@ LIST_PARAMETERS = [
     query_param("deal", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A deal id."),
     query_param("contact", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A contact id."),
     query_param("company", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A company id."),
+    query_param(
+        "sort",
+        {"type": "string", "enum": list(selectors.ACTIVITY_SORTS), "default": selectors.DEFAULT_ACTIVITY_SORT},
+        "By due time, subject or creation; a leading `-` reverses.",
+    ),
     query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number."),
     query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}, "Page size."),
 ]
@@ -298,6 +304,13 @@ def _parse_list_params(params: QueryDict, actor: Any) -> selectors.ActivityFilte
                 )
         elif name in ("deal", "contact", "company"):
             setattr(filters, name, whole(name, value, 1, MAX_ID))
+        elif name == "sort":
+            if value in selectors.ACTIVITY_SORTS:
+                filters.sort = value
+            else:
+                errors.setdefault(name, []).append(
+                    _("Choose one of %(expected)s.") % {"expected": ", ".join(selectors.ACTIVITY_SORTS)}
+                )
         elif name == "page":
             filters.page = whole(name, value, 1, MAX_PAGE) or 1
         elif name == "per_page":
@@ -326,7 +339,8 @@ def _reloaded(activity: Activity) -> Activity:
     "/activities",
     response={200: ActivityPage, **READ_ERRORS},
     openapi_extra={"parameters": LIST_PARAMETERS},
-    description="The activities you can see, by due time. Any other query parameter is an error (422).",
+    description="The activities you can see, by due time unless `sort` says otherwise. Any other query parameter "
+    "is an error (422).",
 )
 def activity_list(request: HttpRequest) -> dict[str, Any]:
     actor = request_actor(request)

@@ -10,18 +10,24 @@ Who sees which activity is decided here, not in templates:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet, TextChoices
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.accounts.models import Membership, Role, Team, User
 from vinculo.accounts.permissions import MANAGE_ALL_ROLES, can_write, sees_only_own_and_team, team_user_ids
 from vinculo.contacts.selectors import company_queryset, contact_queryset
-from vinculo.core.pagination import Page, paginate
-from vinculo.sales.models import Activity, CalendarFeed, Deal, FollowUpRule
+from vinculo.core.pagination import MAX_PAGE, Page, paginate
+from vinculo.core.query_params import MAX_ID, date_param, int_param, search_param
+from vinculo.sales.models import Activity, ActivityKind, CalendarFeed, Deal, FollowUpRule
 from vinculo.sales.selectors.deals import deal_queryset
 
 FEED_PAST_DAYS = 30
@@ -159,7 +165,26 @@ def team_member_user_ids(team: Team) -> list[int]:
     return list(team.members.values_list("user_id", flat=True))
 
 
-# --- lists (API) ----------------------------------------------------------------------------------
+# --- lists (the API and the activities page) ------------------------------------------------------
+
+ACTIVITY_SORTS: dict[str, tuple[str, ...]] = {
+    "due": ("due_at", "id"),
+    "-due": ("-due_at", "-id"),
+    "subject": ("subject", "id"),
+    "-subject": ("-subject", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+}
+DEFAULT_ACTIVITY_SORT = "due"
+MAX_PER_PAGE = 200
+
+
+class ActivityStatus(TextChoices):
+    """The list's "done" filter: not done yet, done, or not done and past due."""
+
+    OPEN = "open", pgettext_lazy("activity", "Open")
+    DONE = "done", pgettext_lazy("activity", "Done")
+    OVERDUE = "overdue", pgettext_lazy("activity", "Overdue")
 
 
 @dataclass
@@ -175,6 +200,7 @@ class ActivityFilters:
     deal: int | None = None
     contact: int | None = None
     company: int | None = None
+    sort: str = DEFAULT_ACTIVITY_SORT
     page: int = 1
     per_page: int = 50
 
@@ -206,7 +232,116 @@ def activity_list(*, actor: Membership, filters: ActivityFilters, now: dt.dateti
         queryset = queryset.filter(contact_id=filters.contact)
     if filters.company is not None:
         queryset = queryset.filter(company_id=filters.company)
-    return paginate(queryset.order_by("due_at", "id"), page=filters.page, per_page=filters.per_page)
+    return paginate(queryset.order_by(*ACTIVITY_SORTS[filters.sort]), page=filters.page, per_page=filters.per_page)
+
+
+LIST_FILTERS = ("q", "assignee", "kind", "status", "due_after", "due_before")
+LIST_PARAMS = frozenset({*LIST_FILTERS, "sort", "page", "per_page"})
+
+
+@dataclass
+class ActivityListFilters:
+    """The filters of the activities page (and of its saved views) as the member set them: the
+    assignee a user id, "me" or "none"; due dates are whole days in the viewer's time zone."""
+
+    q: str = ""
+    assignee: str = ""
+    kind: str = ""
+    status: str = ""
+    due_after: dt.date | None = None
+    due_before: dt.date | None = None
+    sort: str = DEFAULT_ACTIVITY_SORT
+    page: int = 1
+    per_page: int = 50
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "q": self.q,
+            "assignee": self.assignee,
+            "kind": self.kind,
+            "status": self.status,
+            "due_after": self.due_after or "",
+            "due_before": self.due_before or "",
+            "sort": self.sort if self.sort != DEFAULT_ACTIVITY_SORT else "",
+        }
+
+    def querystring(self, *without: str) -> str:
+        """The filters and sort that are set, without `without`; a chosen page size is kept."""
+        pairs = {k: v for k, v in self.values().items() if v not in ("", None) and k not in without}
+        if self.per_page != ActivityListFilters.per_page and "per_page" not in without:
+            pairs["per_page"] = self.per_page
+        return urlencode(pairs)
+
+    def selection(self, *, actor: Membership, tz: dt.tzinfo) -> ActivityFilters:
+        """What the list selector reads: "me" is the actor, days are instants in `tz`."""
+        chosen = ActivityFilters(q=self.q, kind=self.kind, sort=self.sort, page=self.page, per_page=self.per_page)
+        if self.assignee == "me":
+            chosen.assignee = actor.user_id
+        elif self.assignee == "none":
+            chosen.unassigned = True
+        elif self.assignee:
+            chosen.assignee = int(self.assignee)
+        if self.status == ActivityStatus.OPEN:
+            chosen.done = False
+        elif self.status == ActivityStatus.DONE:
+            chosen.done = True
+        elif self.status == ActivityStatus.OVERDUE:
+            chosen.overdue = True
+        if self.due_after:
+            chosen.start = local_midnight(self.due_after, tz)
+        if self.due_before:
+            chosen.end = local_midnight(self.due_before + dt.timedelta(days=1), tz)
+        return chosen
+
+
+def parse_activity_list_filters(params: Mapping[str, Any], *, strict: bool) -> ActivityListFilters:
+    """Read the activities page's filters. `strict` (a saved view being stored) raises a
+    ValidationError keyed by parameter for anything wrong, unknown names included; the page keeps
+    the valid part and shows the errors."""
+    f = ActivityListFilters()
+    errors: dict[str, str] = {}
+    if strict:
+        for name in params:
+            if name not in LIST_PARAMS:
+                errors[name] = _("Unknown parameter. Allowed: %(names)s.") % {"names": ", ".join(sorted(LIST_PARAMS))}
+    get = {k: str(params.get(k) or "").strip() for k in LIST_PARAMS}
+    f.q = search_param(get["q"], "q", errors)
+    assignee = get["assignee"]
+    if assignee:
+        if assignee in ("me", "none") or (assignee.isascii() and assignee.isdigit() and 0 < int(assignee) <= MAX_ID):
+            f.assignee = assignee
+        else:
+            errors["assignee"] = _("Use a user id, “me” or “none”.")
+    if get["kind"]:
+        if get["kind"] in ActivityKind.values:
+            f.kind = get["kind"]
+        else:
+            errors["kind"] = _("Choose one of %(expected)s.") % {"expected": ", ".join(ActivityKind.values)}
+    if get["status"]:
+        if get["status"] in ActivityStatus.values:
+            f.status = get["status"]
+        else:
+            errors["status"] = _("Choose one of %(expected)s.") % {"expected": ", ".join(ActivityStatus.values)}
+    for name in ("due_after", "due_before"):
+        if get[name]:
+            setattr(f, name, date_param(get[name], name, errors))
+    if f.due_after and f.due_before and f.due_before < f.due_after:
+        errors["due_before"] = _("The end of the period cannot be before its start.")
+        f.due_before = None
+    if get["sort"]:
+        if get["sort"] in ACTIVITY_SORTS:
+            f.sort = get["sort"]
+        else:
+            errors["sort"] = _("Unknown sort. Allowed: %(names)s.") % {"names": ", ".join(ACTIVITY_SORTS)}
+    if get["page"]:
+        f.page = int_param(get["page"], "page", errors, maximum=MAX_PAGE) or 1
+    if get["per_page"]:
+        f.per_page = int_param(get["per_page"], "per_page", errors, maximum=MAX_PER_PAGE) or f.per_page
+    if errors and strict:
+        raise ValidationError(errors)
+    f.errors = errors
+    return f
 
 
 # --- the iCal feed ----------------------------------------------------------------------------------

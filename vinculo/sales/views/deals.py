@@ -38,13 +38,13 @@ from vinculo.accounts.selectors import assignable_users
 from vinculo.contacts import selectors as contact_selectors
 from vinculo.contacts.filters import ListFilters
 from vinculo.contacts.list_registry import chosen_columns, get_spec
-from vinculo.contacts.list_state import list_state
+from vinculo.contacts.list_state import list_state, page_links, sort_links
 from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.record_links import viewer_of
 from vinculo.contacts.templatetags.contacts_ui import audit_value
 from vinculo.core.event_story import RecordLink, attach_stories
 from vinculo.core.formatting import format_money
-from vinculo.core.pagination import Page, requested_page
+from vinculo.core.pagination import requested_page
 from vinculo.core.query_params import search_words
 from vinculo.core.views import is_htmx, org_view, safe_next
 from vinculo.core.views import render_page as _render
@@ -279,36 +279,10 @@ def pipeline_create_default_view(request: OrgRequest, org_slug: str) -> HttpResp
 # --- the list ------------------------------------------------------------------------------------
 
 
-def _query(*parts: str) -> str:
-    joined = "&".join(p for p in parts if p)
-    return f"?{joined}" if joined else "?"
-
-
-def _sort_links(filters: DealFilters, extra: str = "") -> dict[str, dict[str, Any]]:
-    base = "&".join(p for p in (filters.querystring("sort", "stale_days"), extra) if p)
-    links = {}
-    for column, first in LIST_SORTS.items():
-        active = filters.sort.lstrip("-") == column
-        descending = filters.sort.startswith("-")
-        target = (column if descending else f"-{column}") if active else first
-        links[column] = {
-            "url": _query(base, "" if target == deal_selectors.DEFAULT_SORT else f"sort={target}"),
-            "active": active,
-            "descending": active and descending,
-        }
-    return links
-
-
-def _page_links(filters: DealFilters, page: Page, extra: str = "") -> dict[str, str]:
-    base = "&".join(p for p in (filters.querystring("stale_days"), extra) if p)
-    if filters.per_page != DealFilters.per_page:
-        base = "&".join(p for p in (base, f"per_page={filters.per_page}") if p)
-    links = {}
-    if page.has_previous:
-        links["previous"] = _query(base, f"page={page.number - 1}" if page.number > 2 else "")
-    if page.has_next:
-        links["next"] = _query(base, f"page={page.number + 1}")
-    return links
+def _page_base(filters: DealFilters, extra: str) -> str:
+    """The list's query without the page: the filters, a chosen page size, the view and columns."""
+    size = f"per_page={filters.per_page}" if filters.per_page != DealFilters.per_page else ""
+    return "&".join(p for p in (filters.querystring("stale_days"), extra, size) if p)
 
 
 BULK_ACTIONS = {"assign_owner", "move", "delete"}
@@ -340,8 +314,13 @@ def _list_response(
         "statuses": Deal._meta.get_field("status").choices,
         "list_url": reverse("sales:deal_list", args=[request.org.slug]),
         "querystring": "&".join(p for p in (filters.querystring("stale_days"), state.extra_query) if p),
-        "sort": _sort_links(filters, state.extra_query),
-        "page_links": _page_links(filters, page, state.extra_query),
+        "sort": sort_links(
+            LIST_SORTS,
+            current=filters.sort,
+            default=deal_selectors.DEFAULT_SORT,
+            base="&".join(p for p in (filters.querystring("sort", "stale_days"), state.extra_query) if p),
+        ),
+        "page_links": page_links(page, _page_base(filters, state.extra_query)),
         "can_write": can_write(actor),
         "is_htmx": is_htmx(request),
         "lost_reasons": list(pipeline_selectors.lost_reason_list(active_only=True)) if can_write(actor) else [],
@@ -718,18 +697,12 @@ def lead_list_view(request: OrgRequest, org_slug: str) -> HttpResponse:
         q=query, stage=LifecycleStage.LEAD, sort="-created", page=requested_page(request), per_page=50
     )
     page = contact_selectors.contact_list(actor=actor, filters=filters)
-    base = filters.querystring_without("page", "stage")
-    links = {}
-    if page.has_previous:
-        links["previous"] = _query(base, f"page={page.number - 1}" if page.number > 2 else "")
-    if page.has_next:
-        links["next"] = _query(base, f"page={page.number + 1}")
     context = {
         "nav": "leads",
         "page": page,
         "query": query,
         "q_error": query_error,
-        "page_links": links,
+        "page_links": page_links(page, filters.querystring_without("page", "stage")),
         "list_url": reverse("sales:lead_list", args=[request.org.slug]),
         "can_write": can_write(actor),
         "is_htmx": is_htmx(request),

@@ -4,9 +4,46 @@
 // arrow keys, Enter, Escape, mouse); tabbing through the form opens nothing. URL
 // answers {"results": [{"id", "label", "detail"}]} for ?q=. The chosen record is set on the
 // original select, which stays in the form (hidden) and is what the form sends.
+// A <select data-picker-local> (a long fixed list, such as the 600 time zones) is searched the same
+// way among its own options, without asking the server: every typed word must be in the option's
+// text, in any case and with or without accents, an underscore matching a space ("new york" finds
+// America/New_York); first the option named exactly so ("utc": UTC), then those with a part so
+// named ("madrid": Europe/Madrid), then those with a part starting so. A script that sets the
+// select's value and sends "change" (sign-up pre-fills the browser's zone) updates the box.
 // Texts come from data attributes (data-picker-empty, data-picker-placeholder), no inline code.
 (() => {
   let counter = 0;
+  const LOCAL_LIMIT = 50;
+  const fold = (text) =>
+    text
+      .normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .replace(/_/g, " ")
+      .replace(/\s+/g, " ")
+      .trim();
+
+  // the options of `select` matching `typed` as picker items, best first
+  function localResults(select, typed) {
+    const query = fold(typed);
+    const words = query ? query.split(" ") : [];
+    const found = [];
+    for (const option of select.options) {
+      if (option.value === "") continue;
+      const label = option.textContent.trim();
+      const text = fold(`${label} ${option.value}`);
+      if (!words.every((word) => text.includes(word))) continue;
+      const name = fold(label);
+      const parts = name.split("/");
+      let rank = 3;
+      if (name === query) rank = 0;
+      else if (parts.includes(query)) rank = 1;
+      else if (query && parts.some((part) => part.startsWith(query))) rank = 2;
+      found.push({ rank, item: { id: option.value, label } });
+    }
+    found.sort((a, b) => a.rank - b.rank); // stable: the select's order within a rank
+    return found.slice(0, LOCAL_LIMIT).map((entry) => entry.item);
+  }
   const within = (root, selector) => [
     ...(root.matches && root.matches(selector) ? [root] : []),
     ...(root.querySelectorAll ? root.querySelectorAll(selector) : []),
@@ -59,6 +96,7 @@
     select.tabIndex = -1;
     select.setAttribute("aria-hidden", "true");
 
+    const local = select.hasAttribute("data-picker-local");
     const chosenText = () => (select.value ? select.selectedOptions[0].textContent.trim() : "");
     input.value = chosenText();
     let items = [];
@@ -117,6 +155,10 @@
     }
     async function search() {
       const ticket = ++asked;
+      if (local) {
+        show(localResults(select, input.value));
+        return;
+      }
       const url = new URL(select.dataset.picker, window.location.href);
       url.searchParams.set("q", input.value.trim());
       try {
@@ -145,7 +187,11 @@
 
     input.addEventListener("input", () => {
       clearTimeout(timer);
-      timer = setTimeout(search, 200);
+      timer = setTimeout(search, local ? 0 : 200);
+    });
+    // the value set by a script (and announced with "change"): the box shows it
+    select.addEventListener("change", () => {
+      if (document.activeElement !== input) input.value = chosenText();
     });
     input.addEventListener("keydown", (e) => {
       const open = !list.hidden;
@@ -185,7 +231,7 @@
     });
   }
 
-  const enhanceAll = (root) => within(root, "select[data-picker]").forEach(enhance);
+  const enhanceAll = (root) => within(root, "select[data-picker], select[data-picker-local]").forEach(enhance);
   enhanceAll(document); // deferred: the document is parsed
   document.addEventListener("htmx:load", (e) => enhanceAll(e.detail.elt || e.target));
 })();

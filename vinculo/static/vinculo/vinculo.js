@@ -2,6 +2,30 @@
 // inline code and no style attributes in the HTML: what needs either is done here (and htmx runs
 // with allowEval off and without its own <style>: the htmx-config meta tag of base.html).
 
+// A short message after something done in the page without reloading it (a card moved, an activity
+// rescheduled, a refused request): shown in `box`, a live region in the page's flow (by default
+// #page-toasts, under the navigation bar), so that it never covers a control, and announced by
+// screen readers (role status, or alert for errors). The newest comes first, at most three are
+// kept; each has a close button (labelled by the box's data-msg-close) and goes by itself after
+// 4 seconds (an error after 12).
+window.vinculoToast = (text, kind = "danger", box = document.getElementById("page-toasts")) => {
+  if (!box || !text) return null;
+  const alert = document.createElement("div");
+  alert.className = `alert alert-${kind} alert-dismissible fade show py-2 mb-2`;
+  alert.setAttribute("role", kind === "success" ? "status" : "alert");
+  alert.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "btn-close";
+  close.setAttribute("aria-label", box.dataset.msgClose || "Close");
+  close.addEventListener("click", () => alert.remove());
+  alert.append(close);
+  box.prepend(alert);
+  [...box.children].slice(3).forEach((old) => old.remove());
+  setTimeout(() => alert.remove(), kind === "success" ? 4000 : 12000);
+  return alert;
+};
+
 // htmx swaps 422 answers too: they carry a form with its errors next to the fields.
 if (window.htmx) {
   htmx.config.responseHandling = [
@@ -94,16 +118,7 @@ document.addEventListener("DOMContentLoaded", () => {
   body.addEventListener("htmx:responseError", (e) => {
     const xhr = e.detail.xhr;
     const type = xhr.getResponseHeader("Content-Type") || "";
-    const text = type.startsWith("text/plain") ? xhr.responseText : "";
-    const main = document.querySelector("main");
-    if (!main || !text) return;
-    const alert = document.createElement("div");
-    alert.className = "alert alert-danger";
-    alert.setAttribute("role", "alert");
-    alert.textContent = text;
-    alert.addEventListener("click", () => alert.remove());
-    setTimeout(() => alert.remove(), 10000);
-    main.prepend(alert);
+    if (type.startsWith("text/plain")) window.vinculoToast(xhr.responseText);
   });
 
   // a dialog gives the focus back to what opened it when it closes, however it was opened (Bootstrap

@@ -59,14 +59,7 @@ function place(block) {
 }
 
 function calendarAlert(calendar, text, kind) {
-  const box = document.getElementById("agenda-alerts");
-  if (!box) return;
-  const alert = document.createElement("div");
-  alert.className = `alert alert-${kind || "danger"} py-2 mb-2`;
-  alert.setAttribute("role", kind === "success" ? "status" : "alert");
-  alert.textContent = text;
-  box.replaceChildren(alert);
-  setTimeout(() => alert.remove(), kind === "success" ? 4000 : 10000);
+  window.vinculoToast(text, kind || "danger", document.getElementById("agenda-alerts"));
 }
 
 function csrf() {

@@ -18,20 +18,7 @@
   }
 
   function showAlert(text, kind) {
-    const box = document.getElementById("board-alerts");
-    if (!box) return;
-    const alert = document.createElement("div");
-    alert.className = `alert alert-${kind || "danger"} alert-dismissible fade show py-2 mb-2`;
-    alert.setAttribute("role", kind === "success" ? "status" : "alert");
-    alert.textContent = text;
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "btn-close";
-    close.setAttribute("data-bs-dismiss", "alert");
-    close.setAttribute("aria-label", box.dataset.msgClose || "Close");
-    alert.appendChild(close);
-    box.prepend(alert);
-    setTimeout(() => alert.remove(), kind === "success" ? 4000 : 12000);
+    window.vinculoToast(text, kind || "danger", document.getElementById("board-alerts"));
   }
 
   // where a card was before a move, to put it back
