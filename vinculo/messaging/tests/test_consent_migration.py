@@ -17,7 +17,12 @@ from django.db.migrations.executor import MigrationExecutor
 CONTACTS_THEN = ("contacts", "0003_list_indexes_end_with_the_sort")
 ACCOUNTS_THEN = ("accounts", "0004_membership_checklist_dismissed_at")
 BEFORE = [("touchpoints", "0001_initial"), ("messaging", "0001_initial"), CONTACTS_THEN, ACCOUNTS_THEN]
-AFTER = [("touchpoints", "0002_consent_moves_to_messaging"), ("messaging", "0003_consent"), CONTACTS_THEN, ACCOUNTS_THEN]
+AFTER = [
+    ("touchpoints", "0002_consent_moves_to_messaging"),
+    ("messaging", "0003_consent"),
+    CONTACTS_THEN,
+    ACCOUNTS_THEN,
+]
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 
