@@ -80,7 +80,8 @@ class Context:
         headers: dict[str, str] | None = None,
     ) -> int:
         """Time GET `url` through the whole Django stack (middleware, view, template), and beside it
-        the raw SQL of its main query (the first one `main_query` accepts) run on a cursor.
+        the raw SQL of its main query (the first one `main_query` accepts) run on a cursor, and of all
+        its SELECTs (`.raw_sql.all`).
         Returns the status; only a 200 is timed."""
         queries: list[tuple[str, Any, float]] = []
 
@@ -109,6 +110,17 @@ class Context:
                 note(f"{name}: no query matched the main-query test; raw SQL not measured")
             else:
                 self.report_ms(f"{name}.raw_sql", self.time_ms(lambda: raw_sql(*found)))
+        # the floor of the whole page: every SELECT it ran (the session's aside), replayed on a cursor
+        selects = [
+            (sql, params)
+            for sql, params, _ms in queries
+            if sql.lstrip().upper().startswith("SELECT") and "django_session" not in sql
+        ]
+        if selects:
+            emit(f"{name}.raw_sql.all.queries", len(selects), "queries")
+            self.report_ms(
+                f"{name}.raw_sql.all", self.time_ms(lambda: [raw_sql(sql, params) for sql, params in selects])
+            )
         return 200
 
 
