@@ -64,6 +64,11 @@ PUBLIC_ROUTES = {
     "public:web_form_embed",
     "public:web_form_submit",
     "public:web_form_confirm",
+    # the preference centre and one-click unsubscribe find organisation and contact by a signed
+    # token; a tampered token or one naming another organisation's contact or type is 404
+    # (vinculo/messaging/tests/test_preferences.py)
+    "unsubscribe:preferences",
+    "unsubscribe:one_click",
     # the tracker script: the same file for every site, no organisation data; its batches go to
     # /api/v1/track/batch, which finds the organisation by the site's public key in the body
     # (vinculo/touchpoints/tests/test_ingest.py: a wrong key is 401, org A's key never reaches org B)
