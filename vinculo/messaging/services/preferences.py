@@ -145,6 +145,7 @@ def preference_link_target(token: str) -> LinkTarget | None:
 class PreferenceRow:
     subscription_type: SubscriptionType
     subscribed: bool
+    pending: bool = False  # granted on a form, waiting for the e-mail confirmation
 
 
 def _states(contact: Contact) -> dict[int, str]:
@@ -164,7 +165,11 @@ def contact_preferences(contact: Contact) -> list[PreferenceRow]:
     states = _states(contact)
     types = SubscriptionType.objects.filter(organization_id=contact.organization_id, is_active=True)
     return [
-        PreferenceRow(subscription_type=t, subscribed=_is_subscribed(t, states.get(t.pk)))
+        PreferenceRow(
+            subscription_type=t,
+            subscribed=_is_subscribed(t, states.get(t.pk)),
+            pending=states.get(t.pk) == SubscriptionStatus.PENDING,
+        )
         for t in sorted(types, key=lambda t: (t.name.lower(), t.pk))
     ]
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
+from django.utils.html import strip_tags
 from django_scopes import scope
 
 from vinculo.contacts.models import Contact
@@ -282,3 +283,22 @@ def test_subscribing_again_never_lifts_a_bounce(setup, org):
     Client().post(preferences(contact), {"subscribed": ["events", "newsletter"]})
     assert states(contact)["newsletter"] == "subscribed"
     assert suppressed(org) == [("ana@example.com", "hard_bounce")]
+
+
+# --- the contact's timeline -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [("en", "Ana withdrew consent to Newsletter"), ("es", "Ana retiró su consentimiento para Newsletter")],
+)
+def test_an_unsubscribe_is_on_the_contacts_timeline(setup, actor, org, language, sentence):
+    contact, news, _events = setup
+    Client().post(one_click(contact, news), ONE_CLICK, content_type=FORM)
+    actor.user.language = language
+    actor.user.save(update_fields=["language"])
+    client = Client()
+    client.force_login(actor.user)
+    page = client.get(f"/o/{org.slug}/contacts/{contact.pk}/timeline/", HTTP_HX_REQUEST="true")
+    assert page.status_code == 200
+    assert sentence in " ".join(strip_tags(page.content.decode()).split())
