@@ -15,6 +15,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("vinculo.touchpoints.urls")),
     path("api/v1/", api.urls),
     path("", include("vinculo.sales.ical_urls")),  # /calendar/<token>.ics, by secret
+    path("", include("vinculo.messaging.public_urls")),  # preference centre, one-click unsubscribe, by token
     path("", include("vinculo.touchpoints.public_urls")),  # tracker script, hosted forms, webhooks
 ]
 

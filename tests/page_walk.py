@@ -19,6 +19,8 @@ from playwright.sync_api import Page, expect
 from tests.site_map import all_routes, fill, object_kind, one_of_every_kind
 from vinculo.accounts.models import Membership
 from vinculo.accounts.testing import PASSWORD
+from vinculo.contacts.models import Contact
+from vinculo.messaging.services.preferences import preferences_token, unsubscribe_token
 from vinculo.sales.models import Deal
 from vinculo.sales.services.activities import calendar_feed_get_or_create
 from vinculo.touchpoints.models import FormSubmission, Integration, WebForm
@@ -49,6 +51,7 @@ def walk_records(owner: Membership, label: str) -> dict[str, Any]:
     with scope(organization=owner.organization):
         feed = calendar_feed_get_or_create(actor=owner)
     submission = FormSubmission.dangerously_unscoped.get(pk=data["form_submission"])
+    contact = Contact.dangerously_unscoped.get(pk=data["contact"])
     user = owner.user
     public_key = WebForm.dangerously_unscoped.get(pk=data["web_form"]).public_key
     data["secrets"] = {
@@ -63,6 +66,8 @@ def walk_records(owner: Membership, label: str) -> dict[str, Any]:
         "public:web_form_embed": {"public_key": public_key},
         "public:web_form_submit": {"public_key": public_key},
         "public:webhook": {"token": Integration.dangerously_unscoped.get(pk=data["integration"]).token},
+        "unsubscribe:preferences": {"token": preferences_token(contact)},
+        "unsubscribe:one_click": {"token": unsubscribe_token(contact)},
     }
     return data
 
@@ -77,7 +82,7 @@ def page_walk(owner: Membership, data: dict[str, Any]) -> list[tuple[str, str, b
         for kwarg in kwargs:
             if kwarg not in values:
                 values[kwarg] = data[object_kind(name, kwarg)]  # fails for a route it cannot fill
-        signed_out = name in SIGNED_OUT or name.startswith(("public:", "ical:"))
+        signed_out = name in SIGNED_OUT or name.startswith(("public:", "ical:", "unsubscribe:"))
         walk.append((name, fill(route, values), signed_out))
     return walk
 

@@ -26,6 +26,7 @@ from vinculo.messaging.attachments import attachment_store
 from vinculo.messaging.notification_kinds import MENTIONED
 from vinculo.messaging.services.notifications import notify
 from vinculo.messaging.services.outgoing import Attachment, message_queue
+from vinculo.messaging.services.suppression import suppression_add
 from vinculo.messaging.testing import make_subscription_type, record
 from vinculo.sales import models as sales
 from vinculo.sales.testing import make_deal, make_pipeline, make_product
@@ -64,6 +65,11 @@ PUBLIC_ROUTES = {
     "public:web_form_embed",
     "public:web_form_submit",
     "public:web_form_confirm",
+    # the preference centre and one-click unsubscribe find organisation and contact by a signed
+    # token; a tampered token or one naming another organisation's contact or type is 404
+    # (vinculo/messaging/tests/test_preferences.py)
+    "unsubscribe:preferences",
+    "unsubscribe:one_click",
     # the tracker script: the same file for every site, no organisation data; its batches go to
     # /api/v1/track/batch, which finds the organisation by the site's public key in the body
     # (vinculo/touchpoints/tests/test_ingest.py: a wrong key is 401, org A's key never reaches org B)
@@ -113,6 +119,7 @@ KIND_BY_PREFIX = [
     ("web_form", "web_form"),
     ("form_submission", "form_submission"),
     ("subscription_type", "subscription_type"),
+    ("suppressed_address", "suppressed_address"),
     ("integration", "integration"),
     ("webhook_delivery", "webhook_delivery"),
     ("social_profile", "social_profile"),
@@ -376,8 +383,12 @@ def _messaging_records(contact: Contact, label: str) -> dict[str, int]:
         html=f"<p>{label}</p>",
         attachments=[Attachment(f"{label}.pdf", b"%PDF", "application/pdf")],
     )
+    suppressed = suppression_add(
+        organization=contact.organization, address=f"{label.lower()}-bounced@example.com", reason="hard_bounce"
+    )
     return {
         "subscription_type": subscription_type.pk,
+        "suppressed_address": suppressed.pk,
         "outgoing_attachment": sent.attachments.get().pk,
         "outgoing_message": sent.pk,
     }

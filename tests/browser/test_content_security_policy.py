@@ -52,6 +52,9 @@ MUST_RENDER = {
     "touchpoints:email_thread_detail",
     "public:web_form_hosted",
     "public:web_form_confirm",
+    "unsubscribe:preferences",
+    "unsubscribe:one_click",
+    "messaging:suppression_list",
     "api:openapi-view",
 }
 

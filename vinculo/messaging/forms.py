@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.forms import StyledFormMixin
-from vinculo.messaging.models import LawfulBasis, OptMode, SmtpSecurity
+from vinculo.messaging.models import LawfulBasis, OptMode, SmtpSecurity, SuppressionReason
 
 
 class SubscriptionTypeForm(StyledFormMixin, forms.Form):
@@ -56,3 +56,15 @@ class OrgSmtpForm(StyledFormMixin, forms.Form):
         help_text=_("The address the organisation's mail is sent from; the server must allow it."),
     )
     from_name = forms.CharField(label=_("From name"), max_length=100, required=False)
+
+
+class SuppressionForm(StyledFormMixin, forms.Form):
+    address = forms.CharField(label=_("E-mail address"), max_length=254)
+    reason = forms.ChoiceField(label=_("Reason"), choices=SuppressionReason.choices, initial=SuppressionReason.MANUAL)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class SuppressionImportForm(StyledFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("One address a line, optionally followed by a reason: address,reason.")
+    )

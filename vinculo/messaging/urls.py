@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.messaging.views import attachments, consent, notifications, outbox, sending_settings
+from vinculo.messaging.views import attachments, consent, notifications, outbox, sending_settings, suppression
 
 app_name = "messaging"
 urlpatterns = [
@@ -16,6 +16,14 @@ urlpatterns = [
     path("settings/email-sending/", sending_settings.email_sending_view, name="email_sending"),
     path("settings/email-sending/test/", sending_settings.email_sending_test_view, name="email_sending_test"),
     path("settings/email-sending/delete/", sending_settings.email_sending_delete_view, name="email_sending_delete"),
+    path("settings/suppression-list/", suppression.suppression_list_view, name="suppression_list"),
+    path("settings/suppression-list/import/", suppression.suppression_import_view, name="suppression_import"),
+    path("settings/suppression-list/export/", suppression.suppression_export_view, name="suppression_export"),
+    path(
+        "settings/suppression-list/<int:pk>/remove/",
+        suppression.suppressed_address_remove_view,
+        name="suppressed_address_remove",
+    ),
     path("contacts/<int:pk>/consents/", consent.contact_consent_record_view, name="contact_consent_record"),
     path(
         "sent-files/<int:pk>/",

@@ -54,6 +54,7 @@ from vinculo.messaging.services.consent import (
     subscription_type_by_key,
 )
 from vinculo.messaging.services.outgoing import message_queue
+from vinculo.messaging.services.preferences import contact_links
 from vinculo.touchpoints.models import FormSubmission, WebForm
 from vinculo.touchpoints.notifications import notify_form_lead
 
@@ -842,6 +843,7 @@ def _queue_confirmation(form: WebForm, submission: FormSubmission, contact: Cont
     """The double opt-in e-mail, queued with the submission (sent by the worker after commit)."""
     url = settings.SITE_URL + reverse("public:web_form_confirm", args=[confirm_token_for(submission)])
     org_name, days = form.organization.name, confirm_days()
+    links = contact_links(contact)  # a confirmation is of no single type: one click unsubscribes from all
     try:
         message = message_queue(
             organization=form.organization,
@@ -850,9 +852,16 @@ def _queue_confirmation(form: WebForm, submission: FormSubmission, contact: Cont
             contact=contact,
             subject=lambda: _("Please confirm your e-mail address for %(org)s") % {"org": org_name},
             template="touchpoints/forms/email/confirm",
-            context={"org_name": org_name, "url": url, "days": days, "form_name": form.name},
+            context={
+                "org_name": org_name,
+                "url": url,
+                "days": days,
+                "form_name": form.name,
+                "preferences_url": links.preferences_url,
+            },
             language=_site_language(language),
             respect_suppression=CONFIRMATION_BLOCKED_BY,
+            unsubscribe_url=links.unsubscribe_url,
             idempotency_key=f"web-form-confirm:{submission.pk}",
         )
     except ValidationError as exc:

@@ -18,7 +18,7 @@ from django_scopes import scope
 from vinculo.contacts.models import Contact
 from vinculo.contacts.services import contact_create
 from vinculo.core.models import Event
-from vinculo.messaging.models import Consent
+from vinculo.messaging.models import Consent, ContactSubscription, SuppressedAddress
 from vinculo.touchpoints.models import FormSubmission
 from vinculo.touchpoints.services import forms as services
 from vinculo.touchpoints.testing.forms import GOOD, make_form, token
@@ -422,6 +422,42 @@ def test_double_opt_in_through_a_real_smtp_server(actor, org, smtp_server, djang
     response = Client().post(_confirm_path(str(received.body)))
     assert response.status_code == 200
     assert FormSubmission.dangerously_unscoped.get().status == "confirmed"
+
+
+def test_the_double_opt_in_mail_carries_one_click_unsubscribe_for_that_contact_only(
+    actor, org, smtp_server, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://crm.example.org"
+    form = make_form(actor, double_opt_in=True, notify_owner=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(Client(), form, {**GOOD, "email": "bea@example.com", "first_name": "Bea"})
+        post(Client(), form, GOOD)
+    received = next(m for m in smtp_server.received if m.rcpt_tos == ["ana@example.com"])
+    header = received.message["List-Unsubscribe"].strip()  # a long value is folded onto a continuation line
+    assert re.fullmatch(r"<https://crm\.example\.org/u/[^/>\s]+/>", header)
+    assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert re.search(r"https://crm\.example\.org/p/\S+/", str(received.body))
+    path = header[len("<https://crm.example.org") : -1]
+    response = Client().post(path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    ana = Contact.dangerously_unscoped.get(organization=org, first_name="Ana")
+    states = ContactSubscription.dangerously_unscoped.order_by("contact__first_name", "subscription_type__key")
+    assert list(states.values_list("contact__first_name", "subscription_type__key", "status")) == [
+        ("Ana", "newsletter", "unsubscribed"),
+        ("Ana", "partners", "unsubscribed"),  # an active type never answered: refused as well
+        ("Ana", "terms", "unsubscribed"),
+        ("Bea", "newsletter", "pending"),
+        ("Bea", "terms", "pending"),
+    ]
+    withdrawn = Consent.dangerously_unscoped.filter(status="withdrawn")
+    assert sorted(withdrawn.values_list("contact_id", "subscription_type__key", "channel")) == [
+        (ana.pk, "newsletter", "unsubscribe_link"),
+        (ana.pk, "partners", "unsubscribe_link"),
+        (ana.pk, "terms", "unsubscribe_link"),
+    ]
+    assert list(SuppressedAddress.dangerously_unscoped.values_list("address", "reason")) == [
+        ("ana@example.com", "unsubscribed")
+    ]
 
 
 # --- one organisation's key never reaches another's data ----------------------------------------------
