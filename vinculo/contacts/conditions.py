@@ -225,7 +225,11 @@ def _check_value(kind: ConditionKind, op: str, value: Any, organization: Organiz
     elif vtype == CHOICE:
         items = _parse_list(value)
         allowed = kind.choices(organization) if kind.choices else {}
-        unknown = [str(item) for item in items if not isinstance(item, str | int) or item not in allowed]
+        unknown = [
+            str(item)
+            for item in items
+            if isinstance(item, bool) or not isinstance(item, str | int) or item not in allowed
+        ]
         if unknown:
             raise ValidationError(
                 _("Unknown value: %(values)s. Allowed: %(allowed)s.")

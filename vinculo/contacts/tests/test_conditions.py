@@ -409,6 +409,9 @@ def test_validation_errors(org, other_org, people):
 
 def test_an_owner_of_another_organisation_is_refused(org, people):
     stranger = make_member()
+    assert errors(org, {"all": [{"kind": "owner", "op": "in", "value": [True]}]})["conditions.0.value"].startswith(
+        "Unknown value: True. Allowed: "
+    )
     assert errors(org, {"all": [{"kind": "owner", "op": "in", "value": [stranger.user_id]}]}) == {
         "conditions.0.value": f"Unknown value: {stranger.user_id}. Allowed: {org.memberships.get().user_id}."
     }
