@@ -5,7 +5,10 @@
   30 days") and commerce (total spent, net of refunds in the base currency, more than 100), over the
   bench organisation (1,000,000 contacts and about 10,000,000 events at full scale);
 - segments.count.raw: the same SQL on a cursor, printed beside it with its query plan.
-Target: ≤ 1 s at 1,000,000 contacts on SQLite.
+Target: ≤ 1 s at 1,000,000 contacts on SQLite. Measured here on SQLite (the bench data set of
+1,000,000 contacts, 6.5 million events and 24,000 orders; a shared 2-core machine, load about 2):
+count 531 ms median (p95 626 ms), its SQL on a cursor 497 ms; 6,215 members. The plan reads the
+events' `event_org_type_contact` index only (covering) and the orders through `order_contact_placed`.
 """
 
 from __future__ import annotations
