@@ -8,6 +8,7 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
-        from vinculo.contacts import home_panels
+        from vinculo.contacts import condition_kinds, home_panels
 
-        home_panels.register()  # leads newly assigned to me, recent contacts and companies
+        home_panels.register()
+        condition_kinds.register()  # contact and company fields, tags, the event log (segments, workflows)  # leads newly assigned to me, recent contacts and companies

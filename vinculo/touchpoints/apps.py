@@ -11,7 +11,7 @@ class TouchpointsConfig(AppConfig):
         kind of notification (the labels of touchpoint events are in event_types.py)."""
         # in ready(): these import models, which Django loads only after every apps.py (app registry)
         from vinculo.messaging.services.consent import register_usage_check
-        from vinculo.touchpoints import home_panels, notifications
+        from vinculo.touchpoints import condition_kinds, home_panels, notifications
         from vinculo.touchpoints.selectors import mail, visitors
         from vinculo.touchpoints.services import mail_send
         from vinculo.touchpoints.services.forms import forms_naming_subscription_type
@@ -26,6 +26,7 @@ class TouchpointsConfig(AppConfig):
         webhooks.register()  # "Social profiles"
         register_usage_check(forms_naming_subscription_type)  # a type a form names is not deleted
         notifications.register()  # the "leads from web forms" kind of notification
+        condition_kinds.register()  # "submitted form F" in segments and workflows
         self.register_sweeps()
 
     def register_sweeps(self) -> None:

@@ -45,13 +45,17 @@ class CustomerValue:
         return self.total - self.refunded
 
 
+def counted_orders() -> QuerySet[Order]:
+    """The orders that count towards what customers spent: not cancelled, not deleted in the shop."""
+    return Order.objects.exclude(status=OrderStatus.CANCELLED).filter(deleted_at_source__isnull=True)
+
+
 def customer_value(about: Q) -> list[CustomerValue]:
     """Per currency, the orders matching `about` (a contact's, a company's), their total and their
     refunds; cancelled orders and those deleted in the shop are left out. One query."""
     rows = (
-        Order.objects.filter(about)
-        .exclude(status=OrderStatus.CANCELLED)
-        .filter(deleted_at_source__isnull=True)
+        counted_orders()
+        .filter(about)
         .values("currency")
         .annotate(n=Count("id"), total=Sum("total"), refunded=Sum("refunded_total"))
         .order_by("currency")
