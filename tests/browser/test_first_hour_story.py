@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 from vinculo.accounts.models import Membership
 from vinculo.accounts.testing import mail_server
 from vinculo.core.models import Event
+from vinculo.core.testing.browser import open_user_menu
 from vinculo.messaging.models import MessageState, OutgoingMessage
 from vinculo.sales.models import Activity, Deal
 from vinculo.sales.tasks import send_activity_reminders
@@ -90,10 +91,10 @@ def test_the_first_hour_of_a_new_user(madrid_page: Page, settings: Any):
     membership = Membership.objects.select_related("user", "organization").get(user__email="carmen@ortiz-textil.test")
     org, me = membership.organization, membership.user
     assert (org.name, org.time_zone, me.time_zone) == ("Ortiz Textil", "Europe/Madrid", "Europe/Madrid")
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Organisation settings").click()
     expect(page.get_by_role("combobox", name="Time zone")).to_have_value("Europe/Madrid")
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Profile and language").click()
     expect(page.get_by_role("combobox", name="Time zone")).to_have_value("Europe/Madrid")
 
@@ -216,7 +217,7 @@ def test_the_first_hour_of_a_new_user(madrid_page: Page, settings: Any):
 
     # the organisation's own SMTP server (a real one), a test e-mail, and the next e-mail leaves through it
     with mail_server() as smtp:
-        page.locator("#user-menu").click()
+        open_user_menu(page)
         page.get_by_role("link", name="Organisation settings").click()
         page.get_by_role("link", name="E-mail sending").click()
         expect(page.locator("#sending-mode")).to_contain_text("No SMTP server is configured")
@@ -247,7 +248,7 @@ def test_the_first_hour_of_a_new_user(madrid_page: Page, settings: Any):
     assert (sent.state, sent.transport) == (MessageState.SENT, "org_smtp")
 
     # 7. in Spanish: the timeline of her page reads as Spanish sentences, at Madrid's times
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Profile and language").click()
     page.get_by_label("Language").select_option("es")
     page.get_by_role("button", name="Save").click()

@@ -17,6 +17,7 @@ from vinculo.accounts.models import Membership, User
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.models import Contact, Note
 from vinculo.contacts.services import contact_create, note_create
+from vinculo.core.testing.browser import open_user_menu
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +46,7 @@ def test_sign_up_create_a_contact_add_a_note_search_and_switch_to_spanish(browse
     assert page.url.endswith(f"/o/{slug}/")
 
     # log out, and back in
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     log_in(page, "lucia@example.com", "a sturdy password 2026")
@@ -91,7 +92,7 @@ def test_sign_up_create_a_contact_add_a_note_search_and_switch_to_spanish(browse
     expect(entries.nth(1)).to_have_attribute("data-type", "contact.created")
 
     # switch the language to Spanish: the same page now speaks Spanish
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Profile and language").click()
     page.get_by_label("Language").select_option("es")
     page.get_by_role("button", name="Save").click()

@@ -15,6 +15,7 @@ from vinculo.accounts.models import User
 from vinculo.accounts.testing import PASSWORD, make_member
 from vinculo.contacts.testing import make_company, make_contact
 from vinculo.core.events import emit
+from vinculo.core.testing.browser import open_user_menu
 from vinculo.sales.factories import OrderFactory
 from vinculo.sales.models import Stage
 from vinculo.sales.services.deals import deal_move
@@ -70,7 +71,7 @@ def test_a_contact_timeline_reads_as_sentences_in_english_and_then_spanish(brows
     expect(page).to_have_url(re.compile(rf"/o/{org.slug}/deals/{deal.pk}/$"))
 
     # the member switches to Spanish: the same timeline in Spanish
-    page.locator("#user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Profile and language").click()
     page.get_by_label("Language").select_option("es")
     page.get_by_role("button", name="Save").click()

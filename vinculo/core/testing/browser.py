@@ -135,3 +135,13 @@ def pick_record(page: Any, label: str, typed: str, choice: str, *, nth: int = 0)
     expect(box).to_have_js_property("tagName", "INPUT")
     box.fill(typed)
     page.get_by_role("option", name=choice).click()
+
+
+def open_user_menu(page: Any) -> None:
+    """Open the user menu of the top bar once Bootstrap (a deferred script) runs: a click before
+    it is lost, and the menu's links would never show."""
+    from playwright.sync_api import expect  # only where a browser test runs (a large import)
+
+    page.wait_for_load_state("load")
+    page.locator("#user-menu").click()
+    expect(page.locator("#user-menu")).to_have_attribute("aria-expanded", "true")
